@@ -1,0 +1,118 @@
+"""Loading the shipped weights and classifying batches of digit crops.
+
+The model is loaded once per process (:func:`load_classifier`) and passed to whoever
+reads; it is traced and frozen for CPU inference, in eval mode, under
+``torch.inference_mode()``. Tests build a :class:`Classifier` around a small network.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from recognition.calibration import softmax
+from recognition.model import MEAN, REJECT, STD, DigitNet
+from recognition.normalise import normalise_digit
+from recognition.results import DigitPrediction
+from segmentation.errors import InvalidInput, ModelError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.pt"
+BATCH = 256
+TOP_K = 3
+
+
+class Classifier:
+    """A digit network with its calibration temperature, ready for batched CPU inference."""
+
+    def __init__(self, network: DigitNet, temperature: float = 1.0, *, freeze: bool = True) -> None:
+        network = network.eval()
+        self.temperature = float(temperature)
+        self.network = network
+        self._module: torch.nn.Module | torch.jit.ScriptModule = network
+        if freeze:
+            example = torch.zeros(BATCH, 1, 28, 28)
+            with torch.inference_mode():
+                self._module = torch.jit.freeze(torch.jit.trace(network, example))
+
+    def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Raw logits (N, 11) of normalised images (N, 28, 28), ink = 1.0."""
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise InvalidInput(f"expected normalised images of shape (N, 28, 28), got {images.shape}")
+        out = np.empty((images.shape[0], 11), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, images.shape[0], BATCH):
+                chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + BATCH], dtype=np.float32))
+                x = ((chunk - MEAN) / STD).unsqueeze(1)
+                out[start : start + chunk.shape[0]] = self._module(x).numpy()
+        return out
+
+    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Calibrated class probabilities (N, 11); column 10 is not-a-digit."""
+        if images.shape[0] == 0:
+            return np.zeros((0, 11), dtype=np.float32)
+        return softmax(self.logits(images), self.temperature)
+
+    def predict(self, images: NDArray[np.float32]) -> list[DigitPrediction]:
+        """One :class:`DigitPrediction` per normalised image (N, 28, 28)."""
+        return [prediction_from_probabilities(p) for p in self.probabilities(images)]
+
+    def predict_crops(
+        self, crops: Sequence[NDArray[np.generic]], *, ink_is_bright: bool | None = None
+    ) -> list[DigitPrediction]:
+        """Normalise raw crops (any size, either polarity) and classify them in one batch."""
+        if not crops:
+            return []
+        images = np.stack([normalise_digit(c, ink_is_bright=ink_is_bright) for c in crops])
+        return self.predict(images)
+
+
+def prediction_from_probabilities(p: NDArray[np.float32]) -> DigitPrediction:
+    """The verdict for one row of 11 calibrated probabilities."""
+    best = int(np.argmax(p))
+    order = np.argsort(-p[:REJECT], kind="stable")[:TOP_K]
+    alternatives = tuple((int(d), float(p[d])) for d in order)
+    digit = None if best == REJECT else best
+    return DigitPrediction(
+        digit=digit,
+        confidence=float(p[best]),
+        alternatives=alternatives,
+        reject_p=float(p[REJECT]),
+        probabilities=tuple(float(v) for v in p[:REJECT]),
+    )
+
+
+def save_weights(path: Path, network: DigitNet, temperature: float) -> None:
+    """Write the shipped weights file: state_dict plus what inference needs to rebuild it."""
+    payload = {
+        "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()},
+        "widths": list(network.widths),
+        "temperature": float(temperature),
+        "mean": MEAN,
+        "std": STD,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
+
+
+def load_classifier(path: Path = DEFAULT_WEIGHTS, *, freeze: bool = True) -> Classifier:
+    """Load weights written by :func:`save_weights` (strict keys, CPU, weights only)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        network = DigitNet(widths=tuple(payload["widths"]))
+        network.load_state_dict(payload["state_dict"], strict=True)
+    except FileNotFoundError as exc:
+        raise ModelError(f"no model weights at {path}") from exc
+    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise ModelError(f"the model weights at {path} are corrupt or do not match the network: {exc}") from exc
+    if payload.get("mean") != MEAN or payload.get("std") != STD:
+        raise ModelError(f"{path} was trained with another input normalisation")
+    log.info("loaded digit model from %s (T=%.3f)", path, payload["temperature"])
+    return Classifier(network, payload["temperature"], freeze=freeze)

@@ -1,0 +1,201 @@
+"""``formdigits train`` and ``formdigits eval``: the command-line side of training and evaluation.
+
+Registering the subcommands imports nothing heavy; torch and the training code are
+imported inside the handlers, so other commands (``serve``, ``submit``) stay light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# Defaults shown in --help; they equal recognition.train.TrainConfig's (checked by a test).
+DEFAULT_EPOCHS = 30
+DEFAULT_BATCH_SIZE = 128
+DEFAULT_MAX_LR = 3e-3
+DEFAULT_SEED = 0
+DEFAULT_VAL_SIZE = 5000
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.pt"
+
+
+def add_train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("train", help="train the digit network on MNIST and write weights + model card")
+    p.add_argument("--data", type=Path, required=True, help="directory with MNIST idx files (train and t10k)")
+    p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="weights file to write")
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    p.add_argument("--lr", type=float, default=DEFAULT_MAX_LR, help="peak learning rate (one-cycle)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--limit", type=int, default=None, help="train on the first N digits only (smoke runs)")
+    p.add_argument("--val-size", type=int, default=DEFAULT_VAL_SIZE)
+    p.add_argument("--threads", type=int, default=1, help="torch threads for the training step")
+    p.add_argument(
+        "--checkpoint", type=Path, default=None, help="checkpoint to resume from and write (default: <out>.ckpt)"
+    )
+    p.add_argument("--no-card", action="store_true", help="skip the evaluation on MNIST test and the model card")
+    p.set_defaults(handler=run_train)
+
+
+def add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("eval", help="evaluate the digit network on MNIST-format idx files")
+    p.add_argument(
+        "--data", type=Path, required=True, help="directory with *-images-idx3-ubyte[.gz] and matching labels"
+    )
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--degraded", action="store_true", help="evaluate the degraded copy of the set instead")
+    p.add_argument("--errors", type=Path, default=None, metavar="PNG", help="save a grid of the worst mistakes")
+    p.set_defaults(handler=run_eval)
+
+
+def _nondigit_recall(classifier: Any, digits: Any, count: int = 2000) -> float:
+    """Share of synthetic non-digits (a fixed seed) that the classifier calls not-a-digit."""
+    import numpy as np
+
+    from recognition.model import REJECT
+    from recognition.nondigits import nondigit_sample
+
+    rng = np.random.default_rng(777)
+    images = np.stack([nondigit_sample(rng, digits) for _ in range(count)])
+    return float(np.mean(classifier.probabilities(images).argmax(axis=1) == REJECT))
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train, save weights, evaluate on MNIST test (clean and degraded), write the model card."""
+    from dataclasses import asdict
+
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from recognition.augment import degrade_set
+    from recognition.classifier import load_classifier, save_weights
+    from recognition.evaluate import evaluate, normalise_set
+    from recognition.mnist import load_split, sha256_of
+    from recognition.model import count_parameters
+    from recognition.modelcard import ModelCard
+    from recognition.train import EpochStats, TrainConfig, train
+
+    torch.set_num_threads(args.threads)
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        max_lr=args.lr,
+        seed=args.seed,
+        limit=args.limit,
+        val_size=args.val_size,
+    )
+    train_set = load_split(args.data, "train")
+    checkpoint = args.checkpoint or args.out.with_suffix(".ckpt")
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    n_samples = (len(train_set) - min(config.val_size, len(train_set) // 5)) if config.limit is None else config.limit
+    n_batches = (n_samples + int(n_samples * config.nondigit_fraction) + config.batch_size - 1) // config.batch_size
+    bar: Any = None
+
+    def on_batch(epoch: int, batch: int, loss: float, accuracy: float) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{config.epochs}", file=sys.stderr, unit="batch")
+        bar.update(1)
+        if batch % 20 == 0:
+            bar.set_postfix(loss=f"{loss:.4f}", acc=f"{accuracy * 100:.2f}%")
+
+    def on_epoch(stats: EpochStats) -> None:
+        nonlocal bar
+        if bar is not None:
+            bar.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy * 100:.2f}%")
+            bar.close()
+            bar = None
+
+    result = train(
+        train_set.images, train_set.labels, config, checkpoint=checkpoint, on_batch=on_batch, on_epoch=on_epoch
+    )
+    save_weights(args.out, result.network, result.temperature)
+    print(f"wrote {args.out} (T = {result.temperature:.4f})", file=sys.stderr)
+    if args.no_card:
+        return 0
+
+    start = time.perf_counter()
+    classifier = load_classifier(args.out)
+    classifier.predict(np.zeros((1, 28, 28), dtype=np.float32))
+    load_s = time.perf_counter() - start
+    test_set = load_split(args.data, "t10k")
+    clean, _ = evaluate(classifier, normalise_set(test_set.images), test_set.labels)
+    degraded, _ = evaluate(classifier, degrade_set(test_set.images), test_set.labels)
+    card = ModelCard(
+        weights_path=args.out,
+        command="formdigits train " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
+        config={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+        parameters=count_parameters(result.network),
+        temperature=result.temperature,
+        data_checksums={
+            p.name: sha256_of(p)
+            for p in (train_set.images_path, train_set.labels_path, test_set.images_path, test_set.labels_path)
+        },
+        clean=clean,
+        degraded=degraded,
+        reject_recall=_nondigit_recall(classifier, test_set.images),
+        load_and_first_prediction_s=load_s,
+        history=[
+            {"epoch": h.epoch, "loss": h.loss, "accuracy": h.accuracy, "seconds": h.seconds} for h in result.history
+        ],
+    )
+    paths = card.write()
+    print(
+        f"MNIST test: {clean.accuracy * 100:.2f}% (ECE {clean.ece * 100:.2f}%), degraded: {degraded.accuracy * 100:.2f}%",
+        file=sys.stderr,
+    )
+    print("wrote " + ", ".join(map(str, paths)), file=sys.stderr)
+    return 0
+
+
+def _error_grid(path: Path, images: Any, mistakes: list[tuple[int, int, int, float]]) -> None:
+    """Save the worst mistakes as a grid, each tile labelled 'true>predicted'."""
+    import cv2
+    import numpy as np
+
+    from recognition.model import REJECT
+
+    tiles = []
+    for index, truth, predicted, confidence in mistakes:
+        tile = cv2.resize((images[index] * 255).astype(np.uint8), (84, 84), interpolation=cv2.INTER_NEAREST)
+        tile = cv2.copyMakeBorder(tile, 0, 18, 0, 0, cv2.BORDER_CONSTANT, value=40)
+        label = f"{truth}>{'X' if predicted == REJECT else predicted} {confidence:.2f}"
+        cv2.putText(tile, label, (2, 98), cv2.FONT_HERSHEY_SIMPLEX, 0.4, 255, 1, cv2.LINE_AA)
+        tiles.append(tile)
+    if not tiles:
+        tiles = [np.zeros((102, 84), np.uint8)]
+    columns = 8
+    while len(tiles) % columns:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)]
+    cv2.imwrite(str(path), np.vstack(rows))
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Evaluate the weights on an idx set; text or one JSON object on stdout."""
+    import torch
+
+    from recognition.augment import degrade_set
+    from recognition.classifier import load_classifier
+    from recognition.evaluate import evaluate, format_report, normalise_set, worst_mistakes
+    from recognition.mnist import load_eval_set
+
+    torch.set_num_threads(1)
+    data = load_eval_set(args.data)
+    classifier = load_classifier(args.weights)
+    images = degrade_set(data.images) if args.degraded else normalise_set(data.images)
+    report, probabilities = evaluate(classifier, images, data.labels)
+    if args.errors is not None:
+        _error_grid(args.errors, images, worst_mistakes(images, data.labels, probabilities))
+    if args.format == "json":
+        print(json.dumps(report.to_dict()))
+    else:
+        print(f"set: {data.images_path.name}{' (degraded)' if args.degraded else ''}")
+        print(format_report(report))
+    return 0

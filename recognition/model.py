@@ -1,0 +1,58 @@
+"""The digit network: a small CNN for 28x28 normalised digits with an 11th not-a-digit class.
+
+Design (measured on this 2-core CPU, batch 256, one thread; see benchmarks/bench_classifier.py):
+four 3x3/5x5 conv blocks with batch norm, two max-pools, no padding in the last conv,
+one linear head. About 3 M multiply-adds per digit: a plain pytorch/examples MNIST net
+costs 12 M. Class 10 is "not a digit" (specks, punctuation, line remnants, half digits,
+merged pairs).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+NUM_CLASSES = 11
+REJECT = 10
+# MNIST's pixel mean and standard deviation (on 0..1); they travel with the weights.
+MEAN = 0.1307
+STD = 0.3081
+
+
+def _conv_block(c_in: int, c_out: int, kernel: int, padding: int) -> list[nn.Module]:
+    return [
+        nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    ]
+
+
+class DigitNet(nn.Module):
+    """CNN mapping (N, 1, 28, 28) standardised images to (N, 11) logits."""
+
+    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 96), dropout: float = 0.25) -> None:
+        super().__init__()
+        w1, w2, w3, w4 = widths
+        self.widths = widths
+        self.features = nn.Sequential(
+            *_conv_block(1, w1, 5, 2),  # 28x28
+            nn.MaxPool2d(2),  # 14x14
+            *_conv_block(w1, w2, 3, 1),
+            nn.MaxPool2d(2),  # 7x7
+            *_conv_block(w2, w3, 3, 1),
+            *_conv_block(w3, w4, 3, 0),  # 5x5
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(w4 * 25, NUM_CLASSES))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def standardise(images: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) float images in 0..1 (ink = 1) -> (N, 1, 28, 28) network input."""
+    return ((images - MEAN) / STD).unsqueeze(1)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,168 @@
+"""Synthetic not-a-digit crops for the classifier's 11th class.
+
+A page reader meets specks, punctuation (comma, point, dash, slash), remnants of
+printed box lines, halves of digits and two digits merged into one blob. Each of these
+is drawn here as an ink-bright uint8 crop and normalised like any digit, so the network
+learns what they look like *after* normalisation. Shapes that are legitimately digits
+(a plain vertical bar is a 1, a corner with a long down stroke is a 7) are not drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from recognition.normalise import normalise_digit
+from segmentation.errors import InvalidInput
+
+CANVAS = 64
+MAX_TRIES = 5
+
+Shape = NDArray[np.uint8]
+
+
+def _canvas() -> Shape:
+    return np.zeros((CANVAS, CANVAS), dtype=np.uint8)
+
+
+def _blob(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    image = _canvas()
+    axes = (int(rng.integers(6, 20)), int(rng.integers(6, 20)))
+    cv2.ellipse(image, (32, 32), axes, float(rng.uniform(0, 180)), 0, 360, 255, -1)
+    return image
+
+
+def _dash(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    image = _canvas()
+    length, thick = int(rng.integers(24, 58)), int(rng.integers(3, 9))
+    angle = np.deg2rad(rng.uniform(-12, 12))
+    dx, dy = np.cos(angle) * length / 2, np.sin(angle) * length / 2
+    cv2.line(image, (int(32 - dx), int(32 - dy)), (int(32 + dx), int(32 + dy)), 255, thick)
+    return image
+
+
+def _slash(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    image = _canvas()
+    # Far from vertical: a slanted 1 rarely leans more than about 30 degrees.
+    angle = np.deg2rad(rng.uniform(38, 70) * rng.choice([-1, 1]))
+    length = rng.uniform(35, 58)
+    dx, dy = np.sin(angle) * length / 2, np.cos(angle) * length / 2
+    cv2.line(image, (int(32 - dx), int(32 + dy)), (int(32 + dx), int(32 - dy)), 255, int(rng.integers(3, 7)))
+    return image
+
+
+def _comma(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    image = _canvas()
+    radius = int(rng.integers(5, 9))
+    cv2.circle(image, (32, 26), radius, 255, -1)
+    tail = np.array([[32 + radius - 2, 26], [32 + radius - 3, 40], [int(rng.integers(18, 28)), 50]], np.int32)
+    cv2.polylines(image, [tail], False, 255, max(2, radius // 2))
+    return image
+
+
+def _corner(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    """Remnants of printed box lines: corners and T-joins that no digit looks like."""
+    image = _canvas()
+    thick = int(rng.integers(2, 6))
+    a, b = int(rng.integers(8, 20)), int(rng.integers(44, 58))
+    kind = int(rng.integers(4))
+    if kind == 0:  # bottom-left corner
+        cv2.line(image, (a, a), (a, b), 255, thick)
+        cv2.line(image, (a, b), (b, b), 255, thick)
+    elif kind == 1:  # bottom-right corner
+        cv2.line(image, (b, a), (b, b), 255, thick)
+        cv2.line(image, (a, b), (b, b), 255, thick)
+    elif kind == 2:  # inverted T: a line with a short stub standing on it
+        cv2.line(image, (a, b), (b, b), 255, thick)
+        cv2.line(image, (32, b), (32, b - int(rng.integers(6, 16))), 255, thick)
+    else:  # a long line with a short hook of handwriting left on it
+        cv2.line(image, (4, 40), (60, 40), 255, thick)
+        cv2.ellipse(image, (int(rng.integers(20, 44)), 34), (6, 6), 0, 180, 360, 255, thick)
+    return image
+
+
+def _half_digit(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    digit = digits[int(rng.integers(len(digits)))]
+    ys, xs = np.nonzero(digit > 64)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    keep = rng.uniform(0.22, 0.4)
+    side = int(rng.integers(3))
+    if side == 0:  # top part
+        part = digit[y0 : y0 + max(2, int((y1 - y0) * keep)), x0:x1]
+    elif side == 1:  # bottom part
+        part = digit[y1 - max(2, int((y1 - y0) * keep)) : y1, x0:x1]
+    else:  # left part
+        part = digit[y0:y1, x0 : x0 + max(2, int((x1 - x0) * keep))]
+    return cv2.copyMakeBorder(part, 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0)
+
+
+def _pair(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    """Two (or three) digits touching or overlapping: one blob that must be split, not read."""
+    count = 2 if rng.random() < 0.8 else 3
+    parts = []
+    for _ in range(count):
+        digit = digits[int(rng.integers(len(digits)))]
+        xs = np.nonzero(digit.max(axis=0) > 64)[0]
+        parts.append(digit[:, xs.min() : xs.max() + 1])
+    overlap = int(rng.integers(-1, 4))
+    width = sum(p.shape[1] for p in parts) - overlap * (count - 1)
+    image = np.zeros((28, width + 8), dtype=np.uint8)
+    x = 4
+    for part in parts:
+        region = image[:, x : x + part.shape[1]]
+        np.maximum(region, part, out=region)
+        x += part.shape[1] - overlap
+    return image
+
+
+def _specks(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    image = _canvas()
+    for _ in range(int(rng.integers(2, 6))):
+        centre = (int(rng.integers(10, 54)), int(rng.integers(10, 54)))
+        cv2.circle(image, centre, int(rng.integers(2, 6)), 255, -1)
+    return image
+
+
+GENERATORS: dict[str, Callable[[np.random.Generator, NDArray[np.uint8]], Shape]] = {
+    "blob": _blob,
+    "dash": _dash,
+    "slash": _slash,
+    "comma": _comma,
+    "corner": _corner,
+    "half": _half_digit,
+    "pair": _pair,
+    "specks": _specks,
+}
+# How often each kind is drawn; pairs and halves matter most to the segmenter's search.
+WEIGHTS = {"blob": 1.0, "dash": 1.0, "slash": 0.7, "comma": 0.8, "corner": 0.8, "half": 1.5, "pair": 2.5, "specks": 0.6}
+
+
+def nondigit_crop(rng: np.random.Generator, digits: NDArray[np.uint8], kind: str | None = None) -> Shape:
+    """Draw one ink-bright non-digit crop of the given (or a random) kind; ``digits`` are MNIST images."""
+    if kind is None:
+        names = list(WEIGHTS)
+        p = np.array([WEIGHTS[n] for n in names])
+        kind = names[int(rng.choice(len(names), p=p / p.sum()))]
+    return GENERATORS[kind](rng, digits)
+
+
+def nondigit_sample(
+    rng: np.random.Generator, digits: NDArray[np.uint8], kind: str | None = None
+) -> NDArray[np.float32]:
+    """A normalised (28, 28) float32 non-digit, blurred a little like scanned ink.
+
+    A draw that leaves no ink (a thin slice of a faint digit, say) is drawn again;
+    a blob, which always has ink, is the last resort.
+    """
+    for _ in range(MAX_TRIES):
+        crop = nondigit_crop(rng, digits, kind)
+        if rng.random() < 0.5:
+            crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.5, 1.2))
+        try:
+            return normalise_digit(crop, ink_is_bright=True)
+        except InvalidInput:
+            continue
+    return normalise_digit(_blob(rng, digits), ink_is_bright=True)

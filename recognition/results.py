@@ -1,0 +1,170 @@
+"""Result types of reading: one JSON shape for ``formdigits read``, the job store and the API.
+
+Boxes are ``[x, y, w, h]`` in page pixels. ``to_dict()`` / ``from_dict()`` round-trip
+exactly, so a result stored by a worker reads back equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from segmentation.elements import Box
+
+
+@dataclass(frozen=True, slots=True)
+class DigitPrediction:
+    """The classifier's verdict on one normalised crop.
+
+    ``digit`` is 0-9, or ``None`` when the crop is judged not to be a digit (speck,
+    punctuation, line remnant, half digit). ``confidence`` is the calibrated
+    probability of ``digit`` (or of not-a-digit when ``digit`` is None).
+    ``alternatives`` are the top-3 digits with their probabilities, best first.
+    ``reject_p`` is the calibrated probability of the not-a-digit class and
+    ``probabilities`` those of the digits 0-9 (together with ``reject_p`` they sum to 1).
+    """
+
+    digit: int | None
+    confidence: float
+    alternatives: tuple[tuple[int, float], ...]
+    reject_p: float
+    probabilities: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "digit": self.digit,
+            "confidence": round(self.confidence, 6),
+            "alternatives": [[d, round(p, 6)] for d, p in self.alternatives],
+            "reject_p": round(self.reject_p, 6),
+            "probabilities": [round(p, 6) for p in self.probabilities],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DigitPrediction:
+        return cls(
+            digit=data["digit"],
+            confidence=float(data["confidence"]),
+            alternatives=tuple((int(d), float(p)) for d, p in data["alternatives"]),
+            reject_p=float(data["reject_p"]),
+            probabilities=tuple(float(p) for p in data.get("probabilities", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DigitResult:
+    """One digit read in a field: its value, calibrated confidence, box, top-3 and the ten probabilities."""
+
+    digit: int
+    confidence: float
+    box: Box
+    alternatives: tuple[tuple[int, float], ...]
+    probabilities: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "digit": self.digit,
+            "confidence": round(self.confidence, 6),
+            "bbox": self.box.to_list(),
+            "alternatives": [[d, round(p, 6)] for d, p in self.alternatives],
+            "probabilities": [round(p, 6) for p in self.probabilities],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DigitResult:
+        return cls(
+            digit=int(data["digit"]),
+            confidence=float(data["confidence"]),
+            box=Box.from_list(data["bbox"]),
+            alternatives=tuple((int(d), float(p)) for d, p in data["alternatives"]),
+            probabilities=tuple(float(p) for p in data.get("probabilities", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Separator:
+    """A non-digit mark inside a digit string: ``kind`` is comma, point, dash, slash or other.
+
+    ``position`` is the number of digits of the field's text that come before it.
+    """
+
+    position: int
+    kind: str
+    box: Box
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "kind": self.kind, "bbox": self.box.to_list()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Separator:
+        return cls(int(data["position"]), str(data["kind"]), Box.from_list(data["bbox"]))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldResult:
+    """One field read: its text (digits only), separators, confidence and digits.
+
+    ``confidence`` is the product of the digit confidences (1.0 for an empty field).
+    ``needs_review`` is set when any digit is below the review threshold or the
+    segmentation was doubtful.
+    """
+
+    name: str
+    box: Box
+    text: str
+    confidence: float
+    needs_review: bool
+    digits: tuple[DigitResult, ...]
+    separators: tuple[Separator, ...] = ()
+    kind: str = "free"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "bbox": self.box.to_list(),
+            "text": self.text,
+            "separators": [s.to_dict() for s in self.separators],
+            "confidence": round(self.confidence, 6),
+            "needs_review": self.needs_review,
+            "digits": [d.to_dict() for d in self.digits],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FieldResult:
+        return cls(
+            name=str(data["name"]),
+            kind=str(data.get("kind", "free")),
+            box=Box.from_list(data["bbox"]),
+            text=str(data["text"]),
+            confidence=float(data["confidence"]),
+            needs_review=bool(data["needs_review"]),
+            digits=tuple(DigitResult.from_dict(d) for d in data["digits"]),
+            separators=tuple(Separator.from_dict(s) for s in data["separators"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """All fields read on one page, in reading order (top to bottom, left to right)."""
+
+    page: int
+    width: int
+    height: int
+    fields: tuple[FieldResult, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "page": self.page,
+            "width": self.width,
+            "height": self.height,
+            "fields": [f.to_dict() for f in self.fields],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PageResult:
+        return cls(
+            page=int(data["page"]),
+            width=int(data["width"]),
+            height=int(data["height"]),
+            fields=tuple(FieldResult.from_dict(f) for f in data["fields"]),
+        )

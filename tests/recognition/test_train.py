@@ -1,0 +1,136 @@
+"""Training end to end on a few hundred digits: it runs, it learns, it resumes exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from recognition import cli_train
+from recognition.classifier import load_classifier
+from recognition.train import TrainConfig, train
+
+FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX)
+
+
+def _font_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-shaped (ink-bright 28x28) digits drawn with several fonts and thicknesses."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i, label in enumerate(labels):
+        canvas = np.zeros((60, 60), np.uint8)
+        font = FONTS[int(rng.integers(len(FONTS)))]
+        cv2.putText(canvas, str(label), (12, 50), font, 1.6, 255, int(rng.integers(2, 5)), cv2.LINE_AA)
+        images[i] = cv2.resize(canvas, (28, 28), interpolation=cv2.INTER_AREA)
+    return images, labels
+
+
+def _config(**kw: object) -> TrainConfig:
+    base = dict(epochs=1, batch_size=32, val_size=60, loader_workers=0, widths=(8, 16, 16, 16), max_lr=5e-3)
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def test_smoke_training_learns_and_calibrates() -> None:
+    images, labels = _font_digits(400)
+    result = train(images, labels, _config(epochs=3))
+    assert len(result.history) == 3
+    assert result.history[-1].loss < result.history[0].loss
+    assert 0.05 < result.temperature < 20.0
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _stop_after_first_epoch(stats: object) -> None:
+    raise _Interrupted
+
+
+def test_resume_continues_exactly(tmp_path: Path) -> None:
+    images, labels = _font_digits(200, seed=1)
+    straight = train(images, labels, _config(epochs=2))
+    checkpoint = tmp_path / "run.ckpt"
+    with pytest.raises(_Interrupted):
+        train(images, labels, _config(epochs=2), checkpoint=checkpoint, on_epoch=_stop_after_first_epoch)
+    assert torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"] == 0
+    resumed = train(images, labels, _config(epochs=2), checkpoint=checkpoint)
+    assert [h.epoch for h in resumed.history] == [0, 1]
+    for a, b in zip(resumed.network.state_dict().values(), straight.network.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert resumed.temperature == pytest.approx(straight.temperature)
+
+
+def test_cli_train_writes_loadable_weights(tmp_path: Path, mnist_dir: Path) -> None:
+    out = tmp_path / "w.pt"
+    code = cli_train_main(
+        [
+            "train",
+            "--data",
+            str(mnist_dir),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--limit",
+            "300",
+            "--val-size",
+            "200",
+            "--no-card",
+        ]
+    )
+    assert code == 0
+    assert load_classifier(out).probabilities(np.zeros((1, 28, 28), np.float32)).shape == (1, 11)
+
+
+def test_cli_eval_json(tmp_path: Path, mnist_dir: Path, capsys: object) -> None:
+    from recognition.mnist import load_split
+
+    test = load_split(mnist_dir, "t10k")
+    _write_pair(tmp_path, "t10k", test.images[:200], test.labels[:200])
+    code = cli_train_main(
+        ["eval", "--data", str(tmp_path), "--format", "json", "--errors", str(tmp_path / "errors.png")]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert report["n"] == 200 and report["accuracy"] > 0.95
+    assert {"ece", "digits_per_second", "confusion", "per_class_accuracy"} <= report.keys()
+    assert (tmp_path / "errors.png").exists()
+
+
+def _write_pair(directory: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
+    n, rows, cols = images.shape
+    (directory / f"{prefix}-images-idx3-ubyte").write_bytes(
+        b"".join(v.to_bytes(4, "big") for v in (2051, n, rows, cols)) + images.tobytes()
+    )
+    (directory / f"{prefix}-labels-idx1-ubyte").write_bytes(
+        (2049).to_bytes(4, "big") + n.to_bytes(4, "big") + labels.tobytes()
+    )
+
+
+def cli_train_main(argv: list[str]) -> int:
+    from formdigits.cli import main
+
+    return main(argv)
+
+
+def test_cli_defaults_match_train_config() -> None:
+    config = TrainConfig()
+    assert (
+        config.epochs,
+        config.batch_size,
+        config.max_lr,
+        config.seed,
+        config.val_size,
+    ) == (
+        cli_train.DEFAULT_EPOCHS,
+        cli_train.DEFAULT_BATCH_SIZE,
+        cli_train.DEFAULT_MAX_LR,
+        cli_train.DEFAULT_SEED,
+        cli_train.DEFAULT_VAL_SIZE,
+    )

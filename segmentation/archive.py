@@ -10,7 +10,9 @@ since declared sizes can lie.
 from __future__ import annotations
 
 import io
+import lzma
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -24,6 +26,23 @@ READ_CHUNK_BYTES = 2**20
 # ratio-checked, since tiny members (a blank page) can legitimately compress very well.
 RATIO_CHECK_MIN_BYTES = 2**20
 _ENCRYPTED_FLAG = 0x1
+# What zipfile and its decompressors raise on hostile bytes (found by the fuzz tests, among others):
+# BadZipFile/OSError/EOFError for structure, zlib/lzma errors for streams, NotImplementedError for
+# unknown versions or methods, ValueError/struct.error/IndexError/KeyError for nonsense fields.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+    OSError,
+    EOFError,
+    ValueError,
+    IndexError,
+    KeyError,
+    NotImplementedError,
+    RuntimeError,
+)
 _DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
 
 
@@ -58,8 +77,8 @@ def expand_upload(name: str, data: bytes, limits: ArchiveLimits = ArchiveLimits(
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, IndexError) as exc:
-        raise InvalidInput(f"{name}: corrupt ZIP archive ({exc})") from exc
+    except _ZIP_ERRORS as exc:
+        raise InvalidInput(f"{name}: corrupt or unsupported ZIP archive ({exc})") from exc
     with archive:
         if len(members) > limits.max_members:
             raise LimitExceeded(
@@ -141,7 +160,7 @@ def _inflate(
                         f"({allowed:,} bytes left of the archive's allowance)"
                     )
                 _check_ratio(archive_name, info, len(out), limits)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+    except _ZIP_ERRORS as exc:
         raise InvalidInput(f"{archive_name}: member {info.filename!r} is corrupt or unreadable ({exc})") from exc
     return bytes(out)
 

@@ -131,6 +131,12 @@ def _with_declared_size(data: bytes, member: str, size: int) -> bytes:
     return data[: header + 24] + struct.pack("<I", size) + data[header + 28 :]
 
 
+def _with_version_needed(data: bytes, version: int) -> bytes:
+    """``data`` whose central-directory record claims it needs zip ``version`` (82 = 8.2) to extract."""
+    header = data.index(b"PK\x01\x02")
+    return data[: header + 6] + struct.pack("<H", version) + data[header + 8 :]
+
+
 def test_lying_declared_size_is_caught_while_inflating() -> None:
     real = zip_archive([("a.png", bytes(5 * 2**20))])
     lying = _with_declared_size(real, "a.png", 1000)
@@ -154,8 +160,9 @@ def test_encrypted_member_is_invalid_input() -> None:
         b"PK\x03\x04" + bytes(40),
         zip_archive([("a.png", PNG)])[:-30],
         zip_archive([("a.png", PNG)], zipfile.ZIP_STORED).replace(PNG[20:40], bytes(20)),
+        _with_version_needed(zip_archive([("a.png", PNG)]), 82),  # zipfile raises NotImplementedError
     ],
-    ids=["header-only", "truncated-directory", "bad-crc"],
+    ids=["header-only", "truncated-directory", "bad-crc", "future-version"],
 )
 def test_corrupt_archive_is_invalid_input(data: bytes) -> None:
     with pytest.raises(InvalidInput, match=r"^broken\.zip: "):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pypdfium2 as pdfium
 from numpy.typing import NDArray
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from segmentation.elements import Page
 from segmentation.errors import FormdigitsError, InvalidInput, LimitExceeded, UnsupportedFormat
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # Pillow plugin names of the formats we read; Image.open is restricted to the sniffed one so
 # that no other plugin (EPS via Ghostscript, ...) ever looks at the bytes.
 _PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF", "bmp": "BMP", "webp": "WEBP", "gif": "GIF"}
+_LABELS = {"webp": "WebP"}
 # Formats whose extra frames are animation, not pages: only the first frame is read.
 _MULTIPAGE_FORMATS = ("tiff",)
 _POINTS_PER_INCH = 72.0
@@ -229,7 +230,7 @@ def _decoder_errors(source: str, fmt: str, limits: LoadLimits) -> Iterator[None]
     OSError, ValueError, SyntaxError, struct.error, EOFError, warnings promoted to errors, ...,
     so the catch is deliberately broad. Our own errors pass through, prefixed with the source.
     """
-    label = fmt.upper()
+    label = _LABELS.get(fmt, fmt.upper())
     try:
         yield
     except FormdigitsError as exc:
@@ -241,6 +242,8 @@ def _decoder_errors(source: str, fmt: str, limits: LoadLimits) -> Iterator[None]
         raise LimitExceeded(
             f"{source}: {label} image is larger than the limit of {limits.max_pixels:,} pixels"
         ) from exc
+    except UnidentifiedImageError as exc:
+        raise InvalidInput(f"{source}: not a readable {label} file (damaged or incomplete header)") from exc
     except MemoryError as exc:
         raise LimitExceeded(f"{source}: {label} file needs more memory than is available") from exc
     except Exception as exc:

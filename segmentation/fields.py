@@ -45,6 +45,8 @@ class PageParams:
     max_skew_deg: float = 10.0
     # Ink is at least this many gray levels darker than the paper (keeps security tints out).
     min_ink_contrast: int = cleanup.MIN_INK_CONTRAST
+    # Printed rules are found among pixels at least this much darker than the paper.
+    min_rule_contrast: int = 35
     # Closing width of the paper estimate: wider than any stroke.
     paper_kernel_px: int = 41
     # Ink components smaller than this are dust (a decimal point is ~20 px).
@@ -58,7 +60,7 @@ class PageParams:
     min_cell_px: int = 20
     max_cell_px: int = 200
     # Free strings: components join when the horizontal gap is at most this share of the taller one.
-    join_gap_share: float = 0.9
+    join_gap_share: float = 1.2
     # Free fields lower than this are noise; lower than this share of the digit height, printed labels.
     min_field_height_px: int = 15
     label_height_share: float = 0.45
@@ -173,18 +175,20 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
     upright = cleanup.rotate(gray, -skew)
 
     # 2. Ink at full resolution.
-    _, ink = cleanup.binarise(
+    flat, ink = cleanup.binarise(
         upright, kernel_px=_px(params.paper_kernel_px, scale, 9), min_contrast=params.min_ink_contrast
     )
+    # Printed lines are often fainter than handwriting; a long run needs less contrast to count.
+    _, faint = cv2.threshold(flat, 255 - params.min_rule_contrast, 255, cv2.THRESH_BINARY_INV)
 
     # 3. Printed structure: long rules, combs (two rules joined by walls), long vertical rules.
     # Rules are searched on a max-pooled copy above ~200 dpi: 4x cheaper, still 1 px lines.
     pool = 2 if scale >= RULE_POOL_FROM_SCALE else 1
-    horizontal = structure.find_rules(ink, _px(params.min_rule_length_px, scale, 20), vertical=False, pool=pool)
+    horizontal = structure.find_rules(faint, _px(params.min_rule_length_px, scale, 20), vertical=False, pool=pool)
     combs, walls = structure.find_combs(
-        ink, horizontal, min_cell_px=_px(params.min_cell_px, scale, 6), max_cell_px=_px(params.max_cell_px, scale, 20)
+        faint, horizontal, min_cell_px=_px(params.min_cell_px, scale, 6), max_cell_px=_px(params.max_cell_px, scale, 20)
     )
-    long_vertical = structure.find_rules(ink, _px(params.min_vertical_rule_px, scale, 30), vertical=True, pool=pool)
+    long_vertical = structure.find_rules(faint, _px(params.min_vertical_rule_px, scale, 30), vertical=True, pool=pool)
     vertical = cv2.bitwise_or(long_vertical, walls)
 
     # 4. Remove the rules where no stroke crosses them, then the dust.

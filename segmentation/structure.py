@@ -27,8 +27,10 @@ CELL_WIDTH_RANGE = (0.6, 1.6)
 CELL_ASPECT_RANGE = (0.3, 3.0)
 # Printed lines have ragged, anti-aliased edges up to this many pixels beyond their solid core.
 RAGGED_EDGE_PX = 2
-# Two rules bound a comb when they overlap along x by this share of the shorter one.
-MIN_RULE_OVERLAP = 0.6
+# Breaks up to twice this many pixels long in a faint printed rule are bridged.
+RULE_BREAK_PX = 4
+# Two rules bound a comb when they overlap along x by this share of the longer one.
+MIN_RULE_OVERLAP = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,11 @@ def find_rules(ink: GrayImage, min_length_px: int, *, vertical: bool, pool: int 
         return cv2.bitwise_and(big[:h, :w], ink)
     size = (1, int(min_length_px)) if vertical else (int(min_length_px), 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
-    return cv2.morphologyEx(ink, cv2.MORPH_OPEN, kernel)
+    # Thicken by a pixel across and bridge 2-px breaks along first, so a thin, faint line that
+    # steps by a row (slight skew) or fades in places stays one run.
+    across = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 5) if vertical else (5, 3))
+    runs = cv2.morphologyEx(cv2.dilate(ink, across), cv2.MORPH_OPEN, kernel)
+    return cv2.bitwise_and(runs, ink)
 
 
 def rule_thickness(rules: GrayImage, *, vertical: bool) -> int:
@@ -145,9 +151,13 @@ def remove_rules(
 
 
 def _rule_segments(horizontal: GrayImage) -> list[Box]:
-    """Boxes of the horizontal rule pieces, top to bottom (outer contours: fast on a sparse mask)."""
-    contours, _ = cv2.findContours(horizontal, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    boxes = [Box(*(int(v) for v in cv2.boundingRect(c))) for c in contours]
+    """Boxes of the horizontal rules, top to bottom; pieces of a faint rule a few pixels apart are one rule."""
+    bridged = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * RULE_BREAK_PX + 1, 1)))
+    contours, _ = cv2.findContours(bridged, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        boxes.append(Box(int(x) + RULE_BREAK_PX, int(y), max(1, int(w) - 2 * RULE_BREAK_PX), int(h)))
     return sorted(boxes, key=lambda b: (b.y, b.x))
 
 
@@ -204,8 +214,8 @@ def find_combs(
     """Comb fields: two horizontal rules joined by >= 3 walls that cut >= 2 similar cells.
 
     ``ink`` is the binary page, ``horizontal`` its horizontal rules (:func:`find_rules`).
-    A pair of rules is tried when the lower one is the nearest rule below the upper one
-    that overlaps it along x, at a distance (cell height) in ``[min_cell_px, max_cell_px]``.
+    For each rule, the rules below it that overlap it along x, at a distance (cell
+    height) in ``[min_cell_px, max_cell_px]``, are tried nearest first until one makes a comb.
     Returns the combs (page coordinates, top to bottom) and a mask of their walls
     (ink = 255, restricted to ink) for :func:`remove_rules`.
     """
@@ -218,10 +228,11 @@ def find_combs(
             if gap > max_cell_px:
                 break
             overlap = min(top.x2, bottom.x2) - max(top.x, bottom.x)
-            if overlap < MIN_RULE_OVERLAP * min(top.w, bottom.w) or gap < min_cell_px:
+            if overlap < MIN_RULE_OVERLAP * max(top.w, bottom.w) or gap < min_cell_px:
                 continue
+            # A digit's bar may sit between the rules: try lower rules until one makes a comb.
             comb = _comb_between(ink, top, bottom, walls_mask)
             if comb is not None:
                 combs.append(comb)
-            break
+                break
     return combs, cv2.bitwise_and(walls_mask, ink)

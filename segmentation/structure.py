@@ -95,24 +95,24 @@ def _regions(band: GrayImage, reach_px: int, *, vertical: bool) -> list[tuple[sl
     return regions
 
 
-def _strip_rule(
-    ink: GrayImage, tested: GrayImage, band: GrayImage, thickness: int, stroke_px: int, *, vertical: bool
-) -> GrayImage:
-    """Band pixels to remove: those whose run across the rule (in ``tested``) is short; one band orientation."""
-    run = thickness + 2 * stroke_px
+Regions = list[tuple[slice, slice]]
+
+
+def _strip_rule(tested: GrayImage, band: GrayImage, regions: Regions, run: int, *, vertical: bool) -> GrayImage:
+    """Band pixels to remove: those whose run across the rule (in ``tested``) is shorter than ``run``."""
     across = cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1) if vertical else (1, run))
-    removed = np.zeros_like(ink)
+    removed = np.zeros_like(band)
     # Work only around the rules: they cover a small share of a page.
-    for rows, cols in _regions(band, run, vertical=vertical):
+    for rows, cols in regions:
         strokes = cv2.morphologyEx(tested[rows, cols], cv2.MORPH_OPEN, across)
         removed[rows, cols] |= cv2.bitwise_and(band[rows, cols], cv2.bitwise_not(strokes))
     return removed
 
 
-def _repair(clean: GrayImage, removed: GrayImage, thickness: int, *, vertical: bool) -> None:
+def _repair(clean: GrayImage, removed: GrayImage, regions: Regions, thickness: int, *, vertical: bool) -> None:
     """Close gaps across a removed rule, in place, only inside the removed band."""
     bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (thickness + 2, 1) if vertical else (1, thickness + 2))
-    for rows, cols in _regions(removed, thickness + 2, vertical=vertical):
+    for rows, cols in regions:
         closed = cv2.morphologyEx(clean[rows, cols], cv2.MORPH_CLOSE, bridge)
         clean[rows, cols] |= cv2.bitwise_and(closed, removed[rows, cols])
 
@@ -136,17 +136,20 @@ def remove_rules(
             widened = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, widen[is_vertical]))
             bands[is_vertical] = (cv2.bitwise_and(widened, ink), rule_thickness(rules, vertical=is_vertical) + 2)
     removed_by: dict[bool, GrayImage] = {}
+    regions_by: dict[bool, Regions] = {}
     for is_vertical, (band, thickness) in bands.items():
         # Crossings between rules (comb corners) are not strokes: test runs without the other rules.
         other = bands.get(not is_vertical)
         tested = ink if other is None else cv2.bitwise_and(ink, cv2.bitwise_not(other[0]))
-        removed_by[is_vertical] = _strip_rule(ink, tested, band, thickness, stroke_px, vertical=is_vertical)
+        run = thickness + 2 * stroke_px
+        regions_by[is_vertical] = _regions(band, run, vertical=is_vertical)
+        removed_by[is_vertical] = _strip_rule(tested, band, regions_by[is_vertical], run, vertical=is_vertical)
     removed = np.zeros_like(ink)
     for mask in removed_by.values():
         removed |= mask
     clean = cv2.bitwise_and(ink, cv2.bitwise_not(removed))
     for is_vertical, mask in removed_by.items():
-        _repair(clean, mask, bands[is_vertical][1], vertical=is_vertical)
+        _repair(clean, mask, regions_by[is_vertical], bands[is_vertical][1], vertical=is_vertical)
     return clean, cv2.bitwise_and(removed, cv2.bitwise_not(clean))
 
 

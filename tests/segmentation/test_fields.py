@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -170,3 +172,31 @@ def test_empty_page_has_no_fields() -> None:
     prepared = prepare_page(page)
     assert find_fields(prepared) == []
     assert prepared.ink.shape == page.shape
+
+
+@pytest.mark.mnist
+def test_find_fields_matches_synthetic_form_truth(mnist_dir: Path) -> None:
+    from recognition.synthetic import load_digit_source, make_form
+
+    source = load_digit_source(mnist_dir)
+    rng = np.random.default_rng(2024)
+    truth_count = matched = kinds = cells = combs = 0
+    for _ in range(6):
+        gray, truth = make_form(rng, source)
+        prepared = prepare_page(gray)
+        assert prepared.skew_deg == pytest.approx(truth["skew_deg"], abs=0.5)
+        fields = find_fields(prepared)
+        for expected in truth["fields"]:
+            truth_count += 1
+            x, y, w, h = expected["bbox"]
+            best = max(fields, key=lambda f: _iou(f.box, (x, y, x + w, y + h)), default=None)
+            if best is None or _iou(best.box, (x, y, x + w, y + h)) < 0.5:
+                continue
+            matched += 1
+            kinds += best.kind == expected["kind"]
+            if expected["kind"] == "comb":
+                combs += 1
+                cells += len(best.cells) == len(expected["cells"])
+    assert matched >= 0.9 * truth_count
+    assert kinds >= 0.9 * matched
+    assert cells >= 0.8 * combs

@@ -153,7 +153,7 @@ def _draw_comb(
     for i in range(1, cells):
         cv2.line(page, (x0 + i * cell_w, y0), (x0 + i * cell_w, y0 + cell_h), line_level, thickness)
     ink = float(rng.uniform(0, 70))
-    truth_cells = []
+    truth_cells: list[dict[str, Any]] = []
     for i in range(cells):
         cell = [x0 + i * cell_w, y0, cell_w, cell_h]
         if rng.random() < 0.15:
@@ -197,17 +197,17 @@ def _degrade(
     h, w = page.shape
     paper = float(np.median(page))
     matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
-    page = cv2.warpAffine(page, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=paper)
+    rotated = np.asarray(cv2.warpAffine(page, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=paper))
     sigma = float(rng.uniform(0.0, params.max_blur_sigma)) * scale
     if sigma > 0.3:
-        page = cv2.GaussianBlur(page, (0, 0), sigma)
-    page = page + rng.normal(0.0, rng.uniform(1.0, params.max_noise_sigma), page.shape).astype(np.float32)
-    gray = np.clip(page, 0, 255).astype(np.uint8)
+        rotated = np.asarray(cv2.GaussianBlur(rotated, (0, 0), sigma))
+    noisy = rotated + rng.normal(0.0, rng.uniform(1.0, params.max_noise_sigma), rotated.shape)
+    gray: Gray = np.clip(noisy, 0, 255).astype(np.uint8)
     if rng.random() < params.jpeg_probability:
         quality = int(rng.integers(50, 91))
         ok, encoded = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
-            gray = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+            gray = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
     return gray
 
 

@@ -136,7 +136,7 @@ def digit_field(gray: GrayImage) -> Field:
     """
     _check_gray(gray)
     if cleanup.ink_is_bright(gray):
-        gray = cv2.bitwise_not(gray)
+        gray = cleanup.as_gray(cv2.bitwise_not(gray))
     h, w = gray.shape
     params = PageParams()
     _, ink = cleanup.binarise(gray, kernel_px=max(15, max(h, w) // 2), min_contrast=params.min_ink_contrast)
@@ -167,7 +167,7 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
 
     # 1. Skew, on a reduced copy: the projection profile needs no fine detail.
     factor = max(1, round(max(h, w) / 1000.0))
-    small = cv2.resize(gray, (-(-w // factor), -(-h // factor)), interpolation=cv2.INTER_AREA)
+    small = cleanup.as_gray(cv2.resize(gray, (-(-w // factor), -(-h // factor)), interpolation=cv2.INTER_AREA))
     _, small_ink = cleanup.binarise(
         small, kernel_px=_px(params.paper_kernel_px, scale / factor, 9), min_contrast=params.min_ink_contrast
     )
@@ -179,7 +179,7 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
         upright, kernel_px=_px(params.paper_kernel_px, scale, 9), min_contrast=params.min_ink_contrast
     )
     # Printed lines are often fainter than handwriting; a long run needs less contrast to count.
-    _, faint = cv2.threshold(flat, 255 - params.min_rule_contrast, 255, cv2.THRESH_BINARY_INV)
+    faint = cleanup.as_gray(cv2.threshold(flat, 255 - params.min_rule_contrast, 255, cv2.THRESH_BINARY_INV)[1])
 
     # 3. Printed structure: long rules, combs (two rules joined by walls), long vertical rules.
     # Rules are searched on a max-pooled copy above ~200 dpi: 4x cheaper, still 1 px lines.
@@ -189,7 +189,7 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
         faint, horizontal, min_cell_px=_px(params.min_cell_px, scale, 6), max_cell_px=_px(params.max_cell_px, scale, 20)
     )
     long_vertical = structure.find_rules(faint, _px(params.min_vertical_rule_px, scale, 30), vertical=True, pool=pool)
-    vertical = cv2.bitwise_or(long_vertical, walls)
+    vertical = cleanup.as_gray(cv2.bitwise_or(long_vertical, walls))
 
     # 4. Remove the rules where no stroke crosses them, then the dust.
     clean, removed = structure.remove_rules(ink, horizontal, vertical, stroke_px=_px(params.stroke_ext_px, scale, 2))

@@ -38,6 +38,15 @@ class FormParams:
     max_blur_sigma: float = 1.0
     max_noise_sigma: float = 6.0
     jpeg_probability: float = 0.5
+    texture_probability: float = 0.25
+
+
+def security_pattern(shape: tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float32]:
+    """A guilloche-like background of wavy lines, 1.0 on the lines and 0.0 elsewhere, float32 (H, W)."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    period = float(rng.uniform(3.0, 7.0))
+    waves = np.sin(xx / period + 3.0 * np.sin(yy / float(rng.uniform(8, 20))))
+    return (waves > 0.6).astype(np.float32)
 
 
 def load_digit_source(mnist_dir: Path) -> DigitSet:
@@ -224,6 +233,8 @@ def make_form(
     page = np.full((params.height, params.width), float(rng.uniform(215, 250)), np.float32)
     shade = np.linspace(float(rng.uniform(0.85, 1.0)), 1.0, params.width, dtype=np.float32)
     page *= shade[None, :] if rng.random() < 0.5 else shade[::-1][None, :]
+    if rng.random() < params.texture_probability:
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(10, 30))
     # Printed text goes on its own uint8 layer (cv2.putText draws on 8-bit images only).
     printed = np.full(page.shape, 255, np.uint8)
     title = str(rng.choice(TITLES))
@@ -240,12 +251,20 @@ def make_form(
         x0 = round(rng.uniform(80, 200) * scale)
         label = str(rng.choice(LABELS))
         label_y = y + round(25 * scale)
-        cv2.putText(printed, label, (x0, label_y), FONT, 0.6 * scale, 40, max(1, round(scale)))
+        label_size = (FONT, 0.6 * scale, max(1, round(scale)))
         top = label_y + round(20 * scale)
+        baseline = top + round(85 * scale)
+        if kind == "free" and rng.random() < 0.5:
+            # The label on the string's line, to its left (close to the digits, much smaller).
+            cv2.putText(printed, label, (x0, baseline), *label_size[:2], 40, label_size[2])
+            (label_w, _), _ = cv2.getTextSize(label, *label_size)
+            x0 += label_w + round(rng.uniform(10, 40) * scale)
+        else:
+            cv2.putText(printed, label, (x0, label_y), *label_size[:2], 40, label_size[2])
         if kind == "comb":
             field = _draw_comb(page, digits_source, rng, x0, top + round(10 * scale), scale)
         else:
-            drawn = _draw_free(page, digits_source, rng, x0, top + round(85 * scale), scale)
+            drawn = _draw_free(page, digits_source, rng, x0, baseline, scale)
             if drawn is None:
                 y += row_h
                 continue
@@ -270,14 +289,10 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
     length = int(rng.integers(3, 10))
     digit_h = round(height * rng.uniform(0.45, 0.65))
     width = round(length * digit_h * 1.8 + 2 * digit_h)  # room for the widest string; cropped below
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     paper = float(rng.uniform(215, 250))
     page = np.full((height, width), paper, np.float32)
     if rng.random() < 0.6:
-        # Guilloche-like security background: light wavy lines.
-        period = float(rng.uniform(3.0, 7.0))
-        waves = np.sin(xx / period + 3.0 * np.sin(yy / float(rng.uniform(8, 20))))
-        page -= (waves > 0.6) * float(rng.uniform(15, 40))
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(15, 40))
     baseline = (height + digit_h) // 2
     if rng.random() < 0.7:
         guide_y = baseline + int(rng.integers(-digit_h // 5, 4))

@@ -169,7 +169,7 @@ def estimate_skew(ink: GrayImage, max_deg: float = 10.0, seed: int = 0) -> float
     best = float(coarse[int(np.argmax([_profile_score(xs_f, ys_f, a, h) for a in coarse]))])
     fine = np.arange(best - COARSE_STEP_DEG, best + COARSE_STEP_DEG + 1e-9, FINE_STEP_DEG)
     best = float(fine[int(np.argmax([_profile_score(xs_f, ys_f, a, h) for a in fine]))])
-    return float(np.clip(best, -max_deg, max_deg))
+    return round(float(np.clip(best, -max_deg, max_deg)), 3)
 
 
 def rotate(gray: GrayImage, angle_deg: float) -> GrayImage:

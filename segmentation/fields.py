@@ -46,7 +46,7 @@ class PageParams:
     # Ink is at least this many gray levels darker than the paper (keeps security tints out).
     min_ink_contrast: int = cleanup.MIN_INK_CONTRAST
     # Printed rules are found among pixels at least this much darker than the paper.
-    min_rule_contrast: int = 35
+    min_rule_contrast: int = 45
     # Closing width of the paper estimate: wider than any stroke.
     paper_kernel_px: int = 41
     # Ink components smaller than this are dust (a decimal point is ~20 px).

@@ -283,8 +283,8 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
     """A hard line-mode string (cheque amount, ZIP code): ``(gray, text)``.
 
     Digits touch and overlap, strokes are sometimes broken, separators appear, a guide
-    line may run under or through the digits, and the background may be a tinted
-    security pattern. ``gray`` is (height, W) uint8 with W fitting the string.
+    line may run under or through the digits, a box may frame the string, and the
+    background may be a tinted security pattern. ``gray`` is (height, W) uint8 with W fitting the string.
     """
     length = int(rng.integers(3, 10))
     digit_h = round(height * rng.uniform(0.45, 0.65))
@@ -308,6 +308,10 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
         # A broken stroke: a thin gap of paper across one digit.
         x = box[0] + int(rng.integers(0, max(1, box[2])))
         cv2.line(page, (x, box[1]), (x + digit_h // 4, box[1] + box[3]), paper, 1)
-    page = page[:, : min(width, box[0] + box[2] + digit_h // 2)]
+    page = np.ascontiguousarray(page[:, : min(width, box[0] + box[2] + digit_h // 2)])
+    if rng.random() < 0.2:
+        # An amount box around the string.
+        level, thickness = float(rng.uniform(40, 120)), int(rng.integers(1, 3))
+        cv2.rectangle(page, (2, 3), (page.shape[1] - 3, height - 4), level, thickness)
     page += rng.normal(0.0, rng.uniform(1.0, 5.0), page.shape).astype(np.float32)
     return np.clip(page, 0, 255).astype(np.uint8), text

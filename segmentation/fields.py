@@ -109,8 +109,9 @@ def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
     ``gray``: (H, W) uint8, dark ink on light (possibly textured or tinted) paper, e.g. a
     cheque amount or a ZIP code. Returns a ``free`` field whose box is the tight ink
     crop in image coordinates and whose ink is that crop (ink = 255). Horizontal guide
-    lines longer than ``line_rule_height_share`` x the image height are removed where no
-    stroke crosses them. Raises ``InvalidInput("no ink found")`` on a blank image.
+    lines longer than ``line_rule_height_share`` x the image height, and vertical lines
+    joining two of them (a frame, box walls), are removed where no stroke crosses them.
+    Raises ``InvalidInput("no ink found")`` on a blank image.
     """
     _check_gray(gray)
     h, w = gray.shape
@@ -120,8 +121,10 @@ def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
     if rule_length <= w:
         horizontal = structure.find_rules(ink, rule_length, vertical=False)
         if horizontal.any():
+            # A frame around the string (an amount box, the boxes of a ZIP code) goes too.
             stroke_px = max(2, round(params.stroke_ext_px * scale))
-            ink, _ = structure.remove_rules(ink, horizontal, np.zeros_like(ink), stroke_px=stroke_px)
+            sides = structure.find_frame_sides(ink, horizontal, max(10, h // 4), reach_px=stroke_px)
+            ink, _ = structure.remove_rules(ink, horizontal, sides, stroke_px=stroke_px)
     ink = cleanup.remove_specks(ink, max(3, round(params.speck_area_px * scale * scale)))
     return _tight_field(ink, "free")
 

@@ -68,6 +68,26 @@ def find_rules(ink: GrayImage, min_length_px: int, *, vertical: bool, pool: int 
     return as_gray(cv2.bitwise_and(runs, ink))
 
 
+def find_frame_sides(ink: GrayImage, horizontal: GrayImage, min_length_px: int, *, reach_px: int) -> GrayImage:
+    """Vertical rules that join two horizontal rules (sides of a box or frame, comb walls), ink = 255.
+
+    A vertical run at least ``min_length_px`` long counts only when both its ends come
+    within ``reach_px`` of a horizontal rule, so a tall handwritten ``1`` standing on a
+    guide line is not taken for a frame.
+    """
+    vertical = find_rules(ink, min_length_px, vertical=True)
+    sides = np.zeros_like(ink)
+    if not vertical.any() or not horizontal.any():
+        return sides
+    near = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * reach_px + 1)))
+    contours, _ = cv2.findContours(vertical, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if near[y, x : x + w].any() and near[y + h - 1, x : x + w].any():
+            sides[y : y + h, x : x + w] = vertical[y : y + h, x : x + w]
+    return sides
+
+
 def rule_thickness(rules: GrayImage, *, vertical: bool) -> int:
     """Typical thickness in pixels of the rules in a mask, rounded up; 0 when there are none.
 

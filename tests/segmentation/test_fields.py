@@ -98,6 +98,30 @@ def test_line_field_on_synthetic_lines_has_no_guide_line(mnist_dir: Path) -> Non
         assert (field.ink > 0).mean() < 0.4
 
 
+@pytest.mark.parametrize("walls", [False, True])
+def test_line_field_removes_a_frame_around_the_string(walls: bool) -> None:
+    shape = (140, 480)
+    text = "7105"
+    image = np.full(shape, 240, np.uint8)
+    cv2.rectangle(image, (8, 20), (330, 118), 50, 2)  # an amount box
+    if walls:  # ... or the boxes of a comb
+        for x in (88, 168, 248):
+            cv2.line(image, (x, 20), (x, 118), 50, 2)
+    for i, ch in enumerate(text):
+        cv2.putText(image, ch, (25 + 80 * i, 95), FONT, 2.0, 20, 6)
+    field = line_field(image)
+    page_ink = np.zeros(shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    expected = np.zeros(shape, np.uint8)
+    for i, ch in enumerate(text):
+        cv2.putText(expected, ch, (25 + 80 * i, 95), FONT, 2.0, 255, 6)
+    expected = np.where(expected > 127, 255, 0).astype(np.uint8)  # putText anti-aliases
+    assert np.count_nonzero(page_ink & expected) > 0.97 * np.count_nonzero(expected)
+    assert np.count_nonzero(page_ink & ~expected) < 0.03 * np.count_nonzero(expected)
+    # The tall "1" standing between guide-free rows is not a frame side.
+    assert page_ink[60:90, 105:125].any()
+
+
 def test_line_field_box_is_tight() -> None:
     image = np.full((100, 300), 250, np.uint8)
     cv2.rectangle(image, (40, 30), (70, 80), 0, -1)

@@ -74,7 +74,9 @@ class PreparedPage:
 
     ``gray``: deskewed grayscale (dark ink on light paper). ``ink``: binary (ink = 255),
     printed lines removed and strokes that crossed them repaired. ``rules``: binary mask of
-    the removed printed lines and boxes. ``skew_deg``: the rotation that was undone.
+    the removed printed lines and boxes. ``skew_deg``: the rotation that was undone
+    (degrees, counter-clockwise positive as in ``cv2.getRotationMatrix2D``). ``combs``:
+    the rows of boxes found while removing the rules, which :func:`find_fields` reports.
     All boxes found later are in the deskewed page's coordinates.
     """
 

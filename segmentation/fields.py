@@ -1,20 +1,71 @@
 """Find the fields of a page: comb fields (a row of boxes) and free digit strings, in reading order.
 
-Interface stub (issue #3): signatures are fixed; bodies come with the page segmentation work.
+Page mode: :func:`prepare_page` (flatten, binarise, deskew, remove printed rules) then
+:func:`find_fields`. Line mode: :func:`line_field`, the whole image is one string. Digit
+mode: :func:`digit_field`, the whole image is one digit in any pair of colours.
+
+All images are ``NDArray[np.uint8]`` (H, W); grayscale is dark ink on light paper except
+in digit mode; binary masks have ink = 255. Boxes are in the deskewed page frame.
+
+Known limitation: printed text cannot be told from handwriting in general. Printed
+labels much smaller than the handwritten digits are dropped; larger printed text (a
+title, big labels) may come back as a ``free`` field for the reader to reject.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from segmentation.elements import Field, GrayImage
+import cv2
+import numpy as np
+
+from segmentation import cleanup, grouping, structure
+from segmentation.elements import Box, Field, GrayImage
+from segmentation.errors import InvalidInput
+
+# Sizes below are in pixels at the reference scale: an A4 page at 150 dpi, long side 1754 px,
+# where handwritten digits are about 40-70 px tall (a 5-10 mm digit).
+REFERENCE_LONG_SIDE_PX = 1754
+# An ink component belongs to a comb when this share of its box lies inside the comb.
+COMB_MEMBER_SHARE = 0.3
+# Handwritten digits fill about this share of a comb cell's height (label-size reference).
+DIGIT_SHARE_OF_CELL = 0.7
+# From this scale (~200 dpi A4) up, rules are searched at half resolution.
+RULE_POOL_FROM_SCALE = 1.3
 
 
 @dataclass(frozen=True, slots=True)
 class PageParams:
-    """Tuning of page preparation and field finding."""
+    """Tuning of page preparation and field finding.
+
+    Pixel sizes are at the reference scale (long page side ``REFERENCE_LONG_SIDE_PX``)
+    and are scaled with the page; in line and digit modes they scale with the image height.
+    """
 
     max_skew_deg: float = 10.0
+    # Ink is at least this many gray levels darker than the paper (keeps security tints out).
+    min_ink_contrast: int = cleanup.MIN_INK_CONTRAST
+    # Printed rules are found among pixels at least this much darker than the paper.
+    min_rule_contrast: int = 45
+    # Closing width of the paper estimate: wider than any stroke.
+    paper_kernel_px: int = 41
+    # Ink components smaller than this are dust (a decimal point is ~20 px).
+    speck_area_px: int = 8
+    # Printed rules: horizontal runs at least this long (longer than a digit's bar), vertical ones.
+    min_rule_length_px: int = 100
+    min_vertical_rule_px: int = 160
+    # A stroke continues this far beyond a rule to count as crossing it.
+    stroke_ext_px: int = 3
+    # Comb cell height range.
+    min_cell_px: int = 20
+    max_cell_px: int = 200
+    # Free strings: components join when the horizontal gap is at most this share of the taller one.
+    join_gap_share: float = 1.2
+    # Free fields lower than this are noise; lower than this share of the digit height, printed labels.
+    min_field_height_px: int = 15
+    label_height_share: float = 0.45
+    # Line mode: a guide line is a horizontal run longer than this share of the image height.
+    line_rule_height_share: float = 1.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +74,9 @@ class PreparedPage:
 
     ``gray``: deskewed grayscale (dark ink on light paper). ``ink``: binary (ink = 255),
     printed lines removed and strokes that crossed them repaired. ``rules``: binary mask of
-    the removed printed lines and boxes. ``skew_deg``: the rotation that was undone.
+    the removed printed lines and boxes. ``skew_deg``: the rotation that was undone
+    (degrees, counter-clockwise positive as in ``cv2.getRotationMatrix2D``). ``combs``:
+    the rows of boxes found while removing the rules, which :func:`find_fields` reports.
     All boxes found later are in the deskewed page's coordinates.
     """
 
@@ -31,23 +84,160 @@ class PreparedPage:
     ink: GrayImage
     rules: GrayImage
     skew_deg: float
+    combs: tuple[structure.Comb, ...] = ()
 
 
-def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> PreparedPage:
-    """Flatten illumination, binarise, despeckle, deskew and remove printed structure."""
-    raise NotImplementedError
+def _check_gray(gray: GrayImage) -> None:
+    if gray.ndim != 2 or gray.size == 0:
+        raise InvalidInput(f"expected a non-empty 2-D grayscale image, got shape {gray.shape}")
+    if gray.dtype != np.uint8:
+        raise InvalidInput(f"expected a uint8 image, got {gray.dtype}")
 
 
-def find_fields(prepared: PreparedPage, params: PageParams = PageParams()) -> list[Field]:
-    """Comb and free fields in reading order, named ``field-1``, ``field-2``, ..."""
-    raise NotImplementedError
+def _tight_field(ink: GrayImage, kind: str) -> Field:
+    """The ink's tight crop as the one field of an image; raises when there is no ink."""
+    found = cleanup.tight_box(ink)
+    if found is None:
+        raise InvalidInput("no ink found")
+    box = Box(*found)
+    crop = np.ascontiguousarray(ink[box.y : box.y2, box.x : box.x2])
+    cells = (box,) if kind == "comb" else ()
+    return Field(name="field-1", kind=kind, box=box, ink=crop, cells=cells)
 
 
 def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
-    """The whole image as one free digit string (``line`` mode); guide lines and background removed."""
-    raise NotImplementedError
+    """The whole image as one free digit string (``line`` mode); guide lines and background removed.
+
+    ``gray``: (H, W) uint8, dark ink on light (possibly textured or tinted) paper, e.g. a
+    cheque amount or a ZIP code. Returns a ``free`` field whose box is the tight ink
+    crop in image coordinates and whose ink is that crop (ink = 255). Horizontal guide
+    lines longer than ``line_rule_height_share`` x the image height, and vertical lines
+    joining two of them (a frame, box walls), are removed where no stroke crosses them.
+    Raises ``InvalidInput("no ink found")`` on a blank image.
+    """
+    _check_gray(gray)
+    h, w = gray.shape
+    scale = h / 100.0  # a line image ~100 px high holds ~60 px digits, like the reference page
+    _, ink = cleanup.binarise(gray, kernel_px=max(15, h), min_contrast=params.min_ink_contrast)
+    rule_length = max(20, round(params.line_rule_height_share * h))
+    if rule_length <= w:
+        horizontal = structure.find_rules(ink, rule_length, vertical=False)
+        if horizontal.any():
+            # A frame around the string (an amount box, the boxes of a ZIP code) goes too.
+            stroke_px = max(2, round(params.stroke_ext_px * scale))
+            sides = structure.find_frame_sides(ink, horizontal, max(10, h // 4), reach_px=stroke_px)
+            ink, _ = structure.remove_rules(ink, horizontal, sides, stroke_px=stroke_px)
+    ink = cleanup.remove_specks(ink, max(3, round(params.speck_area_px * scale * scale)))
+    return _tight_field(ink, "free")
 
 
 def digit_field(gray: GrayImage) -> Field:
-    """The whole image as one digit (``digit`` mode): any ink/background colour pair, e.g. light ink on dark."""
-    raise NotImplementedError
+    """The whole image as one digit (``digit`` mode): any ink/background colour pair, e.g. light ink on dark.
+
+    ``gray``: (H, W) uint8 in either polarity; the background is what most of the border
+    is. Returns a one-cell ``comb`` field (one digit per cell) whose box and cell are the
+    tight ink crop in image coordinates and whose ink is that crop (ink = 255). Raises
+    ``InvalidInput("no ink found")`` when the image holds no ink.
+    """
+    _check_gray(gray)
+    if cleanup.ink_is_bright(gray):
+        gray = cleanup.as_gray(cv2.bitwise_not(gray))
+    h, w = gray.shape
+    params = PageParams()
+    _, ink = cleanup.binarise(gray, kernel_px=max(15, max(h, w) // 2), min_contrast=params.min_ink_contrast)
+    scale = max(h, w) / 100.0
+    ink = cleanup.remove_specks(ink, max(3, round(params.speck_area_px * scale * scale)))
+    return _tight_field(ink, "comb")
+
+
+def _page_scale(shape: tuple[int, ...]) -> float:
+    return max(shape[0], shape[1]) / REFERENCE_LONG_SIDE_PX
+
+
+def _px(value: float, scale: float, minimum: int = 1) -> int:
+    return max(minimum, round(value * scale))
+
+
+def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> PreparedPage:
+    """Flatten illumination, binarise, despeckle, deskew and remove printed structure.
+
+    ``gray``: (H, W) uint8 page, dark ink on light paper. The skew is measured on a
+    reduced copy (long side ~1000 px), the page rotated back, then binarised at full
+    resolution; rules and combs are found and the rules removed (see
+    :mod:`segmentation.structure`). An empty page gives empty masks, not an error.
+    """
+    _check_gray(gray)
+    scale = _page_scale(gray.shape)
+    h, w = gray.shape
+
+    # 1. Skew, on a reduced copy: the projection profile needs no fine detail.
+    factor = max(1, round(max(h, w) / 1000.0))
+    small = cleanup.as_gray(cv2.resize(gray, (-(-w // factor), -(-h // factor)), interpolation=cv2.INTER_AREA))
+    _, small_ink = cleanup.binarise(
+        small, kernel_px=_px(params.paper_kernel_px, scale / factor, 9), min_contrast=params.min_ink_contrast
+    )
+    skew = cleanup.estimate_skew(small_ink, params.max_skew_deg)
+    upright = cleanup.rotate(gray, -skew)
+
+    # 2. Ink at full resolution.
+    flat, ink = cleanup.binarise(
+        upright, kernel_px=_px(params.paper_kernel_px, scale, 9), min_contrast=params.min_ink_contrast
+    )
+    # Printed lines are often fainter than handwriting; a long run needs less contrast to count.
+    faint = cleanup.as_gray(cv2.threshold(flat, 255 - params.min_rule_contrast, 255, cv2.THRESH_BINARY_INV)[1])
+
+    # 3. Printed structure: long rules, combs (two rules joined by walls), long vertical rules.
+    # Rules are searched on a max-pooled copy above ~200 dpi: 4x cheaper, still 1 px lines.
+    pool = 2 if scale >= RULE_POOL_FROM_SCALE else 1
+    horizontal = structure.find_rules(faint, _px(params.min_rule_length_px, scale, 20), vertical=False, pool=pool)
+    combs, walls = structure.find_combs(
+        faint, horizontal, min_cell_px=_px(params.min_cell_px, scale, 6), max_cell_px=_px(params.max_cell_px, scale, 20)
+    )
+    long_vertical = structure.find_rules(faint, _px(params.min_vertical_rule_px, scale, 30), vertical=True, pool=pool)
+    vertical = cleanup.as_gray(cv2.bitwise_or(long_vertical, walls))
+
+    # 4. Remove the rules where no stroke crosses them, then the dust.
+    clean, removed = structure.remove_rules(ink, horizontal, vertical, stroke_px=_px(params.stroke_ext_px, scale, 2))
+    clean = cleanup.remove_specks(clean, _px(params.speck_area_px, scale * scale, 3))
+    return PreparedPage(gray=upright, ink=clean, rules=removed, skew_deg=skew, combs=tuple(combs))
+
+
+def find_fields(prepared: PreparedPage, params: PageParams = PageParams()) -> list[Field]:
+    """Comb and free fields in reading order, named ``field-1``, ``field-2``, ...
+
+    Combs are those found by :func:`prepare_page` (``prepared.combs``); a comb field's
+    box is the comb's outer rectangle grown to take in digits that overflow it, its
+    cells the inner cell boxes. The remaining ink is grouped into free strings (see
+    :mod:`segmentation.grouping`). Reading order: fields whose vertical centres fall in
+    the same band form a line; lines top to bottom, left to right within a line.
+    """
+    ink = prepared.ink
+    scale = _page_scale(ink.shape)
+    boxes, _, _ = cleanup.component_boxes(ink)
+    taken = np.zeros(boxes.shape[0], dtype=bool)
+
+    placed: list[tuple[str, Box, tuple[Box, ...]]] = []
+    for comb in prepared.combs:
+        members = grouping.inside_share(boxes, comb.box) >= COMB_MEMBER_SHARE
+        members &= ~taken
+        taken |= members
+        box = grouping.grow_box(comb.box, boxes[members], comb.cells[0].h // 2, ink.shape)
+        placed.append(("comb", box, comb.cells))
+
+    free = grouping.group_strings(boxes[~taken], join_gap_share=params.join_gap_share)
+    heights = [b.h for b in free]
+    reference = (
+        float(np.median([c.h for comb in prepared.combs for c in comb.cells])) * DIGIT_SHARE_OF_CELL
+        if prepared.combs
+        else (float(np.percentile(heights, 90)) if heights else 0.0)
+    )
+    min_height = max(_px(params.min_field_height_px, scale), params.label_height_share * reference)
+    placed.extend(("free", b, ()) for b in free if b.h >= min_height)
+
+    ordered = grouping.reading_order([p[1] for p in placed])
+    fields = []
+    for number, index in enumerate(ordered, start=1):
+        kind, box, cells = placed[index]
+        crop = np.ascontiguousarray(ink[box.y : box.y2, box.x : box.x2])
+        fields.append(Field(name=f"field-{number}", kind=kind, box=box, ink=crop, cells=cells))
+    return fields

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MNIST_DIR = ROOT.parent / "shared" / "datasets" / "mnist"
+# ../shared from the main checkout, ../../shared from a worktree under wt/.
+MNIST_DIR = next(
+    (
+        d
+        for d in (ROOT.parent / "shared" / "datasets" / "mnist", ROOT.parent.parent / "shared" / "datasets" / "mnist")
+        if (d / "t10k-images-idx3-ubyte.gz").exists()
+    ),
+    ROOT.parent / "shared" / "datasets" / "mnist",
+)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,263 @@
+"""Printed structure of a form: ruled lines, comb fields (rows of boxes), and their removal.
+
+Inputs and outputs are binary masks, ``NDArray[np.uint8]`` (H, W) with ink = 255, in the
+(deskewed) page frame. Printed rules are found with long thin morphological openings;
+they are removed from the ink only where no handwritten stroke continues across them,
+so digits that touch or cross a line keep their shape.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from segmentation.cleanup import as_gray
+from segmentation.elements import Box, GrayImage
+
+# A comb wall is a column that is ink over at least this share of the band between two rules.
+WALL_COVERAGE = 0.9
+# Cells narrower than this share of the median cell width are split by a stray stroke, not a wall.
+MIN_CELL_WIDTH_SHARE = 0.55
+# Cells of a comb are "similar size": width within these shares of the median width.
+CELL_WIDTH_RANGE = (0.6, 1.6)
+# Cell aspect (width / height) a box of one digit can have.
+CELL_ASPECT_RANGE = (0.3, 3.0)
+# Printed lines have ragged, anti-aliased edges up to this many pixels beyond their solid core.
+RAGGED_EDGE_PX = 2
+# Breaks up to twice this many pixels long in a faint printed rule are bridged.
+RULE_BREAK_PX = 4
+# Two rules bound a comb when they overlap along x by this share of the longer one.
+MIN_RULE_OVERLAP = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Comb:
+    """A row of >= 2 adjacent, similar boxes; ``box`` is the outer rectangle, ``cells`` the insides, left to right."""
+
+    box: Box
+    cells: tuple[Box, ...]
+
+
+def find_rules(ink: GrayImage, min_length_px: int, *, vertical: bool, pool: int = 1) -> GrayImage:
+    """Pixels of straight horizontal (or vertical) runs at least ``min_length_px`` long (ink = 255).
+
+    With ``pool`` > 1 the opening runs on a ``pool`` x ``pool`` max-pooled copy (any ink
+    in a block counts), ``pool``^2 times cheaper; the result is mapped back and
+    restricted to the ink, so it may include ink right next to a rule, which
+    :func:`remove_rules` then tests like any rule pixel.
+    """
+    if pool > 1:
+        h, w = ink.shape
+        small = cv2.resize(ink, ((w + pool - 1) // pool, (h + pool - 1) // pool), interpolation=cv2.INTER_AREA)
+        pooled = as_gray(cv2.threshold(small, 0, 255, cv2.THRESH_BINARY)[1])
+        rules = find_rules(pooled, max(2, min_length_px // pool), vertical=vertical)
+        if not rules.any():
+            return np.zeros_like(ink)
+        big = cv2.resize(rules, (rules.shape[1] * pool, rules.shape[0] * pool), interpolation=cv2.INTER_NEAREST)
+        return as_gray(cv2.bitwise_and(big[:h, :w], ink))
+    size = (1, int(min_length_px)) if vertical else (int(min_length_px), 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
+    # Thicken by a pixel across and bridge 2-px breaks along first, so a thin, faint line that
+    # steps by a row (slight skew) or fades in places stays one run.
+    across = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 5) if vertical else (5, 3))
+    runs = cv2.morphologyEx(cv2.dilate(ink, across), cv2.MORPH_OPEN, kernel)
+    return as_gray(cv2.bitwise_and(runs, ink))
+
+
+def find_frame_sides(ink: GrayImage, horizontal: GrayImage, min_length_px: int, *, reach_px: int) -> GrayImage:
+    """Vertical rules that join two horizontal rules (sides of a box or frame, comb walls), ink = 255.
+
+    A vertical run at least ``min_length_px`` long counts only when both its ends come
+    within ``reach_px`` of a horizontal rule, so a tall handwritten ``1`` standing on a
+    guide line is not taken for a frame.
+    """
+    vertical = find_rules(ink, min_length_px, vertical=True)
+    sides = np.zeros_like(ink)
+    if not vertical.any() or not horizontal.any():
+        return sides
+    near = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * reach_px + 1)))
+    contours, _ = cv2.findContours(vertical, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if near[y, x : x + w].any() and near[y + h - 1, x : x + w].any():
+            sides[y : y + h, x : x + w] = vertical[y : y + h, x : x + w]
+    return sides
+
+
+def rule_thickness(rules: GrayImage, *, vertical: bool) -> int:
+    """Typical thickness in pixels of the rules in a mask, rounded up; 0 when there are none.
+
+    Area divided by the number of edge pixels on one side (pixels with no rule pixel just
+    above, or just left of, them): for a rule of thickness t and length L, t*L / L.
+    """
+    area = cv2.countNonZero(rules)
+    if area == 0:
+        return 0
+    inner = rules[:, 1:] & rules[:, :-1] if vertical else rules[1:, :] & rules[:-1, :]
+    edges = area - cv2.countNonZero(inner)
+    return max(1, math.ceil(area / max(1, edges)))
+
+
+def _regions(band: GrayImage, reach_px: int, *, vertical: bool) -> list[tuple[slice, slice]]:
+    """Row/column slices around each piece of a rule band, widened by ``reach_px`` across the rule."""
+    contours, _ = cv2.findContours(band, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    h, w = band.shape
+    regions = []
+    for contour in contours:
+        x, y, bw, bh = cv2.boundingRect(contour)
+        if vertical:
+            regions.append((slice(y, y + bh), slice(max(0, x - reach_px), min(w, x + bw + reach_px))))
+        else:
+            regions.append((slice(max(0, y - reach_px), min(h, y + bh + reach_px)), slice(x, x + bw)))
+    return regions
+
+
+Regions = list[tuple[slice, slice]]
+
+
+def _strip_rule(tested: GrayImage, band: GrayImage, regions: Regions, run: int, *, vertical: bool) -> GrayImage:
+    """Band pixels to remove: those whose run across the rule (in ``tested``) is shorter than ``run``."""
+    across = cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1) if vertical else (1, run))
+    removed = np.zeros_like(band)
+    # Work only around the rules: they cover a small share of a page.
+    for rows, cols in regions:
+        strokes = cv2.morphologyEx(tested[rows, cols], cv2.MORPH_OPEN, across)
+        removed[rows, cols] |= as_gray(cv2.bitwise_and(band[rows, cols], cv2.bitwise_not(strokes)))
+    return removed
+
+
+def _repair(clean: GrayImage, removed: GrayImage, regions: Regions, thickness: int, *, vertical: bool) -> None:
+    """Close gaps across a removed rule, in place, only inside the removed band."""
+    bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (thickness + 2, 1) if vertical else (1, thickness + 2))
+    for rows, cols in regions:
+        closed = cv2.morphologyEx(clean[rows, cols], cv2.MORPH_CLOSE, bridge)
+        clean[rows, cols] |= as_gray(cv2.bitwise_and(closed, removed[rows, cols]))
+
+
+def remove_rules(
+    ink: GrayImage, horizontal: GrayImage, vertical: GrayImage, *, stroke_px: int
+) -> tuple[GrayImage, GrayImage]:
+    """Remove printed rules from the ink but keep handwriting that crosses or touches them.
+
+    A rule pixel is removed only where the ink does not continue across the rule: for a
+    horizontal rule, the vertical run through the pixel (ignoring vertical rules) must be
+    shorter than the rule's thickness plus ``stroke_px`` on each side. Gaps left in
+    strokes are then repaired by a short closing across the rule, restricted to the
+    removed band. Returns ``(clean, removed)``, both binary (H, W) uint8 masks.
+    """
+    widen = {False: (1, 2 * RAGGED_EDGE_PX + 1), True: (2 * RAGGED_EDGE_PX + 1, 1)}
+    bands: dict[bool, tuple[GrayImage, int]] = {}
+    for rules, is_vertical in ((horizontal, False), (vertical, True)):
+        if cv2.countNonZero(rules):
+            # Widen across the rule to take its ragged, anti-aliased edges along.
+            widened = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, widen[is_vertical]))
+            band = as_gray(cv2.bitwise_and(widened, ink))
+            bands[is_vertical] = (band, rule_thickness(rules, vertical=is_vertical) + 2)
+    removed_by: dict[bool, GrayImage] = {}
+    regions_by: dict[bool, Regions] = {}
+    for is_vertical, (band, thickness) in bands.items():
+        # Crossings between rules (comb corners) are not strokes: test runs without the other rules.
+        other = bands.get(not is_vertical)
+        tested = ink if other is None else as_gray(cv2.bitwise_and(ink, cv2.bitwise_not(other[0])))
+        run = thickness + 2 * stroke_px
+        regions_by[is_vertical] = _regions(band, run, vertical=is_vertical)
+        removed_by[is_vertical] = _strip_rule(tested, band, regions_by[is_vertical], run, vertical=is_vertical)
+    removed = np.zeros_like(ink)
+    for mask in removed_by.values():
+        removed |= mask
+    clean = as_gray(cv2.bitwise_and(ink, cv2.bitwise_not(removed)))
+    for is_vertical, mask in removed_by.items():
+        _repair(clean, mask, regions_by[is_vertical], bands[is_vertical][1], vertical=is_vertical)
+    return clean, as_gray(cv2.bitwise_and(removed, cv2.bitwise_not(clean)))
+
+
+def _rule_segments(horizontal: GrayImage) -> list[Box]:
+    """Boxes of the horizontal rules, top to bottom; pieces of a faint rule a few pixels apart are one rule."""
+    bridged = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * RULE_BREAK_PX + 1, 1)))
+    contours, _ = cv2.findContours(bridged, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        boxes.append(Box(int(x) + RULE_BREAK_PX, int(y), max(1, int(w) - 2 * RULE_BREAK_PX), int(h)))
+    return sorted(boxes, key=lambda b: (b.y, b.x))
+
+
+def _walls(coverage: np.ndarray) -> list[tuple[int, int]]:
+    """Runs ``(start, stop)`` of consecutive True columns."""
+    padded = np.concatenate([[False], coverage, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
+
+
+def _drop_stray_walls(walls: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Remove inner walls that cut a cell much narrower than the others (a stroke filling a column)."""
+    while len(walls) > 3:
+        widths = np.array([walls[i + 1][0] - walls[i][1] for i in range(len(walls) - 1)], dtype=np.float64)
+        narrow = int(np.argmin(widths))
+        if widths[narrow] >= MIN_CELL_WIDTH_SHARE * float(np.median(widths)):
+            break
+        # Drop the wall between the narrow cell and its narrower neighbour (never an outer wall).
+        left = widths[narrow - 1] if narrow > 0 else np.inf
+        right = widths[narrow + 1] if narrow + 1 < widths.size else np.inf
+        drop = narrow if left <= right else narrow + 1
+        drop = min(max(drop, 1), len(walls) - 2)
+        walls = walls[:drop] + walls[drop + 1 :]
+    return walls
+
+
+def _comb_between(ink: GrayImage, top: Box, bottom: Box, walls_mask: GrayImage) -> Comb | None:
+    """The comb bounded by two horizontal rules, if walls join them; draws its walls into ``walls_mask``."""
+    x0, x1 = max(top.x, bottom.x), min(top.x2, bottom.x2)
+    y0, y1 = top.y2 + 1, bottom.y - 1
+    if x1 - x0 < 2 or y1 - y0 < 4:
+        return None
+    coverage = ink[y0:y1, x0:x1].mean(axis=0) >= WALL_COVERAGE * 255
+    walls = _drop_stray_walls(_walls(coverage))
+    if len(walls) < 3:
+        return None
+    inner_h = bottom.y - top.y2
+    cells = [Box(x0 + a[1], top.y2, b[0] - a[1], inner_h) for a, b in itertools.pairwise(walls)]
+    median_w = float(np.median([c.w for c in cells]))
+    lo, hi = CELL_WIDTH_RANGE
+    keep = [c for c in cells if lo * median_w <= c.w <= hi * median_w]
+    keep = [c for c in keep if CELL_ASPECT_RANGE[0] <= c.w / max(1, c.h) <= CELL_ASPECT_RANGE[1]]
+    if len(keep) < 2:
+        return None
+    left, right = x0 + walls[0][0], x0 + walls[-1][1]
+    for a, b in walls:
+        walls_mask[top.y : bottom.y2, max(0, x0 + a - RAGGED_EDGE_PX) : x0 + b + RAGGED_EDGE_PX] = 255
+    return Comb(Box(left, top.y, right - left, bottom.y2 - top.y), tuple(keep))
+
+
+def find_combs(
+    ink: GrayImage, horizontal: GrayImage, *, min_cell_px: int, max_cell_px: int
+) -> tuple[list[Comb], GrayImage]:
+    """Comb fields: two horizontal rules joined by >= 3 walls that cut >= 2 similar cells.
+
+    ``ink`` is the binary page, ``horizontal`` its horizontal rules (:func:`find_rules`).
+    For each rule, the rules below it that overlap it along x, at a distance (cell
+    height) in ``[min_cell_px, max_cell_px]``, are tried nearest first until one makes a comb.
+    Returns the combs (page coordinates, top to bottom) and a mask of their walls
+    (ink = 255, restricted to ink) for :func:`remove_rules`.
+    """
+    walls_mask = np.zeros_like(ink)
+    segments = _rule_segments(horizontal)
+    combs: list[Comb] = []
+    for i, top in enumerate(segments):
+        for bottom in segments[i + 1 :]:
+            gap = bottom.y - top.y2
+            if gap > max_cell_px:
+                break
+            overlap = min(top.x2, bottom.x2) - max(top.x, bottom.x)
+            if overlap < MIN_RULE_OVERLAP * max(top.w, bottom.w) or gap < min_cell_px:
+                continue
+            # A digit's bar may sit between the rules: try lower rules until one makes a comb.
+            comb = _comb_between(ink, top, bottom, walls_mask)
+            if comb is not None:
+                combs.append(comb)
+                break
+    return combs, as_gray(cv2.bitwise_and(walls_mask, ink))

@@ -1,0 +1,262 @@
+"""Field finding in line, digit and page modes on images drawn in code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from segmentation.elements import Box
+from segmentation.errors import InvalidInput
+from segmentation.fields import digit_field, find_fields, line_field, prepare_page
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _string_image(background: np.ndarray, text: str, *, guide_y: int | None) -> np.ndarray:
+    """Draw ``text`` in thick dark strokes on ``background`` (modified copy), optionally over a guide line."""
+    image = background.copy()
+    if guide_y is not None:
+        cv2.line(image, (5, guide_y), (image.shape[1] - 5, guide_y), 60, 2)
+    for i, ch in enumerate(text):
+        cv2.putText(image, ch, (20 + 60 * i, 92), FONT, 2.2, 20, 6)
+    return image
+
+
+def _digits_only(text: str, shape: tuple[int, int]) -> np.ndarray:
+    """The same digits drawn alone, as an ink mask (ink = 255)."""
+    image = _string_image(np.full(shape, 255, np.uint8), text, guide_y=None)
+    return np.where(image < 128, 255, 0).astype(np.uint8)
+
+
+def _textured(shape: tuple[int, int]) -> np.ndarray:
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    image = np.full(shape, 238, np.uint8)
+    image[np.sin(xx / 3.0 + yy / 5.0) > 0.5] = 205
+    image[(xx + 2 * yy) % 17 == 0] = 195
+    return image
+
+
+@pytest.mark.parametrize("background", ["plain", "textured"])
+def test_line_field_keeps_digits_and_drops_guide_line(background: str) -> None:
+    shape = (130, 480)
+    paper = np.full(shape, 240, np.uint8) if background == "plain" else _textured(shape)
+    text = "402719"
+    image = _string_image(paper, text, guide_y=110)
+
+    field = line_field(image)
+
+    page_ink = np.zeros(shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    expected = _digits_only(text, shape)
+    found_digits = np.count_nonzero(page_ink & expected) / np.count_nonzero(expected)
+    assert found_digits > 0.95
+    # The guide line at y=110 is gone: no ink below the digits' baseline region except stubs.
+    assert np.count_nonzero(page_ink[105:116]) < 0.1 * 2 * (shape[1] - 10)
+    # Nothing of the background texture: extra ink is at most the digits' anti-aliased edge.
+    extra = np.count_nonzero(page_ink & ~expected)
+    assert extra < 0.1 * np.count_nonzero(expected)
+    assert field.kind == "free"
+    assert field.ink.shape == (field.box.h, field.box.w)
+
+
+def test_line_field_guide_line_through_digits_is_removed_digits_kept() -> None:
+    shape = (130, 480)
+    text = "58302"
+    image = _string_image(np.full(shape, 238, np.uint8), text, guide_y=80)  # through the lower halves
+    field = line_field(image)
+    page_ink = np.zeros(shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    expected = _digits_only(text, shape)
+    # Strokes lying along the line (the tail of a 5 or 3) are lost with it; crossings are kept.
+    assert np.count_nonzero(page_ink & expected) > 0.9 * np.count_nonzero(expected)
+    _, labels = cv2.connectedComponents(page_ink, connectivity=8)
+    assert len(np.unique(labels[expected > 0])) - 1 <= len(text) + 1
+    # Between the digits the line is gone.
+    gaps = np.flatnonzero(expected[40:95].max(axis=0) == 0)
+    gaps = gaps[(gaps > 30) & (gaps < 300)]
+    assert gaps.size > 20
+    assert np.count_nonzero(page_ink[75:86, gaps]) == 0
+
+
+@pytest.mark.mnist
+def test_line_field_on_synthetic_lines_has_no_guide_line(mnist_dir: Path) -> None:
+    from recognition.synthetic import load_digit_source, make_line
+
+    source = load_digit_source(mnist_dir)
+    rng = np.random.default_rng(11)
+    for _ in range(8):
+        gray, text = make_line(rng, source)
+        field = line_field(gray)
+        digits = sum(ch.isdigit() for ch in text)
+        # The crop spans the string: at least ~0.3 digit heights per digit, and no row is a line across it.
+        assert field.box.w >= 0.3 * field.box.h * digits
+        assert (field.ink > 0).mean(axis=1).max() < 0.8
+        # No background texture: ink is a small share of the crop.
+        assert (field.ink > 0).mean() < 0.4
+
+
+@pytest.mark.parametrize("walls", [False, True])
+def test_line_field_removes_a_frame_around_the_string(walls: bool) -> None:
+    shape = (140, 480)
+    text = "7105"
+    image = np.full(shape, 240, np.uint8)
+    cv2.rectangle(image, (8, 20), (330, 118), 50, 2)  # an amount box
+    if walls:  # ... or the boxes of a comb
+        for x in (88, 168, 248):
+            cv2.line(image, (x, 20), (x, 118), 50, 2)
+    for i, ch in enumerate(text):
+        cv2.putText(image, ch, (25 + 80 * i, 95), FONT, 2.0, 20, 6)
+    field = line_field(image)
+    page_ink = np.zeros(shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    expected = np.zeros(shape, np.uint8)
+    for i, ch in enumerate(text):
+        cv2.putText(expected, ch, (25 + 80 * i, 95), FONT, 2.0, 255, 6)
+    expected = np.where(expected > 127, 255, 0).astype(np.uint8)  # putText anti-aliases
+    assert np.count_nonzero(page_ink & expected) > 0.97 * np.count_nonzero(expected)
+    assert np.count_nonzero(page_ink & ~expected) < 0.03 * np.count_nonzero(expected)
+    # The tall "1" standing between guide-free rows is not a frame side.
+    assert page_ink[60:90, 105:125].any()
+
+
+def test_line_field_box_is_tight() -> None:
+    image = np.full((100, 300), 250, np.uint8)
+    cv2.rectangle(image, (40, 30), (70, 80), 0, -1)
+    field = line_field(image)
+    assert field.box.to_list() == [40, 30, 31, 51]
+
+
+def test_digit_field_same_binary_for_any_colour_pair() -> None:
+    def draw(ink: int, paper: int) -> np.ndarray:
+        image = np.full((160, 140), paper, np.uint8)
+        cv2.putText(image, "4", (25, 130), FONT, 4.0, ink, 14)
+        return image
+
+    black_on_white = digit_field(draw(0, 255))
+    white_on_black = digit_field(draw(255, 0))
+    # Yellow (R=G=255, B=0) on blue (B=255) after BGR->gray.
+    yellow = int(cv2.cvtColor(np.array([[[0, 255, 255]]], np.uint8), cv2.COLOR_BGR2GRAY)[0, 0])
+    blue = int(cv2.cvtColor(np.array([[[255, 0, 0]]], np.uint8), cv2.COLOR_BGR2GRAY)[0, 0])
+    yellow_on_blue = digit_field(draw(yellow, blue))
+
+    assert black_on_white.box == white_on_black.box == yellow_on_blue.box
+    assert np.array_equal(black_on_white.ink, white_on_black.ink)
+    assert np.array_equal(black_on_white.ink, yellow_on_blue.ink)
+    assert black_on_white.ink.max() == 255
+    assert black_on_white.cells == (black_on_white.box,)
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_digit_field_empty_image_is_invalid(level: int) -> None:
+    rng = np.random.default_rng(level)
+    image = np.clip(level + rng.normal(0, 6, (64, 64)), 0, 255).astype(np.uint8)
+    with pytest.raises(InvalidInput, match="no ink found"):
+        digit_field(image)
+
+
+def test_line_field_blank_is_invalid() -> None:
+    with pytest.raises(InvalidInput, match="no ink found"):
+        line_field(np.full((80, 300), 230, np.uint8))
+
+
+def _form_page(skew_deg: float = 0.0) -> tuple[np.ndarray, dict[str, tuple[int, int, int, int]]]:
+    """A small form at ~150 dpi: a label, a 6-box comb with an empty 3rd cell, three free strings.
+
+    Returns the page and the drawn field rectangles ``[x0, y0, x1, y1]`` in the upright frame.
+    """
+    page = np.full((1000, 1240), 242, np.uint8)
+    cv2.putText(page, "Customer number", (100, 290), FONT, 0.6, 40, 1)
+    x0, y0, cw, ch = 100, 320, 70, 80
+    cv2.rectangle(page, (x0, y0), (x0 + 6 * cw, y0 + ch), 40, 2)
+    for i in range(1, 6):
+        cv2.line(page, (x0 + i * cw, y0), (x0 + i * cw, y0 + ch), 40, 2)
+    for i, digit in enumerate("31 415"):
+        if digit != " ":
+            cv2.putText(page, digit, (x0 + i * cw + 14, y0 + ch - 14), FONT, 1.8, 10, 5)
+    cv2.line(page, (250, 620), (700, 620), 40, 2)
+    cv2.putText(page, "12345", (270, 615), FONT, 2.0, 10, 6)  # sits on its guide line
+    cv2.putText(page, "678", (800, 615), FONT, 2.0, 10, 6)
+    cv2.putText(page, "9021", (200, 850), FONT, 2.0, 10, 6)
+    drawn = {
+        "comb": (x0, y0, x0 + 6 * cw, y0 + ch),
+        "12345": (270, 570, 450, 617),
+        "678": (800, 570, 910, 617),
+        "9021": (200, 805, 345, 852),
+    }
+    if skew_deg:
+        matrix = cv2.getRotationMatrix2D((620, 500), skew_deg, 1.0)
+        page = cv2.warpAffine(page, matrix, (1240, 1000), borderValue=242)
+    return page, drawn
+
+
+def _iou(box: Box, rect: tuple[int, int, int, int]) -> float:
+    x0, y0, x1, y1 = rect
+    ix = max(0, min(box.x2, x1) - max(box.x, x0))
+    iy = max(0, min(box.y2, y1) - max(box.y, y0))
+    inter = ix * iy
+    return inter / (box.area + (x1 - x0) * (y1 - y0) - inter)
+
+
+@pytest.mark.parametrize("skew", [0.0, 3.0, -4.0])
+def test_find_fields_comb_and_free_strings_in_reading_order(skew: float) -> None:
+    page, drawn = _form_page(skew)
+    prepared = prepare_page(page)
+    assert prepared.skew_deg == pytest.approx(skew, abs=0.5)
+
+    fields = find_fields(prepared)
+
+    # The small printed label is dropped; comb first, then the two strings of one line, then the last.
+    assert [f.kind for f in fields] == ["comb", "free", "free", "free"]
+    assert [f.name for f in fields] == ["field-1", "field-2", "field-3", "field-4"]
+    for field, key in zip(fields, ["comb", "12345", "678", "9021"], strict=True):
+        assert _iou(field.box, drawn[key]) > 0.7, (key, field.box)
+        assert field.ink.shape == (field.box.h, field.box.w)
+        assert np.array_equal(field.ink, prepared.ink[field.box.y : field.box.y2, field.box.x : field.box.x2])
+    comb = fields[0]
+    assert len(comb.cells) == 6
+    ink_per_cell = [np.count_nonzero(prepared.ink[c.y : c.y2, c.x : c.x2]) for c in comb.cells]
+    assert ink_per_cell[2] == 0
+    assert all(count > 100 for i, count in enumerate(ink_per_cell) if i != 2)
+    # The guide line under "12345" is gone; the comb's lines too.
+    assert np.count_nonzero(prepared.ink[610:630, 470:700]) == 0
+    assert np.count_nonzero(prepared.rules[610:630, 470:700]) > 200
+    assert np.count_nonzero(prepared.ink[310:330, 100:520]) < 100
+
+
+def test_empty_page_has_no_fields() -> None:
+    rng = np.random.default_rng(3)
+    page = np.clip(235 + rng.normal(0, 5, (700, 500)), 0, 255).astype(np.uint8)
+    prepared = prepare_page(page)
+    assert find_fields(prepared) == []
+    assert prepared.ink.shape == page.shape
+
+
+@pytest.mark.mnist
+def test_find_fields_matches_synthetic_form_truth(mnist_dir: Path) -> None:
+    from recognition.synthetic import load_digit_source, make_form
+
+    source = load_digit_source(mnist_dir)
+    rng = np.random.default_rng(2024)
+    truth_count = matched = kinds = cells = combs = 0
+    for _ in range(6):
+        gray, truth = make_form(rng, source)
+        prepared = prepare_page(gray)
+        assert prepared.skew_deg == pytest.approx(truth["skew_deg"], abs=0.5)
+        fields = find_fields(prepared)
+        for expected in truth["fields"]:
+            truth_count += 1
+            x, y, w, h = expected["bbox"]
+            best = max(fields, key=lambda f: _iou(f.box, (x, y, x + w, y + h)), default=None)
+            if best is None or _iou(best.box, (x, y, x + w, y + h)) < 0.5:
+                continue
+            matched += 1
+            kinds += best.kind == expected["kind"]
+            if expected["kind"] == "comb":
+                combs += 1
+                cells += len(best.cells) == len(expected["cells"])
+    assert matched >= 0.9 * truth_count
+    assert kinds >= 0.9 * matched
+    assert cells >= 0.8 * combs

@@ -85,18 +85,22 @@ def _corner(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
 
 
 def _half_digit(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
-    digit = digits[int(rng.integers(len(digits)))]
-    ys, xs = np.nonzero(digit > 64)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    keep = rng.uniform(0.22, 0.4)
-    side = int(rng.integers(3))
-    if side == 0:  # top part
-        part = digit[y0 : y0 + max(2, int((y1 - y0) * keep)), x0:x1]
-    elif side == 1:  # bottom part
-        part = digit[y1 - max(2, int((y1 - y0) * keep)) : y1, x0:x1]
-    else:  # left part
-        part = digit[y0:y1, x0 : x0 + max(2, int((x1 - x0) * keep))]
-    return cv2.copyMakeBorder(part, 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0)
+    """A flat top or bottom slice of a digit (the part a bad cut leaves behind).
+
+    Only slices clearly wider than tall are used: a narrow slice of a 1 or the left part of
+    a 0 normalises to something a person would also read as a 1, and teaching the network
+    to reject those made it reject real 1s and 0s.
+    """
+    for _ in range(MAX_TRIES):
+        digit = digits[int(rng.integers(len(digits)))]
+        ys, xs = np.nonzero(digit > 64)
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        keep = max(2, int((y1 - y0) * rng.uniform(0.22, 0.4)))
+        part = digit[y0 : y0 + keep, x0:x1] if rng.random() < 0.5 else digit[y1 - keep : y1, x0:x1]
+        pys, pxs = np.nonzero(part > 64)
+        if len(pxs) and np.ptp(pxs) + 1 >= 1.6 * (np.ptp(pys) + 1):
+            return cv2.copyMakeBorder(part, 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0)
+    return _dash(rng, digits)
 
 
 def _pair(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:

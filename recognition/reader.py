@@ -60,7 +60,7 @@ def read_image(
 ) -> PageResult:
     """Read one grayscale image (dark ink on light paper, or any colours in ``digit`` mode) in ``mode``.
 
-    ``gray`` is 2-D uint8 (``digit`` mode also takes a colour image, as ``digit_field`` does).
+    ``gray`` is 2-D uint8; in ``digit`` mode ink and background may be any two gray levels.
     Raises ``InvalidInput`` for an unknown mode or an unusable image.
     """
     if mode not in MODES:

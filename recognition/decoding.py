@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -50,6 +51,9 @@ BIG_WIDTH_SHARE = 0.4
 # Rejected ink smaller than this share of the height is dust, dropped without a separator.
 TINY_SHARE = 0.1
 DEFAULT_STRING = StringParams()
+# Edge blur of binary masks in pixels of the 20-px digit box: the interim classifier read 1%
+# of binarised MNIST test digits unblurred, 98.8% at 0.4, 98.6% at 0.6, 95.8% at 1.0.
+EDGE_SIGMA = 0.5
 # Pad crops so that solid ink (a dash) still has a background for normalisation.
 PAD_PX = 2
 
@@ -69,9 +73,14 @@ class StringPlan:
 
 
 def normalise_mask(mask: GrayImage) -> NDArray[np.float32]:
-    """The classifier input (28, 28) of a binary candidate mask (ink = 255); InvalidInput if unreadable."""
-    padded = np.pad(mask, PAD_PX)
-    return normalise_digit(padded, ink_is_bright=True)
+    """The classifier input (28, 28) of a binary candidate mask (ink = 255); InvalidInput if unreadable.
+
+    A binary mask has hard edges that scanned and MNIST digits never have; it is blurred
+    by about half a pixel of the 20-px digit box first, like a scanner's optics.
+    """
+    padded = np.pad(mask, PAD_PX).astype(np.float32)
+    sigma = EDGE_SIGMA * max(mask.shape) / 20.0
+    return normalise_digit(cv2.GaussianBlur(padded, (0, 0), sigma), ink_is_bright=True)
 
 
 def _max_gap(seg: StringSegmentation, start: int, stop: int) -> int:

@@ -1,0 +1,121 @@
+"""Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
+
+Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--lines 300] [--digits 5]``.
+Each line pastes ``--digits`` MNIST test digits left to right with gaps of -1..6 px (a
+gap of 0 or less usually makes two digits touch), 3x upscaled and written dark on light
+paper like a scan at about 60 px digit height. It is read in ``line`` mode
+(``read_image``: binarisation, guide-line removal, over-segmentation, one batched model
+call, best path). Time is wall time per line in one process with
+``torch.set_num_threads(1)``, after a warm-up; the model's share is reported apart.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from recognition.classifier import load_classifier  # noqa: E402
+from recognition.mnist import load_split  # noqa: E402
+from recognition.reader import read_image  # noqa: E402
+
+UPSCALE = 3
+
+
+def ink_crop(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """An MNIST digit (ink bright) cut to its ink."""
+    rows, cols = np.flatnonzero(image.max(axis=1) > 60), np.flatnonzero(image.max(axis=0) > 60)
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
+    """A grayscale line (dark ink on light paper) of MNIST digits with ``gaps`` px between them."""
+    crops = [ink_crop(i) for i in images]
+    width = sum(c.shape[1] for c in crops) + sum(gaps) + 24
+    canvas = np.zeros((36, width), np.uint8)
+    x = 12
+    for crop, gap in zip(crops, [*gaps, 0], strict=True):
+        y = 30 - crop.shape[0]
+        region = canvas[y : y + crop.shape[0], x : x + crop.shape[1]]
+        np.maximum(region, crop, out=region)
+        x += crop.shape[1] + gap
+    big = cv2.resize(canvas, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
+    return (235 - (big.astype(np.float32) * (200 / 255))).clip(0, 255).astype(np.uint8)
+
+
+class TimedModel:
+    """The classifier, with the time spent inside it."""
+
+    def __init__(self, model: object) -> None:
+        self.model = model
+        self.seconds = 0.0
+
+    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        start = time.perf_counter()
+        out = self.model.probabilities(images)  # type: ignore[attr-defined]
+        self.seconds += time.perf_counter() - start
+        return out  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "mnist")
+    parser.add_argument("--lines", type=int, default=300)
+    parser.add_argument("--digits", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    test = load_split(args.data, "t10k")
+    rng = np.random.default_rng(args.seed)
+    model = TimedModel(load_classifier())
+    lines = []
+    for _ in range(args.lines):
+        picks = rng.choice(len(test), size=args.digits, replace=False)
+        gaps = [int(g) for g in rng.integers(-1, 7, size=args.digits - 1)]
+        lines.append((make_line(test.images[picks], gaps), "".join(str(d) for d in test.labels[picks])))
+    for image, _ in lines[:10]:
+        read_image(model, image, "line")  # warm-up: the traced model specialises on first calls
+
+    model.seconds = 0.0
+    start = time.perf_counter()
+    fields = [read_image(model, image, "line").fields[0] for image, _ in lines]
+    elapsed = time.perf_counter() - start
+    truths = [truth for _, truth in lines]
+    right = sum(f.text == t for f, t in zip(fields, truths, strict=True))
+    same_length = [(f.text, t) for f, t in zip(fields, truths, strict=True) if len(f.text) == len(t)]
+    digit_right = sum(a == b for text, t in same_length for a, b in zip(text, t, strict=True))
+    review = sum(f.needs_review for f in fields)
+    wrong_flagged = sum(f.needs_review for f, t in zip(fields, truths, strict=True) if f.text != t)
+    print(
+        json.dumps(
+            {
+                "lines": args.lines,
+                "digits_per_line": args.digits,
+                "exact_match": round(right / args.lines, 4),
+                "right_length": round(len(same_length) / args.lines, 4),
+                "digit_accuracy_when_length_right": round(digit_right / max(1, args.digits * len(same_length)), 4),
+                "needs_review_share": round(review / args.lines, 4),
+                "wrong_lines_flagged_for_review": f"{wrong_flagged}/{args.lines - right}",
+                "ms_per_line": round(1000 * elapsed / args.lines, 2),
+                "model_ms_per_line": round(1000 * model.seconds / args.lines, 2),
+                "line_image_px": list(lines[0][0].shape),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

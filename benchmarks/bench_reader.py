@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from recognition.classifier import load_classifier  # noqa: E402
 from recognition.mnist import load_split  # noqa: E402
-from recognition.reader import read_image  # noqa: E402
+from recognition.reader import ReadParams, read_image  # noqa: E402
+from segmentation.strings import StringParams  # noqa: E402
 
 UPSCALE = 3
 
@@ -74,23 +75,25 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=300)
     parser.add_argument("--digits", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     args = parser.parse_args()
     torch.set_num_threads(1)
 
     test = load_split(args.data, "t10k")
     rng = np.random.default_rng(args.seed)
     model = TimedModel(load_classifier())
+    params = ReadParams(string=StringParams(max_cuts_per_component=args.max_cuts))
     lines = []
     for _ in range(args.lines):
         picks = rng.choice(len(test), size=args.digits, replace=False)
         gaps = [int(g) for g in rng.integers(-1, 7, size=args.digits - 1)]
         lines.append((make_line(test.images[picks], gaps), "".join(str(d) for d in test.labels[picks])))
     for image, _ in lines[:10]:
-        read_image(model, image, "line")  # warm-up: the traced model specialises on first calls
+        read_image(model, image, "line", params)  # warm-up: the traced model specialises on first calls
 
     model.seconds = 0.0
     start = time.perf_counter()
-    fields = [read_image(model, image, "line").fields[0] for image, _ in lines]
+    fields = [read_image(model, image, "line", params).fields[0] for image, _ in lines]
     elapsed = time.perf_counter() - start
     truths = [truth for _, truth in lines]
     right = sum(f.text == t for f, t in zip(fields, truths, strict=True))

@@ -29,6 +29,7 @@ from recognition.results import DigitResult, FieldResult, PageResult, Separator
 from segmentation.elements import Box, Field, GrayImage, Page
 from segmentation.errors import InvalidInput
 from segmentation.fields import PageParams, digit_field, find_fields, line_field, prepare_page
+from segmentation.strings import StringParams
 
 MODES = ("page", "line", "digit")
 # Ink in a comb cell whose larger side is below this share of the cell height is dust.
@@ -45,7 +46,7 @@ class ProbabilityModel(Protocol):
 class ReadParams:
     """Reader tuning; ``review_threshold``: a digit below this confidence marks its field ``needs_review``.
 
-    ``min_margin``: a string whose best reading beats the best reading with another text
+    ``string``: over-segmentation of free fields. ``min_margin``: a string whose best reading beats the best reading with another text
     by fewer nats than this is marked ``needs_review`` (log 4: four times as likely).
     """
 
@@ -53,6 +54,7 @@ class ReadParams:
     max_atoms_per_digit: int = 4
     page: PageParams = field(default_factory=PageParams)
     min_margin: float = 1.386
+    string: StringParams = field(default_factory=StringParams)
 
 
 def read_image(
@@ -120,7 +122,7 @@ def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadP
 
 def read_string(model: ProbabilityModel, string: Field, params: ReadParams = ReadParams()) -> FieldResult:
     """Read a free field (binary ink = 255 covering ``string.box``) as a digit string; one model call."""
-    plan = plan_string(string.ink, params.max_atoms_per_digit)
+    plan = plan_string(string.ink, params.max_atoms_per_digit, params.string)
     return _decode(plan, model.probabilities(plan.images), string, params)
 
 
@@ -216,7 +218,8 @@ def read_fields(
 ) -> tuple[FieldResult, ...]:
     """Read comb and free fields of one page with a single batched model call, in the given order."""
     plans: list[StringPlan | _CombPlan] = [
-        plan_comb(f) if f.kind == "comb" else plan_string(f.ink, params.max_atoms_per_digit) for f in fields
+        plan_comb(f) if f.kind == "comb" else plan_string(f.ink, params.max_atoms_per_digit, params.string)
+        for f in fields
     ]
     sizes = [p.images.shape[0] for p in plans]
     images = np.concatenate([p.images for p in plans]) if plans else np.zeros((0, 28, 28), np.float32)

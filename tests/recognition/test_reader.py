@@ -201,3 +201,27 @@ def test_mnist_strings_with_two_touching_digits(classifier: Classifier, mnist_di
         right += read_string(classifier, free_field(ink)).text == truth
     # A 99%-per-digit classifier reads ~95% of clean 5-digit strings; the touching pair costs some.
     assert right / tried >= 0.7
+
+
+def comb_with(digits: dict[int, tuple[str, int]], cells: int = 4, cell_w: int = 32) -> Field:
+    """A comb field of ``cells`` cells at page (100, 50); ``digits[i] = (char, x offset in the cell)``."""
+    boxes = tuple(Box(100 + i * cell_w, 50, cell_w, 60) for i in range(cells))
+    ink = np.zeros((60, cells * cell_w), np.uint8)
+    for i, (ch, dx) in digits.items():
+        layer = np.zeros_like(ink)
+        cv2.putText(layer, ch, (i * cell_w + dx, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 255, 4)
+        ink[layer > 127] = 255
+    return Field("field-1", "comb", Box(100, 50, cells * cell_w, 60), ink, boxes)
+
+
+def test_comb_digits_touching_across_a_cell_boundary_are_shared_out(classifier: Classifier) -> None:
+    comb = comb_with({1: ("0", 8), 2: ("0", -6)})  # the zeros overlap across the rule
+    assert cv2.connectedComponents(comb.ink)[0] - 1 == 1
+    (result,) = read_fields(classifier, [comb])
+    assert result.cells == (None, 0, 0, None)
+
+
+def test_comb_oversize_digit_stays_in_its_cell(classifier: Classifier) -> None:
+    comb = comb_with({0: ("8", 5), 1: ("2", 20)})  # the 2 reaches into the third cell
+    (result,) = read_fields(classifier, [comb])
+    assert result.cells == (8, 2, None, None)

@@ -36,7 +36,7 @@ MAX_WIDTH_SHARE = 1.3
 # 4 px right of an 8 read as part of it, at 27 px height, cost 1.2 nats; slices of a cut
 # piece have no gap).
 MAX_GAP_SHARE = 0.35
-JOIN_GAP_PENALTY = 8.0
+JOIN_GAP_PENALTY = 12.0
 # Digit prior: a digit covers most of the string's band (handwritten digits of one string
 # vary by about +-25% in height) and is not much wider than high.
 MIN_COVER = 0.6
@@ -55,6 +55,10 @@ BIG_WIDTH_SHARE = 0.4
 # A path that separates two digits at a cut through ink (not between pieces) pays this many
 # nats: a slice of a digit often looks like a 1 to the classifier.
 CUT_PENALTY = 1.0
+# A single small atom shaped and placed like a point, comma or dash is punctuation with at
+# least this log probability, whatever the network says of its normalised (magnified) image.
+MARK_KINDS = ("point", "comma", "dash")
+MARK_LOG_FLOOR = math.log(0.25)
 # Rejected ink smaller than this share of the height is dust, dropped without a separator.
 TINY_SHARE = 0.1
 DEFAULT_STRING = StringParams()
@@ -208,7 +212,11 @@ def best_paths(plan: StringPlan, probabilities: NDArray[np.float32]) -> list[tup
         digit_prior -= CUT_PENALTY / 2 * cuts
         digit_score = float(logp[index, best_digit]) + digit_prior
         kind = separator_kind(box, plan.candidates[index].mask, seg.top, seg.baseline)
-        reject_score = float(logp[index, REJECT]) + _reject_prior(kind, box, seg.height, stop - start)
+        reject_logp = float(logp[index, REJECT])
+        if stop - start == 1 and kind in MARK_KINDS:
+            # The network sees a normalised comma as a 1 too often; the shape and place decide.
+            reject_logp = max(reject_logp, MARK_LOG_FLOOR)
+        reject_score = reject_logp + _reject_prior(kind, box, seg.height, stop - start)
         reject_score -= CUT_PENALTY / 2 * cuts
         outgoing.setdefault(start, []).extend([(stop, index * 11 + best_digit, digit_score)])
         outgoing[start].append((stop, index * 11 + REJECT, reject_score))

@@ -65,6 +65,7 @@ def read_image(
     if mode not in MODES:
         raise InvalidInput(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     height, width = int(gray.shape[0]), int(gray.shape[1])
+    fields: tuple[FieldResult, ...]
     if mode == "digit":
         fields = (read_digit(model, digit_field(gray), params),)
     elif mode == "line":

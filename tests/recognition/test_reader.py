@@ -225,3 +225,35 @@ def test_comb_oversize_digit_stays_in_its_cell(classifier: Classifier) -> None:
     comb = comb_with({0: ("8", 5), 1: ("2", 20)})  # the 2 reaches into the third cell
     (result,) = read_fields(classifier, [comb])
     assert result.cells == (8, 2, None, None)
+
+
+def test_review_follows_the_segmentation_margin(classifier: Classifier) -> None:
+    field = free_field(hershey("00", 20))
+    relaxed = read_string(classifier, field, ReadParams(review_threshold=0.0, min_margin=0.0))
+    doubtful = read_string(classifier, field, ReadParams(review_threshold=0.0, min_margin=1e6))
+    assert relaxed.text == doubtful.text == "00"
+    assert not relaxed.needs_review and doubtful.needs_review
+
+
+@pytest.mark.mnist
+def test_page_mode_reads_synthetic_forms(classifier: Classifier, mnist_dir: Path) -> None:
+    from recognition.synthetic import load_digit_source, make_form
+
+    source = load_digit_source(mnist_dir)
+    rng = np.random.default_rng(11)
+    right, total = 0, 0
+    for _ in range(2):
+        gray, truth = make_form(rng, source)
+        model = CountingModel(classifier)
+        page = read_image(model, gray, "page")
+        assert len(model.calls) == 1
+        for expected in truth["fields"]:
+            x, y, w, h = expected["bbox"]
+            centre = (x + w / 2, y + h / 2)
+            found = [f for f in page.fields if f.box.x <= centre[0] < f.box.x2 and f.box.y <= centre[1] < f.box.y2]
+            digits = "".join(c for c in expected["text"] if c.isdigit())
+            total += 1
+            right += bool(found) and found[0].text == digits
+            if found and expected["kind"] == "comb":
+                assert len(found[0].cells) == len(expected["cells"])
+    assert right / total >= 0.6

@@ -57,11 +57,21 @@ def test_touching_zeros_read_as_two_zeros(classifier: Classifier, step: int) -> 
 
 
 @pytest.mark.parametrize(("mark", "kind"), [(",", "comma"), (".", "point"), ("-", "dash")])
-def test_marks_between_digits_are_separators(classifier: Classifier, mark: str, kind: str) -> None:
-    ink = hershey(f"38{mark}52")
+@pytest.mark.parametrize("digits", ["3852", "1001"])
+def test_marks_between_digits_are_separators(classifier: Classifier, mark: str, kind: str, digits: str) -> None:
+    ink = hershey(f"{digits[:2]}{mark}{digits[2:]}")
     result = read_string(classifier, free_field(ink))
-    assert result.text == "3852"
+    assert result.text == digits  # the mark is never read as a 1 or a 0
     assert [(s.position, s.kind) for s in result.separators] == [(2, kind)]
+    assert not any(
+        d.box.x < result.separators[0].box.x2 and d.box.x2 > result.separators[0].box.x for d in result.digits
+    )
+
+
+def test_several_separators_keep_their_positions(classifier: Classifier) -> None:
+    result = read_string(classifier, free_field(hershey("12,345.67")))
+    assert result.text == "1234567"
+    assert [(s.position, s.kind) for s in result.separators] == [(2, "comma"), (5, "point")]
 
 
 def test_boxes_are_in_page_coordinates(classifier: Classifier) -> None:
@@ -92,7 +102,7 @@ def draw_digit(digit: str) -> NDArray[np.uint8]:
     return image
 
 
-@pytest.mark.parametrize("digit", list("0235678"))
+@pytest.mark.parametrize("digit", list("0123456789"))
 def test_digit_mode_reads_either_polarity_the_same(classifier: Classifier, digit: str) -> None:
     black_on_white = draw_digit(digit)
     results = [

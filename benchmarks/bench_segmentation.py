@@ -37,7 +37,12 @@ def _iou(a: list[int], b: list[int]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "mnist")
+    # ../shared from the main checkout, ../../shared from a worktree under wt/.
+    default_data = next(
+        (p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if (p / "datasets" / "mnist").exists()),
+        ROOT.parent / "shared",
+    )
+    parser.add_argument("--data", type=Path, default=default_data / "datasets" / "mnist")
     parser.add_argument("--pages", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)

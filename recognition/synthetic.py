@@ -38,6 +38,15 @@ class FormParams:
     max_blur_sigma: float = 1.0
     max_noise_sigma: float = 6.0
     jpeg_probability: float = 0.5
+    texture_probability: float = 0.25
+
+
+def security_pattern(shape: tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float32]:
+    """A guilloche-like background of wavy lines, 1.0 on the lines and 0.0 elsewhere, float32 (H, W)."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    period = float(rng.uniform(3.0, 7.0))
+    waves = np.sin(xx / period + 3.0 * np.sin(yy / float(rng.uniform(8, 20))))
+    return (waves > 0.6).astype(np.float32)
 
 
 def load_digit_source(mnist_dir: Path) -> DigitSet:
@@ -153,7 +162,7 @@ def _draw_comb(
     for i in range(1, cells):
         cv2.line(page, (x0 + i * cell_w, y0), (x0 + i * cell_w, y0 + cell_h), line_level, thickness)
     ink = float(rng.uniform(0, 70))
-    truth_cells = []
+    truth_cells: list[dict[str, Any]] = []
     for i in range(cells):
         cell = [x0 + i * cell_w, y0, cell_w, cell_h]
         if rng.random() < 0.15:
@@ -197,17 +206,17 @@ def _degrade(
     h, w = page.shape
     paper = float(np.median(page))
     matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
-    page = cv2.warpAffine(page, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=paper)
+    rotated = np.asarray(cv2.warpAffine(page, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=paper))
     sigma = float(rng.uniform(0.0, params.max_blur_sigma)) * scale
     if sigma > 0.3:
-        page = cv2.GaussianBlur(page, (0, 0), sigma)
-    page = page + rng.normal(0.0, rng.uniform(1.0, params.max_noise_sigma), page.shape).astype(np.float32)
-    gray = np.clip(page, 0, 255).astype(np.uint8)
+        rotated = np.asarray(cv2.GaussianBlur(rotated, (0, 0), sigma))
+    noisy = rotated + rng.normal(0.0, rng.uniform(1.0, params.max_noise_sigma), rotated.shape)
+    gray: Gray = np.clip(noisy, 0, 255).astype(np.uint8)
     if rng.random() < params.jpeg_probability:
         quality = int(rng.integers(50, 91))
         ok, encoded = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
-            gray = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+            gray = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
     return gray
 
 
@@ -224,6 +233,8 @@ def make_form(
     page = np.full((params.height, params.width), float(rng.uniform(215, 250)), np.float32)
     shade = np.linspace(float(rng.uniform(0.85, 1.0)), 1.0, params.width, dtype=np.float32)
     page *= shade[None, :] if rng.random() < 0.5 else shade[::-1][None, :]
+    if rng.random() < params.texture_probability:
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(10, 30))
     # Printed text goes on its own uint8 layer (cv2.putText draws on 8-bit images only).
     printed = np.full(page.shape, 255, np.uint8)
     title = str(rng.choice(TITLES))
@@ -240,12 +251,20 @@ def make_form(
         x0 = round(rng.uniform(80, 200) * scale)
         label = str(rng.choice(LABELS))
         label_y = y + round(25 * scale)
-        cv2.putText(printed, label, (x0, label_y), FONT, 0.6 * scale, 40, max(1, round(scale)))
+        label_size = (FONT, 0.6 * scale, max(1, round(scale)))
         top = label_y + round(20 * scale)
+        baseline = top + round(85 * scale)
+        if kind == "free" and rng.random() < 0.5:
+            # The label on the string's line, to its left (close to the digits, much smaller).
+            cv2.putText(printed, label, (x0, baseline), *label_size[:2], 40, label_size[2])
+            (label_w, _), _ = cv2.getTextSize(label, *label_size)
+            x0 += label_w + round(rng.uniform(10, 40) * scale)
+        else:
+            cv2.putText(printed, label, (x0, label_y), *label_size[:2], 40, label_size[2])
         if kind == "comb":
             field = _draw_comb(page, digits_source, rng, x0, top + round(10 * scale), scale)
         else:
-            drawn = _draw_free(page, digits_source, rng, x0, top + round(85 * scale), scale)
+            drawn = _draw_free(page, digits_source, rng, x0, baseline, scale)
             if drawn is None:
                 y += row_h
                 continue
@@ -264,20 +283,16 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
     """A hard line-mode string (cheque amount, ZIP code): ``(gray, text)``.
 
     Digits touch and overlap, strokes are sometimes broken, separators appear, a guide
-    line may run under or through the digits, and the background may be a tinted
-    security pattern. ``gray`` is (height, W) uint8 with W fitting the string.
+    line may run under or through the digits, a box may frame the string, and the
+    background may be a tinted security pattern. ``gray`` is (height, W) uint8 with W fitting the string.
     """
     length = int(rng.integers(3, 10))
     digit_h = round(height * rng.uniform(0.45, 0.65))
     width = round(length * digit_h * 1.8 + 2 * digit_h)  # room for the widest string; cropped below
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     paper = float(rng.uniform(215, 250))
     page = np.full((height, width), paper, np.float32)
     if rng.random() < 0.6:
-        # Guilloche-like security background: light wavy lines.
-        period = float(rng.uniform(3.0, 7.0))
-        waves = np.sin(xx / period + 3.0 * np.sin(yy / float(rng.uniform(8, 20))))
-        page -= (waves > 0.6) * float(rng.uniform(15, 40))
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(15, 40))
     baseline = (height + digit_h) // 2
     if rng.random() < 0.7:
         guide_y = baseline + int(rng.integers(-digit_h // 5, 4))
@@ -293,6 +308,10 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
         # A broken stroke: a thin gap of paper across one digit.
         x = box[0] + int(rng.integers(0, max(1, box[2])))
         cv2.line(page, (x, box[1]), (x + digit_h // 4, box[1] + box[3]), paper, 1)
-    page = page[:, : min(width, box[0] + box[2] + digit_h // 2)]
+    page = np.ascontiguousarray(page[:, : min(width, box[0] + box[2] + digit_h // 2)])
+    if rng.random() < 0.2:
+        # An amount box around the string.
+        level, thickness = float(rng.uniform(40, 120)), int(rng.integers(1, 3))
+        cv2.rectangle(page, (2, 3), (page.shape[1] - 3, height - 4), level, thickness)
     page += rng.normal(0.0, rng.uniform(1.0, 5.0), page.shape).astype(np.float32)
     return np.clip(page, 0, 255).astype(np.uint8), text

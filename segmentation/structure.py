@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from segmentation.cleanup import as_gray
 from segmentation.elements import Box, GrayImage
 
 # A comb wall is a column that is ink over at least this share of the band between two rules.
@@ -52,19 +53,39 @@ def find_rules(ink: GrayImage, min_length_px: int, *, vertical: bool, pool: int 
     if pool > 1:
         h, w = ink.shape
         small = cv2.resize(ink, ((w + pool - 1) // pool, (h + pool - 1) // pool), interpolation=cv2.INTER_AREA)
-        _, small = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY)
-        rules = find_rules(small, max(2, min_length_px // pool), vertical=vertical)
+        pooled = as_gray(cv2.threshold(small, 0, 255, cv2.THRESH_BINARY)[1])
+        rules = find_rules(pooled, max(2, min_length_px // pool), vertical=vertical)
         if not rules.any():
             return np.zeros_like(ink)
         big = cv2.resize(rules, (rules.shape[1] * pool, rules.shape[0] * pool), interpolation=cv2.INTER_NEAREST)
-        return cv2.bitwise_and(big[:h, :w], ink)
+        return as_gray(cv2.bitwise_and(big[:h, :w], ink))
     size = (1, int(min_length_px)) if vertical else (int(min_length_px), 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
     # Thicken by a pixel across and bridge 2-px breaks along first, so a thin, faint line that
     # steps by a row (slight skew) or fades in places stays one run.
     across = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 5) if vertical else (5, 3))
     runs = cv2.morphologyEx(cv2.dilate(ink, across), cv2.MORPH_OPEN, kernel)
-    return cv2.bitwise_and(runs, ink)
+    return as_gray(cv2.bitwise_and(runs, ink))
+
+
+def find_frame_sides(ink: GrayImage, horizontal: GrayImage, min_length_px: int, *, reach_px: int) -> GrayImage:
+    """Vertical rules that join two horizontal rules (sides of a box or frame, comb walls), ink = 255.
+
+    A vertical run at least ``min_length_px`` long counts only when both its ends come
+    within ``reach_px`` of a horizontal rule, so a tall handwritten ``1`` standing on a
+    guide line is not taken for a frame.
+    """
+    vertical = find_rules(ink, min_length_px, vertical=True)
+    sides = np.zeros_like(ink)
+    if not vertical.any() or not horizontal.any():
+        return sides
+    near = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * reach_px + 1)))
+    contours, _ = cv2.findContours(vertical, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if near[y, x : x + w].any() and near[y + h - 1, x : x + w].any():
+            sides[y : y + h, x : x + w] = vertical[y : y + h, x : x + w]
+    return sides
 
 
 def rule_thickness(rules: GrayImage, *, vertical: bool) -> int:
@@ -105,7 +126,7 @@ def _strip_rule(tested: GrayImage, band: GrayImage, regions: Regions, run: int, 
     # Work only around the rules: they cover a small share of a page.
     for rows, cols in regions:
         strokes = cv2.morphologyEx(tested[rows, cols], cv2.MORPH_OPEN, across)
-        removed[rows, cols] |= cv2.bitwise_and(band[rows, cols], cv2.bitwise_not(strokes))
+        removed[rows, cols] |= as_gray(cv2.bitwise_and(band[rows, cols], cv2.bitwise_not(strokes)))
     return removed
 
 
@@ -114,7 +135,7 @@ def _repair(clean: GrayImage, removed: GrayImage, regions: Regions, thickness: i
     bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (thickness + 2, 1) if vertical else (1, thickness + 2))
     for rows, cols in regions:
         closed = cv2.morphologyEx(clean[rows, cols], cv2.MORPH_CLOSE, bridge)
-        clean[rows, cols] |= cv2.bitwise_and(closed, removed[rows, cols])
+        clean[rows, cols] |= as_gray(cv2.bitwise_and(closed, removed[rows, cols]))
 
 
 def remove_rules(
@@ -134,23 +155,24 @@ def remove_rules(
         if cv2.countNonZero(rules):
             # Widen across the rule to take its ragged, anti-aliased edges along.
             widened = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, widen[is_vertical]))
-            bands[is_vertical] = (cv2.bitwise_and(widened, ink), rule_thickness(rules, vertical=is_vertical) + 2)
+            band = as_gray(cv2.bitwise_and(widened, ink))
+            bands[is_vertical] = (band, rule_thickness(rules, vertical=is_vertical) + 2)
     removed_by: dict[bool, GrayImage] = {}
     regions_by: dict[bool, Regions] = {}
     for is_vertical, (band, thickness) in bands.items():
         # Crossings between rules (comb corners) are not strokes: test runs without the other rules.
         other = bands.get(not is_vertical)
-        tested = ink if other is None else cv2.bitwise_and(ink, cv2.bitwise_not(other[0]))
+        tested = ink if other is None else as_gray(cv2.bitwise_and(ink, cv2.bitwise_not(other[0])))
         run = thickness + 2 * stroke_px
         regions_by[is_vertical] = _regions(band, run, vertical=is_vertical)
         removed_by[is_vertical] = _strip_rule(tested, band, regions_by[is_vertical], run, vertical=is_vertical)
     removed = np.zeros_like(ink)
     for mask in removed_by.values():
         removed |= mask
-    clean = cv2.bitwise_and(ink, cv2.bitwise_not(removed))
+    clean = as_gray(cv2.bitwise_and(ink, cv2.bitwise_not(removed)))
     for is_vertical, mask in removed_by.items():
         _repair(clean, mask, regions_by[is_vertical], bands[is_vertical][1], vertical=is_vertical)
-    return clean, cv2.bitwise_and(removed, cv2.bitwise_not(clean))
+    return clean, as_gray(cv2.bitwise_and(removed, cv2.bitwise_not(clean)))
 
 
 def _rule_segments(horizontal: GrayImage) -> list[Box]:
@@ -238,4 +260,4 @@ def find_combs(
             if comb is not None:
                 combs.append(comb)
                 break
-    return combs, cv2.bitwise_and(walls_mask, ink)
+    return combs, as_gray(cv2.bitwise_and(walls_mask, ink))

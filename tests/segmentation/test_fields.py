@@ -62,6 +62,66 @@ def test_line_field_keeps_digits_and_drops_guide_line(background: str) -> None:
     assert field.ink.shape == (field.box.h, field.box.w)
 
 
+def test_line_field_guide_line_through_digits_is_removed_digits_kept() -> None:
+    shape = (130, 480)
+    text = "58302"
+    image = _string_image(np.full(shape, 238, np.uint8), text, guide_y=80)  # through the lower halves
+    field = line_field(image)
+    page_ink = np.zeros(shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    expected = _digits_only(text, shape)
+    # Strokes lying along the line (the tail of a 5 or 3) are lost with it; crossings are kept.
+    assert np.count_nonzero(page_ink & expected) > 0.9 * np.count_nonzero(expected)
+    _, labels = cv2.connectedComponents(page_ink, connectivity=8)
+    assert len(np.unique(labels[expected > 0])) - 1 <= len(text) + 1
+    # Between the digits the line is gone.
+    gaps = np.flatnonzero(expected[40:95].max(axis=0) == 0)
+    gaps = gaps[(gaps > 30) & (gaps < 300)]
+    assert gaps.size > 20
+    assert np.count_nonzero(page_ink[75:86, gaps]) == 0
+
+
+@pytest.mark.mnist
+def test_line_field_on_synthetic_lines_has_no_guide_line(mnist_dir: Path) -> None:
+    from recognition.synthetic import load_digit_source, make_line
+
+    source = load_digit_source(mnist_dir)
+    rng = np.random.default_rng(11)
+    for _ in range(8):
+        gray, text = make_line(rng, source)
+        field = line_field(gray)
+        digits = sum(ch.isdigit() for ch in text)
+        # The crop spans the string: at least ~0.3 digit heights per digit, and no row is a line across it.
+        assert field.box.w >= 0.3 * field.box.h * digits
+        assert (field.ink > 0).mean(axis=1).max() < 0.8
+        # No background texture: ink is a small share of the crop.
+        assert (field.ink > 0).mean() < 0.4
+
+
+@pytest.mark.parametrize("walls", [False, True])
+def test_line_field_removes_a_frame_around_the_string(walls: bool) -> None:
+    shape = (140, 480)
+    text = "7105"
+    image = np.full(shape, 240, np.uint8)
+    cv2.rectangle(image, (8, 20), (330, 118), 50, 2)  # an amount box
+    if walls:  # ... or the boxes of a comb
+        for x in (88, 168, 248):
+            cv2.line(image, (x, 20), (x, 118), 50, 2)
+    for i, ch in enumerate(text):
+        cv2.putText(image, ch, (25 + 80 * i, 95), FONT, 2.0, 20, 6)
+    field = line_field(image)
+    page_ink = np.zeros(shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    expected = np.zeros(shape, np.uint8)
+    for i, ch in enumerate(text):
+        cv2.putText(expected, ch, (25 + 80 * i, 95), FONT, 2.0, 255, 6)
+    expected = np.where(expected > 127, 255, 0).astype(np.uint8)  # putText anti-aliases
+    assert np.count_nonzero(page_ink & expected) > 0.97 * np.count_nonzero(expected)
+    assert np.count_nonzero(page_ink & ~expected) < 0.03 * np.count_nonzero(expected)
+    # The tall "1" standing between guide-free rows is not a frame side.
+    assert page_ink[60:90, 105:125].any()
+
+
 def test_line_field_box_is_tight() -> None:
     image = np.full((100, 300), 250, np.uint8)
     cv2.rectangle(image, (40, 30), (70, 80), 0, -1)

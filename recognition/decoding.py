@@ -59,7 +59,8 @@ CUT_PENALTY = 1.0
 # least this log probability, whatever the network says of its normalised (magnified) image.
 MARK_KINDS = ("point", "comma", "dash")
 MARK_LOG_FLOOR = math.log(0.25)
-# Rejected ink smaller than this share of the height is dust, dropped without a separator.
+# Rejected ink smaller than this share of the height, and not shaped or placed like
+# punctuation, is dust: dropped without a separator (a binarised point can be 0.09 high).
 TINY_SHARE = 0.1
 DEFAULT_STRING = StringParams()
 # Edge blur of binary masks in pixels of the 20-px digit box: the interim classifier read 1%
@@ -268,8 +269,8 @@ def decode_string(
         page_box = box.shifted(offset.x, offset.y)
         p = probabilities[step.index]
         if step.digit is None:
-            if max(box.w, box.h) >= TINY_SHARE * seg.height:
-                kind = separator_kind(box, plan.candidates[step.index].mask, seg.top, seg.baseline)
+            kind = separator_kind(box, plan.candidates[step.index].mask, seg.top, seg.baseline)
+            if kind != "other" or max(box.w, box.h) >= TINY_SHARE * seg.height:
                 separators.append(Separator(position=len(digits), kind=kind, box=page_box))
             continue
         digits.append(digit_result(step.digit, p, page_box))

@@ -276,6 +276,7 @@ def decode_string(
         digits.append(digit_result(step.digit, p, page_box))
     confidence = math.prod(d.confidence for d in digits)
     needs_review = doubtful or any(d.confidence < review_threshold for d in digits)
+    needs_review = needs_review or any(s.kind == "other" for s in separators)  # ink that is no digit nor mark
     return FieldResult(
         name=name,
         box=offset,

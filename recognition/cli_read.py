@@ -105,15 +105,17 @@ def run_read(args: argparse.Namespace) -> int:
             files = expand_upload(path.name, data)
         except (OSError, FormdigitsError) as exc:
             message = exc.message if isinstance(exc, FormdigitsError) else f"cannot read {source}: {exc.strerror}"
-            results.append({"source": source, "error": message, "pages": []})
+            code = exc.code if isinstance(exc, FormdigitsError) else "unreadable"
+            results.append({"source": source, "error": message, "error_code": code, "pages": []})
             failed_inputs += 1
             continue
         doc_failures = 0
         for upload in files:
-            label = source if len(files) == 1 and upload.name == path.name else f"{source}:{upload.name}"
+            # A ZIP's members are named ``archive/member``, as in the web service's results.
+            label = source if len(files) == 1 and upload.name == path.name else f"{source}/{upload.name}"
             overlays: dict[int, bytes] | None = {} if args.overlay is not None else None
             doc = read_document(classifier, label, upload.data, args.mode, overlays=overlays)
-            doc_failures += bool(doc["error"])
+            doc_failures += bool(doc["error"]) or all(p["error"] for p in doc["pages"])
             results.append(doc)
             for number, png in (overlays or {}).items():
                 (args.overlay / _overlay_name(label, number)).write_bytes(png)

@@ -1,25 +1,46 @@
-"""Read whole documents: load every page of one file and read it, one page's failure not stopping the rest.
+"""Read whole documents: every page of a file (or every file of a ZIP) into the JSON of ``formdigits read``.
 
-The dict returned is one entry of ``formdigits read``'s ``results`` list:
-``{"source", "error": None | message, "pages": [PageResult.to_dict() | {"page", "error", "fields": []}]}``.
+One document gives ``{"source", "error", "error_code", "pages": [page, ...]}``, each page being
+``PageResult.to_dict()`` plus ``"error": None``, or a failed page
+``{"page", "width": 0, "height": 0, "error", "error_code", "fields": []}``.
+A user's bad input is recorded instead of raised: a file that cannot be opened at all
+(unreadable, wrong type, limit exceeded) in the document's ``error`` / ``error_code``; a page
+that cannot be read (corrupt, no ink in ``line`` mode) in that page's record, the other pages
+still read. Anything else is a bug and propagates.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from recognition.overlay import overlay_png
 from recognition.reader import ProbabilityModel, ReadParams, read_page
-from segmentation.errors import FormdigitsError
+from segmentation.archive import ArchiveLimits, expand_upload
+from segmentation.errors import FormdigitsError, LimitExceeded
 from segmentation.loading import LoadLimits, count_pages, load_page
 
 log = logging.getLogger(__name__)
 
+DEFAULT_PARAMS = ReadParams()
+DEFAULT_LIMITS = LoadLimits()
+DEFAULT_ARCHIVE_LIMITS = ArchiveLimits()
 
-def failed_page(number: int, message: str) -> dict[str, Any]:
+
+def _document(source: str, pages: list[dict[str, Any]], error: FormdigitsError | None = None) -> dict[str, Any]:
+    return {
+        "source": source,
+        "error": None if error is None else error.message,
+        "error_code": None if error is None else error.code,
+        "pages": pages,
+    }
+
+
+def failed_page(number: int, error: FormdigitsError) -> dict[str, Any]:
     """The record of a page that could not be read, with its reason."""
-    return {"page": number, "width": 0, "height": 0, "error": message, "fields": []}
+    return {"page": number, "width": 0, "height": 0, "error": error.message, "error_code": error.code, "fields": []}
 
 
 def read_document(
@@ -27,26 +48,73 @@ def read_document(
     source: str,
     data: bytes,
     mode: str,
-    params: ReadParams = ReadParams(),
-    limits: LoadLimits = LoadLimits(),
+    params: ReadParams = DEFAULT_PARAMS,
+    limits: LoadLimits = DEFAULT_LIMITS,
     *,
     overlays: dict[int, bytes] | None = None,
 ) -> dict[str, Any]:
-    """Read every page of one file's bytes; when ``overlays`` is a dict, fill it with page number -> PNG."""
+    """Read every page of one file's bytes in ``mode``; ``source`` names it in the result and in errors.
+
+    When ``overlays`` is a dict it is filled with page number -> overlay PNG of the pages read.
+    """
     try:
         total = count_pages(data, source, limits)
     except FormdigitsError as exc:
-        return {"source": source, "error": exc.message, "pages": []}
+        log.info("source=%s: %s (%s)", source, exc.message, exc.code)
+        return _document(source, [], exc)
     pages: list[dict[str, Any]] = []
     for number in range(1, total + 1):
         try:
             page = load_page(data, source, number, limits)
             result = read_page(model, page, mode, params)
         except FormdigitsError as exc:
-            log.info("source=%s page=%d failed: %s", source, number, exc.message)
-            pages.append(failed_page(number, exc.message))
+            log.info("source=%s page=%d: %s (%s)", source, number, exc.message, exc.code)
+            pages.append(failed_page(number, exc))
             continue
         pages.append({**result.to_dict(), "error": None})
         if overlays is not None:
             overlays[number] = overlay_png(page.image, result)
-    return {"source": source, "error": None, "pages": pages}
+    return _document(source, pages)
+
+
+def read_upload(
+    model: ProbabilityModel,
+    name: str,
+    data: bytes,
+    mode: str,
+    params: ReadParams = DEFAULT_PARAMS,
+    limits: LoadLimits = DEFAULT_LIMITS,
+    archive_limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+) -> list[dict[str, Any]]:
+    """Read one uploaded file: a document, or each document inside a ZIP (sources ``name/member``)."""
+    try:
+        files = expand_upload(name, data, archive_limits)
+    except FormdigitsError as exc:
+        return [_document(name, [], exc)]
+    if len(files) == 1 and files[0].name == name:
+        return [read_document(model, name, data, mode, params, limits)]
+    return [read_document(model, f"{name}/{f.name}", f.data, mode, params, limits) for f in files]
+
+
+def read_paths(
+    model: ProbabilityModel,
+    paths: Iterable[Path],
+    mode: str,
+    params: ReadParams = DEFAULT_PARAMS,
+    limits: LoadLimits = DEFAULT_LIMITS,
+    archive_limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+) -> list[dict[str, Any]]:
+    """Read files from disk in order; ZIP files are expanded. One result dict per document.
+
+    A file larger than ``limits.max_file_bytes`` is refused before it is read; a file that
+    cannot be opened is a ``FileNotFoundError`` / ``OSError`` for the caller (a CLI typo).
+    """
+    results: list[dict[str, Any]] = []
+    for path in paths:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            error = LimitExceeded(f"{path}: {size:,} bytes, more than the limit of {limits.max_file_bytes:,}")
+            results.append(_document(str(path), [], error))
+            continue
+        results.extend(read_upload(model, str(path), path.read_bytes(), mode, params, limits, archive_limits))
+    return results

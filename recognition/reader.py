@@ -1,6 +1,9 @@
 """Read pages: segmentation proposes, the classifier scores, the best path over the atoms wins.
 
-Interface stub (issue #3): signatures are fixed; bodies come with the reader work.
+Three modes (:data:`MODES`): ``digit`` reads the whole image as one digit (any colours),
+``line`` reads it as one handwritten digit string, ``page`` finds the comb and free fields
+of a scanned form and reads each. Every candidate crop of an image is classified in one
+batched model call. Boxes in the results are page pixels (the deskewed page in ``page`` mode).
 """
 
 from __future__ import annotations
@@ -8,12 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from recognition.results import PageResult
-from segmentation.elements import GrayImage, Page
-from segmentation.fields import PageParams
+from recognition.combs import CombPlan, decode_comb, plan_comb
+from recognition.decoding import (
+    StringPlan,
+    decode_string,
+    digit_result,
+    normalise_mask,
+    plan_string,
+)
+from recognition.model import REJECT
+from recognition.results import FieldResult, PageResult
+from segmentation.elements import Box, Field, GrayImage, Page
+from segmentation.errors import InvalidInput
+from segmentation.fields import PageParams, digit_field, find_fields, line_field, prepare_page
+from segmentation.strings import StringParams
 
 MODES = ("page", "line", "digit")
 
@@ -26,20 +41,127 @@ class ProbabilityModel(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReadParams:
-    """Reader tuning; ``review_threshold``: a digit below this confidence marks its field ``needs_review``."""
+    """Reader tuning; ``review_threshold``: a digit below this confidence marks its field ``needs_review``.
+
+    ``string``: over-segmentation of free fields. ``min_margin``: a string whose best reading
+    beats the best reading with another text by fewer nats than this is marked
+    ``needs_review``. At 1.0 (e times as likely) the shipped model flagged 13% of 200 simple
+    MNIST lines catching 8 of 9 misreads, and 70% of hard synthetic lines catching 98 of
+    110; at log 4 it flagged 62% of the simple lines, as splitting a digit at a cut costs
+    about one nat (``decoding.CUT_PENALTY``).
+    """
 
     review_threshold: float = 0.90
     max_atoms_per_digit: int = 4
     page: PageParams = field(default_factory=PageParams)
+    min_margin: float = 1.0
+    string: StringParams = field(default_factory=StringParams)
 
 
 def read_image(
     model: ProbabilityModel, gray: GrayImage, mode: str, params: ReadParams = ReadParams(), *, page_number: int = 1
 ) -> PageResult:
-    """Read one grayscale image (dark ink on light paper, or any colours in ``digit`` mode) in ``mode``."""
-    raise NotImplementedError
+    """Read one grayscale image (dark ink on light paper, or any colours in ``digit`` mode) in ``mode``.
+
+    ``gray`` is 2-D uint8; in ``digit`` mode ink and background may be any two gray levels.
+    Raises ``InvalidInput`` for an unknown mode or an unusable image.
+    """
+    if mode not in MODES:
+        raise InvalidInput(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    height, width = int(gray.shape[0]), int(gray.shape[1])
+    fields: tuple[FieldResult, ...]
+    if mode == "digit":
+        fields = (read_digit(model, digit_field(gray), params),)
+    elif mode == "line":
+        fields = (read_string(model, line_field(gray, params.page), params),)
+    else:
+        prepared = prepare_page(gray, params.page)
+        fields = read_fields(model, find_fields(prepared, params.page), params)
+    return PageResult(page=page_number, width=width, height=height, fields=fields)
 
 
 def read_page(model: ProbabilityModel, page: Page, mode: str, params: ReadParams = ReadParams()) -> PageResult:
     """Read a loaded :class:`Page`; the result carries its page number."""
     return read_image(model, page.image, mode, params, page_number=page.number)
+
+
+def _ink_box(ink: GrayImage) -> Box | None:
+    """The bounding box of the ink (255) of a binary image, or None when it is blank."""
+    points = cv2.findNonZero(ink)
+    if points is None:
+        return None
+    return Box(*(int(v) for v in cv2.boundingRect(points)))
+
+
+def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadParams()) -> FieldResult:
+    """Read a field holding one digit (``digit`` mode): at most one digit, never a separator.
+
+    A blank field or a not-a-digit verdict gives an empty text marked ``needs_review``.
+    """
+    box = _ink_box(digit.ink)
+    empty = FieldResult(digit.name, digit.box, "", 1.0, True, (), kind="digit")
+    if box is None:
+        return empty
+    try:
+        image = normalise_mask(digit.ink[box.y : box.y2, box.x : box.x2])
+    except InvalidInput:
+        return empty
+    p = model.probabilities(image[np.newaxis])[0]
+    best = int(np.argmax(p))
+    if best == REJECT:
+        return empty
+    result = digit_result(best, p, box.shifted(digit.box.x, digit.box.y))
+    return FieldResult(
+        name=digit.name,
+        box=digit.box,
+        text=str(best),
+        confidence=result.confidence,
+        needs_review=result.confidence < params.review_threshold,
+        digits=(result,),
+        kind="digit",
+    )
+
+
+def read_string(model: ProbabilityModel, string: Field, params: ReadParams = ReadParams()) -> FieldResult:
+    """Read a free field (binary ink = 255 covering ``string.box``) as a digit string; one model call."""
+    plan = plan_string(string.ink, params.max_atoms_per_digit, params.string)
+    return _decode(plan, _probabilities(model, plan.images), string, params)
+
+
+def _probabilities(model: ProbabilityModel, images: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The model's (N, 11) probabilities; no call at all for an empty batch."""
+    return model.probabilities(images) if len(images) else np.zeros((0, 11), np.float32)
+
+
+def _decode(plan: StringPlan, probabilities: NDArray[np.float32], string: Field, params: ReadParams) -> FieldResult:
+    return decode_string(
+        plan,
+        probabilities,
+        name=string.name,
+        offset=string.box,
+        review_threshold=params.review_threshold,
+        min_margin=params.min_margin,
+    )
+
+
+def read_fields(
+    model: ProbabilityModel, fields: list[Field], params: ReadParams = ReadParams()
+) -> tuple[FieldResult, ...]:
+    """Read comb and free fields of one page with a single batched model call, in the given order."""
+    plans: list[StringPlan | CombPlan] = [
+        plan_comb(f) if f.kind == "comb" else plan_string(f.ink, params.max_atoms_per_digit, params.string)
+        for f in fields
+    ]
+    sizes = [p.images.shape[0] for p in plans]
+    images = np.concatenate([p.images for p in plans]) if plans else np.zeros((0, 28, 28), np.float32)
+    probabilities = _probabilities(model, images)
+    results: list[FieldResult] = []
+    start = 0
+    for f, plan, size in zip(fields, plans, sizes, strict=True):
+        rows = probabilities[start : start + size]
+        start += size
+        if isinstance(plan, CombPlan):
+            results.append(decode_comb(f, plan, rows, params.review_threshold))
+        else:
+            results.append(_decode(plan, rows, f, params))
+    return tuple(results)

@@ -1,13 +1,49 @@
 """Over-segment a digit string into atoms; the reader groups consecutive atoms into digits.
 
-Interface stub (issue #3): signatures are fixed; bodies come with the page segmentation work.
+A string image (binary, ink = 255, field coordinates) is cut into *atoms*: connected
+pieces of ink, with broken strokes merged back (a 5 whose top bar is detached) and wide
+pieces (likely touching digits such as "00") sliced at candidate cut columns. Cutting too
+often is cheap, the reader re-joins atoms; cutting too little loses digits, so the cuts are
+generous. Every ink pixel that survives speck removal belongs to exactly one atom.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
 from segmentation.elements import Box, DigitCandidate, GrayImage
+from segmentation.errors import InvalidInput
+
+# Pieces whose larger side is below this share of the string height are dust; a handwritten
+# point is about 0.12-0.2 of the digit height, so this keeps points, commas and dashes.
+SPECK_SHARE = 0.08
+SPECK_MIN_PX = 2
+# Broken strokes: pieces overlapping in x by at least this share of the narrower one are
+# merged when one lies mostly above the other (vertical overlap below VERTICAL_SHARE of the
+# shorter), or always when the overlap reaches CONTAINED_SHARE.
+MERGE_X_SHARE = 0.5
+VERTICAL_SHARE = 0.3
+CONTAINED_SHARE = 0.85
+# A piece wider than this share of the string height probably holds touching digits
+# (handwritten digits are 0.3-0.8 as wide as high, printed ones up to 0.82).
+WIDE_SHARE = 0.85
+# Cuts leave atoms at least this share of the string height wide.
+MIN_ATOM_SHARE = 0.2
+# Pieces at most MARK_SHARE of the height with their centre below LOW_MARK_CENTRE of the
+# band (0 = top, 1 = baseline) are points or commas, never a broken stroke of a digit.
+MARK_SHARE = 0.35
+LOW_MARK_CENTRE = 0.7
+# Typical digit width as a share of the string height, to guess how many digits a wide
+# piece holds.
+DIGIT_WIDTH_SHARE = 0.7
+# A contour notch at least this share of the string height deep is a cut candidate.
+NOTCH_SHARE = 0.1
+# Pieces at least this share of the tallest piece's height define the string's band.
+BAND_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,24 +55,218 @@ class StringParams:
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """An atom: a connected piece of ink or a slice of a touching group, in field coordinates (ink = 255)."""
+    """An atom: a connected piece of ink or a slice of a touching group, in field coordinates (ink = 255).
+
+    ``cut_before`` / ``cut_after``: the atom's left / right edge is a cut through ink.
+    """
 
     box: Box
     mask: GrayImage = field(repr=False)
+    cut_before: bool = False
+    cut_after: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class StringSegmentation:
-    """The atoms of one string, left to right; a digit is the union of 1..k consecutive atoms."""
+    """The atoms of one string, left to right; a digit is the union of 1..k consecutive atoms.
+
+    ``ink`` is the binary string image (ink = 255) with specks removed. ``top`` and
+    ``baseline`` bound the band of the full-height pieces (rows, field coordinates;
+    ``baseline`` is one past the band's last row), ``height`` = ``baseline - top``.
+    """
 
     ink: GrayImage = field(repr=False)
     atoms: tuple[Segment, ...]
+    top: int = 0
+    baseline: int = 0
+
+    @property
+    def height(self) -> int:
+        """The string height in pixels (at least 1)."""
+        return max(1, self.baseline - self.top)
 
     def compose(self, start: int, stop: int) -> DigitCandidate:
         """The candidate made of atoms ``start .. stop-1``: their union box and only their ink."""
-        raise NotImplementedError
+        if not 0 <= start < stop <= len(self.atoms):
+            raise InvalidInput(f"no atoms {start}..{stop - 1} in a string of {len(self.atoms)}")
+        chosen = self.atoms[start:stop]
+        box = chosen[0].box
+        for atom in chosen[1:]:
+            box = box.union(atom.box)
+        mask = np.zeros((box.h, box.w), dtype=np.uint8)
+        for atom in chosen:
+            y, x = atom.box.y - box.y, atom.box.x - box.x
+            region = mask[y : y + atom.box.h, x : x + atom.box.w]
+            np.maximum(region, atom.mask, out=region)
+        return DigitCandidate(box=box, mask=mask)
+
+
+def _low_mark(box: Box, top: int, baseline: int) -> bool:
+    """Whether a piece is small and low in the band ``top..baseline``: a point or comma, never merged."""
+    height = max(1, baseline - top)
+    centre = (box.y + box.h / 2.0 - top) / height
+    return max(box.w, box.h) <= MARK_SHARE * height and centre >= LOW_MARK_CENTRE
+
+
+def _union_find_merge(boxes: list[Box], top: int, baseline: int) -> list[int]:
+    """Group labels merging broken strokes: strong x-overlap with one piece above the other.
+
+    A small piece low in the band (a point or comma under the end of a digit) is kept apart.
+    """
+    parent = list(range(len(boxes)))
+    marks = [_low_mark(b, top, baseline) for b in boxes]
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            b = boxes[j]
+            if marks[i] or marks[j]:
+                continue
+            x_overlap = min(a.x2, b.x2) - max(a.x, b.x)
+            narrow = min(a.w, b.w)
+            if x_overlap < MERGE_X_SHARE * narrow:
+                continue
+            y_overlap = max(0, min(a.y2, b.y2) - max(a.y, b.y))
+            stacked = y_overlap <= VERTICAL_SHARE * min(a.h, b.h)
+            if stacked or x_overlap >= CONTAINED_SHARE * narrow:
+                parent[root(j)] = root(i)
+    return [root(i) for i in range(len(boxes))]
+
+
+def _band(boxes: list[Box]) -> tuple[int, int]:
+    """Top row and baseline (one past the bottom row) of the full-height pieces."""
+    tallest = max(b.h for b in boxes)
+    tall = [b for b in boxes if b.h >= BAND_SHARE * tallest]
+    return int(np.median([b.y for b in tall])), int(np.median([b.y2 for b in tall]))
+
+
+def _contour_valleys(ink: NDArray[np.bool_]) -> NDArray[np.float32]:
+    """Per column, how far the upper contour dips below, plus the lower one rises above, the
+    highest (lowest) ink on both sides: the notch two touching digits leave between them (px)."""
+    h = ink.shape[0]
+    has_ink = ink.any(axis=0)
+    first = np.where(has_ink, ink.argmax(axis=0), h).astype(np.int32)
+    last = np.where(has_ink, h - 1 - ink[::-1].argmax(axis=0), -1).astype(np.int32)
+    big = np.int32(h)
+    top_left = np.concatenate([[big], np.minimum.accumulate(first)[:-1]])
+    top_right = np.concatenate([np.minimum.accumulate(first[::-1])[::-1][1:], [big]])
+    bottom_left = np.concatenate([[-1], np.maximum.accumulate(last)[:-1]])
+    bottom_right = np.concatenate([np.maximum.accumulate(last[::-1])[::-1][1:], [-1]])
+    upper = np.clip(first - np.maximum(top_left, top_right), 0, h)
+    lower = np.clip(np.minimum(bottom_left, bottom_right) - last, 0, h)
+    return (upper + lower).astype(np.float32)
+
+
+def cut_columns(mask: NDArray[np.uint8], height: int, max_cuts: int) -> list[int]:
+    """Candidate cut columns of a wide piece (ink = 255), left to right.
+
+    Three sources, taken in this order while cuts are left and each cut stays at least
+    ``MIN_ATOM_SHARE`` of the string ``height`` from the others and the piece's ends:
+    (1) contour valleys, where the upper contour dips and the lower one rises between two
+    digits, deepest first; (2) the piece divided evenly into the number of digits its
+    width suggests; (3) valleys of the column cost (distance between upper and lower
+    contour plus ink count, small where two round digits touch), cheapest first.
+    """
+    w = mask.shape[1]
+    margin = max(2, round(MIN_ATOM_SHARE * height))
+    if w < 2 * margin + 1 or max_cuts <= 0:
+        return []
+    ink = mask > 0
+    has_ink = ink.any(axis=0)
+    first = np.where(has_ink, ink.argmax(axis=0), 0)
+    last = np.where(has_ink, mask.shape[0] - 1 - ink[::-1].argmax(axis=0), -1)
+    cost = ((last - first + 1) + ink.sum(axis=0)).astype(np.float32) / float(height)
+    cost = np.convolve(cost, np.ones(3, np.float32) / 3.0, mode="same")
+    notch = _contour_valleys(ink)
+
+    chosen: list[int] = []
+
+    def take(c: int) -> None:
+        if len(chosen) < max_cuts and margin <= c <= w - margin and all(abs(c - o) >= margin for o in chosen):
+            chosen.append(c)
+
+    inner = range(margin, w - margin)
+    deep = [c for c in inner if notch[c] >= NOTCH_SHARE * height and notch[c] >= max(notch[c - 1], notch[c + 1])]
+    for c in sorted(deep, key=lambda c: (-float(notch[c]), float(cost[c]), c)):
+        take(int(c))
+    digits = int(np.clip(round(w / (DIGIT_WIDTH_SHARE * height)), 2, max_cuts + 1))
+    for i in range(1, digits):
+        take(round(w * i / digits))
+    valleys = [c for c in inner if cost[c] <= cost[c - 1] and cost[c] <= cost[c + 1]]
+    for c in sorted(valleys, key=lambda c: (float(cost[c]), c)):
+        take(int(c))
+    return sorted(chosen)
 
 
 def segment_string(ink: GrayImage, params: StringParams = StringParams()) -> StringSegmentation:
-    """Atoms of a binary string image (ink = 255): components, merged broken strokes, cuts of touching digits."""
-    raise NotImplementedError
+    """Atoms of a binary string image (ink = 255): components, merged broken strokes, cuts of touching digits.
+
+    ``ink`` is 2-D uint8, ink = 255, in field coordinates; the atoms' boxes are in the
+    same frame. An image without ink gives no atoms.
+    """
+    if ink.ndim != 2:
+        raise InvalidInput(f"a string image must be 2-D, got shape {ink.shape}")
+    binary = np.where(ink > 127, 255, 0).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    boxes = [Box(*(int(v) for v in stats[i, :4])) for i in range(1, count)]
+    if not boxes:
+        return StringSegmentation(ink=binary, atoms=(), top=0, baseline=0)
+
+    # 1. Drop dust relative to the string height.
+    top, baseline = _band(boxes)
+    height = max(1, baseline - top)
+    speck = max(SPECK_MIN_PX, SPECK_SHARE * height)
+    kept = [i for i, b in enumerate(boxes) if max(b.w, b.h) >= speck]
+    lookup = np.zeros(count, dtype=np.int32)
+    for i in kept:
+        lookup[i + 1] = i + 1
+    labels = lookup[labels]
+    clean = np.where(labels > 0, 255, 0).astype(np.uint8)
+    if not kept:
+        return StringSegmentation(ink=clean, atoms=(), top=top, baseline=baseline)
+
+    # 2. Merge broken strokes into pieces; the band is that of the full-height pieces.
+    groups = _union_find_merge([boxes[i] for i in kept], top, baseline)
+    pieces: dict[int, list[int]] = {}
+    for i, g in zip(kept, groups, strict=True):
+        pieces.setdefault(g, []).append(i + 1)
+    piece_boxes: list[Box] = []
+    for members in pieces.values():
+        box = boxes[members[0] - 1]
+        for m in members[1:]:
+            box = box.union(boxes[m - 1])
+        piece_boxes.append(box)
+    top, baseline = _band(piece_boxes)
+    height = max(1, baseline - top)
+
+    # 3. Slice wide pieces at candidate cut columns.
+    atoms: list[Segment] = []
+    for members, box in zip(pieces.values(), piece_boxes, strict=True):
+        window = labels[box.y : box.y2, box.x : box.x2]
+        mask = np.where(np.isin(window, members), 255, 0).astype(np.uint8)
+        cuts: list[int] = []
+        if box.w > WIDE_SHARE * height:
+            cuts = cut_columns(mask, height, params.max_cuts_per_component)
+        for left, right in zip([0, *cuts], [*cuts, box.w], strict=True):
+            atoms.extend(_slice_atom(mask, box, left, right))
+
+    atoms.sort(key=lambda a: (a.box.x + a.box.w / 2.0, a.box.y))
+    return StringSegmentation(ink=clean, atoms=tuple(atoms), top=top, baseline=baseline)
+
+
+def _slice_atom(mask: NDArray[np.uint8], box: Box, left: int, right: int) -> list[Segment]:
+    """The atom of columns ``left .. right-1`` of a piece's mask, trimmed to its ink (none if empty)."""
+    part = mask[:, left:right]
+    rows = np.flatnonzero(part.any(axis=1))
+    cols = np.flatnonzero(part.any(axis=0))
+    if rows.size == 0:
+        return []
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    atom_box = Box(box.x + left + x0, box.y + y0, x1 - x0, y1 - y0)
+    mask_part = np.ascontiguousarray(part[y0:y1, x0:x1])
+    return [Segment(atom_box, mask_part, cut_before=left > 0, cut_after=right < box.w)]

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recognition.results import PageResult
+from segmentation.cleanup import rotate
 from segmentation.elements import GrayImage
 
 # BGR colours: sure fields green, fields to review orange, digit boxes blue, separators grey.
@@ -25,7 +26,11 @@ MAX_OVERLAY_WIDTH_PX = 1600
 def render_overlay(
     gray: GrayImage, result: PageResult, *, max_width_px: int = MAX_OVERLAY_WIDTH_PX
 ) -> NDArray[np.uint8]:
-    """A BGR picture of ``gray`` (H, W) with the fields and digits of ``result`` drawn on it."""
+    """A BGR picture of ``gray`` (H, W) with the fields and digits of ``result`` drawn on it.
+
+    ``gray`` is the page as loaded; it is deskewed the way the reader did, so boxes fit.
+    """
+    gray = rotate(gray, -result.skew_deg)
     scale = min(1.0, max_width_px / max(1, gray.shape[1]))
     canvas = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
     if scale < 1.0:

@@ -70,6 +70,7 @@ def read_image(
         raise InvalidInput(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     height, width = int(gray.shape[0]), int(gray.shape[1])
     fields: tuple[FieldResult, ...]
+    skew_deg = 0.0
     if mode == "digit":
         fields = (read_digit(model, digit_field(gray), params),)
     elif mode == "line":
@@ -77,7 +78,8 @@ def read_image(
     else:
         prepared = prepare_page(gray, params.page)
         fields = read_fields(model, find_fields(prepared, params.page), params)
-    return PageResult(page=page_number, width=width, height=height, fields=fields)
+        skew_deg = prepared.skew_deg
+    return PageResult(page=page_number, width=width, height=height, fields=fields, skew_deg=skew_deg)
 
 
 def read_page(model: ProbabilityModel, page: Page, mode: str, params: ReadParams = ReadParams()) -> PageResult:

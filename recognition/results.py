@@ -150,18 +150,24 @@ class FieldResult:
 
 @dataclass(frozen=True, slots=True)
 class PageResult:
-    """All fields read on one page, in reading order (top to bottom, left to right)."""
+    """All fields read on one page, in reading order (top to bottom, left to right).
+
+    ``skew_deg`` is the rotation the reader undid (``page`` mode): the boxes are in the frame
+    of the page rotated by ``-skew_deg`` about its centre.
+    """
 
     page: int
     width: int
     height: int
     fields: tuple[FieldResult, ...]
+    skew_deg: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "page": self.page,
             "width": self.width,
             "height": self.height,
+            "skew_deg": round(self.skew_deg, 3),
             "fields": [f.to_dict() for f in self.fields],
         }
 
@@ -172,4 +178,5 @@ class PageResult:
             width=int(data["width"]),
             height=int(data["height"]),
             fields=tuple(FieldResult.from_dict(f) for f in data["fields"]),
+            skew_deg=float(data.get("skew_deg", 0.0)),
         )

@@ -11,6 +11,7 @@ Every log line carries ``job=<id> page=<file>:<n>``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -140,7 +141,11 @@ def read_page(job_id: str, file_index: int, page: int) -> None:
     except SoftTimeLimitExceeded:
         log.warning("job=%s page=%s:%s timed out", job_id, file_index, page)
         store.record_failed_page(job_id, file_index, page, "timed out")
-    store.end_attempt(job_id, file_index, page)
+    finally:
+        # Reached on every way out but a dead process; a Redis error here leaves the count
+        # one too high, which costs at most one of the MAX_UNFINISHED_READS.
+        with contextlib.suppress(redis.RedisError):
+            store.end_attempt(job_id, file_index, page)
 
 
 def _read(store: Any, job_id: str, entry: PlannedFile, page: int, mode: str) -> tuple[dict[str, Any], bytes | None]:

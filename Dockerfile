@@ -4,7 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    FORMDIGITS_DATA_DIR=/data
+    FORMDIGITS_DATA_DIR=/data \
+    FORMDIGITS_WEIGHTS=/app/weights/digitnet.pt
 
 WORKDIR /app
 

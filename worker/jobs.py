@@ -171,7 +171,7 @@ class JobStore:
             raise RuntimeError("this JobStore has no Celery app to enqueue with")
         job_id = new_job_id()
         names = [safe_display_name(name, f"file-{i + 1}") for i, (name, _) in enumerate(files)]
-        meta: dict[str, str] = {
+        meta: dict[Any, str] = {
             "state": "queued",
             "mode": mode,
             "created": _now_iso(),
@@ -234,7 +234,7 @@ class JobStore:
         """Record the files and page counts of a job; returns the total number of pages to read."""
         total = sum(f.pages for f in plan)
         keys = [self._key(job_id), self._key(job_id, "results"), self._key(job_id, "failed")]
-        args = [json.dumps([f.to_dict() for f in plan]), total, _now_iso()]
+        args: list[Any] = [json.dumps([f.to_dict() for f in plan]), total, _now_iso()]
         if self._set_plan(keys=keys, args=args) == 1:
             self._release_uploads(job_id)
         return total
@@ -261,7 +261,14 @@ class JobStore:
         """Store one page's result (or failure) in its slot; returns (pages done, total) after it."""
         failed = "error" in result and result["error"] is not None
         keys = [self._key(job_id, s) if s else self._key(job_id) for s in ("", "results", "overlays", "failed")]
-        args = [f"{file_index}:{page}", json.dumps(result), overlay_png or b"", int(failed), _now_iso(), self.ttl_s]
+        args: list[Any] = [
+            f"{file_index}:{page}",
+            json.dumps(result),
+            overlay_png or b"",
+            int(failed),
+            _now_iso(),
+            self.ttl_s,
+        ]
         done, total, finished = self._record_page(keys=keys, args=args)
         if finished:
             self._release_uploads(job_id)

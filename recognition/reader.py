@@ -43,14 +43,18 @@ class ProbabilityModel(Protocol):
 class ReadParams:
     """Reader tuning; ``review_threshold``: a digit below this confidence marks its field ``needs_review``.
 
-    ``string``: over-segmentation of free fields. ``min_margin``: a string whose best reading beats the best reading with another text
-    by fewer nats than this is marked ``needs_review`` (log 4: four times as likely).
+    ``string``: over-segmentation of free fields. ``min_margin``: a string whose best reading
+    beats the best reading with another text by fewer nats than this is marked
+    ``needs_review``. At 1.0 (e times as likely) the shipped model flagged 13% of 200 simple
+    MNIST lines catching 8 of 9 misreads, and 70% of hard synthetic lines catching 98 of
+    110; at log 4 it flagged 62% of the simple lines, as splitting a digit at a cut costs
+    about one nat (``decoding.CUT_PENALTY``).
     """
 
     review_threshold: float = 0.90
     max_atoms_per_digit: int = 4
     page: PageParams = field(default_factory=PageParams)
-    min_margin: float = 1.386
+    min_margin: float = 1.0
     string: StringParams = field(default_factory=StringParams)
 
 

@@ -388,6 +388,10 @@ class JobStore:
         pipe.zremrangebyscore(key, "-inf", now - 10 * HEARTBEAT_FRESH_S)
         pipe.execute()
 
+    def forget_worker(self, worker_name: str) -> None:
+        """A worker shutting down removes its heartbeat."""
+        self.redis.zrem(f"{self.prefix}:workers", worker_name)
+
     def workers_seen(self, within_s: float = HEARTBEAT_FRESH_S) -> list[str]:
         """Names of the workers whose last heartbeat is younger than ``within_s`` seconds."""
         names = self.redis.zrangebyscore(f"{self.prefix}:workers", time.time() - within_s, "+inf")

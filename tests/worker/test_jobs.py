@@ -130,6 +130,8 @@ def test_rate_limit_and_heartbeat(store: JobStore) -> None:
     assert store.workers_seen() == []
     store.beat("w1@host")
     assert store.workers_seen() == ["w1@host"]
+    store.forget_worker("w1@host")
+    assert store.workers_seen() == []
 
 
 def test_display_names_never_carry_paths() -> None:

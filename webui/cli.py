@@ -91,7 +91,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if worker is not None:
             stop_process(worker, WORKER_STOP_TIMEOUT_S)
         if embedded is not None:
-            embedded.shutdown(save=True, now=False)
+            embedded.shutdown(save=True)
     print("formdigits stopped", flush=True)
     return 0
 

@@ -35,6 +35,7 @@ import redis
 from celery import Celery
 
 from worker.celery_app import DIGITS_QUEUE, EXPAND_JOB, PAGES_QUEUE, READ_PAGE
+from worker.job_scripts import RECORD_PAGE_LUA, SET_PLAN_LUA
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,54 +49,6 @@ HEARTBEAT_FRESH_S = 20.0
 MAX_NAME_CHARS = 200
 # Enqueueing must fail fast when Redis is down, so the web answers 503 instead of hanging.
 SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.0, "interval_step": 0.2, "interval_max": 0.5}
-
-# Shared by both scripts: finish the job once every planned page has a result.
-# A job whose pages all failed (or that has no page at all) is "failed", otherwise "done".
-_SETTLE_LUA = """
-local function settle(meta, results, failed, now)
-  local state = redis.call('HGET', meta, 'state')
-  if state == 'done' or state == 'failed' then return 0 end
-  local total = tonumber(redis.call('HGET', meta, 'total') or '-1')
-  if total < 0 then return 0 end
-  if redis.call('HLEN', results) < total then return 0 end
-  local final = 'done'
-  if redis.call('SCARD', failed) >= total then final = 'failed' end
-  redis.call('HSET', meta, 'state', final, 'finished', now)
-  return 1
-end
-"""
-
-# KEYS: meta, results, overlays, failed, reads. ARGV: slot, page_json, overlay_png, failed(0/1), now, ttl_s.
-# Returns {done, total, finished_now}; {-1, -1, 0} when the job no longer exists (deleted or expired).
-_RECORD_PAGE_LUA = (
-    _SETTLE_LUA
-    + """
-local meta, results, overlays, failed, reads = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local slot, page, overlay, is_failed, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
-if redis.call('EXISTS', meta) == 0 then return {-1, -1, 0} end
-redis.call('HSET', results, slot, page)
-if overlay ~= '' then redis.call('HSET', overlays, slot, overlay) else redis.call('HDEL', overlays, slot) end
-if is_failed == '1' then redis.call('SADD', failed, slot) else redis.call('SREM', failed, slot) end
-redis.call('HINCRBY', reads, slot, 1)
-for _, key in ipairs({results, overlays, failed, reads}) do
-  if redis.call('EXISTS', key) == 1 then redis.call('EXPIRE', key, ttl) end
-end
-if redis.call('HGET', meta, 'state') == 'queued' then redis.call('HSET', meta, 'state', 'running') end
-local finished = settle(meta, results, failed, now)
-return {redis.call('HLEN', results), tonumber(redis.call('HGET', meta, 'total')), finished}
-"""
-)
-
-# KEYS: meta, results, failed. ARGV: plan_json, total, now. Returns 1 when the job finished now.
-_SET_PLAN_LUA = (
-    _SETTLE_LUA
-    + """
-local meta, results, failed = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('EXISTS', meta) == 0 then return -1 end
-redis.call('HSET', meta, 'plan', ARGV[1], 'total', ARGV[2])
-return settle(meta, results, failed, ARGV[3])
-"""
-)
 
 
 class JobNotFound(LookupError):
@@ -140,8 +93,8 @@ class JobStore:
         self.celery = celery
         self.prefix = settings.key_prefix
         self.ttl_s = settings.job_ttl_s
-        self._record_page = client.register_script(_RECORD_PAGE_LUA)
-        self._set_plan = client.register_script(_SET_PLAN_LUA)
+        self._record_page = client.register_script(RECORD_PAGE_LUA)
+        self._set_plan = client.register_script(SET_PLAN_LUA)
 
     @classmethod
     def connect(cls, settings: Settings, celery: Celery | None = None) -> JobStore:

@@ -109,7 +109,7 @@ def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadP
     p = model.probabilities(image[np.newaxis])[0]
     best = int(np.argmax(p))
     if best == REJECT:
-        return FieldResult(digit.name, digit.box, "", 1.0, True, (), kind="digit")
+        return empty
     result = digit_result(best, p, box.shifted(digit.box.x, digit.box.y))
     return FieldResult(
         name=digit.name,
@@ -125,7 +125,12 @@ def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadP
 def read_string(model: ProbabilityModel, string: Field, params: ReadParams = ReadParams()) -> FieldResult:
     """Read a free field (binary ink = 255 covering ``string.box``) as a digit string; one model call."""
     plan = plan_string(string.ink, params.max_atoms_per_digit, params.string)
-    return _decode(plan, model.probabilities(plan.images), string, params)
+    return _decode(plan, _probabilities(model, plan.images), string, params)
+
+
+def _probabilities(model: ProbabilityModel, images: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The model's (N, 11) probabilities; no call at all for an empty batch."""
+    return model.probabilities(images) if len(images) else np.zeros((0, 11), np.float32)
 
 
 def _decode(plan: StringPlan, probabilities: NDArray[np.float32], string: Field, params: ReadParams) -> FieldResult:
@@ -149,7 +154,7 @@ def read_fields(
     ]
     sizes = [p.images.shape[0] for p in plans]
     images = np.concatenate([p.images for p in plans]) if plans else np.zeros((0, 28, 28), np.float32)
-    probabilities = model.probabilities(images) if len(images) else np.zeros((0, 11), np.float32)
+    probabilities = _probabilities(model, images)
     results: list[FieldResult] = []
     start = 0
     for f, plan, size in zip(fields, plans, sizes, strict=True):

@@ -33,6 +33,10 @@ CONTAINED_SHARE = 0.85
 WIDE_SHARE = 0.85
 # Cuts leave atoms at least this share of the string height wide.
 MIN_ATOM_SHARE = 0.2
+# Pieces at most MARK_SHARE of the height with their centre below LOW_MARK_CENTRE of the
+# band (0 = top, 1 = baseline) are points or commas, never a broken stroke of a digit.
+MARK_SHARE = 0.35
+LOW_MARK_CENTRE = 0.7
 # Typical digit width as a share of the string height, to guess how many digits a wide
 # piece holds.
 DIGIT_WIDTH_SHARE = 0.7
@@ -97,9 +101,20 @@ class StringSegmentation:
         return DigitCandidate(box=box, mask=mask)
 
 
-def _union_find_merge(boxes: list[Box]) -> list[int]:
-    """Group labels merging broken strokes: strong x-overlap with one piece above the other."""
+def _low_mark(box: Box, top: int, baseline: int) -> bool:
+    """Whether a piece is small and low in the band ``top..baseline``: a point or comma, never merged."""
+    height = max(1, baseline - top)
+    centre = (box.y + box.h / 2.0 - top) / height
+    return max(box.w, box.h) <= MARK_SHARE * height and centre >= LOW_MARK_CENTRE
+
+
+def _union_find_merge(boxes: list[Box], top: int, baseline: int) -> list[int]:
+    """Group labels merging broken strokes: strong x-overlap with one piece above the other.
+
+    A small piece low in the band (a point or comma under the end of a digit) is kept apart.
+    """
     parent = list(range(len(boxes)))
+    marks = [_low_mark(b, top, baseline) for b in boxes]
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -110,6 +125,8 @@ def _union_find_merge(boxes: list[Box]) -> list[int]:
     for i, a in enumerate(boxes):
         for j in range(i + 1, len(boxes)):
             b = boxes[j]
+            if marks[i] or marks[j]:
+                continue
             x_overlap = min(a.x2, b.x2) - max(a.x, b.x)
             narrow = min(a.w, b.w)
             if x_overlap < MERGE_X_SHARE * narrow:
@@ -214,7 +231,7 @@ def segment_string(ink: GrayImage, params: StringParams = StringParams()) -> Str
         return StringSegmentation(ink=clean, atoms=(), top=top, baseline=baseline)
 
     # 2. Merge broken strokes into pieces; the band is that of the full-height pieces.
-    groups = _union_find_merge([boxes[i] for i in kept])
+    groups = _union_find_merge([boxes[i] for i in kept], top, baseline)
     pieces: dict[int, list[int]] = {}
     for i, g in zip(kept, groups, strict=True):
         pieces.setdefault(g, []).append(i + 1)

@@ -155,3 +155,16 @@ def test_segmentation_is_deterministic() -> None:
     a, b = segment_string(ink), segment_string(ink.copy())
     assert [x.box for x in a.atoms] == [x.box for x in b.atoms]
     assert all(np.array_equal(x.mask, y.mask) for x, y in zip(a.atoms, b.atoms, strict=True))
+
+
+def test_point_tucked_under_a_digit_is_not_merged_into_it() -> None:
+    canvas = np.zeros((64, 80), np.uint8)
+    draw_text(canvas, "7", 8)
+    cols = np.flatnonzero(canvas.any(axis=0))
+    rows = np.flatnonzero(canvas.any(axis=1))
+    x = int(cols[-1]) - 4  # under the right end of the 7's bar, clear of its stem
+    cv2.circle(canvas, (x, int(rows[-1]) + 1), 3, 255, -1)
+    assert cv2.connectedComponents(canvas)[0] - 1 == 2
+    seg = segment_string(canvas)
+    assert len(seg.atoms) == 2
+    assert min(a.box.h for a in seg.atoms) <= 8

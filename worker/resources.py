@@ -47,13 +47,15 @@ def classifier() -> Any:
 
 
 def load_model(settings: Settings) -> Any:
-    """Load the weights named by the settings (the shipped weights by default), one torch thread."""
+    """Load the weights named by the settings (the shipped weights by default); one thread per process."""
+    import cv2
     import torch
 
     from recognition.classifier import DEFAULT_WEIGHTS, load_classifier
 
-    # N worker processes share the cores; one intra-op thread each avoids oversubscription.
+    # N worker processes share the cores; one thread each (torch and OpenCV) avoids oversubscription.
     torch.set_num_threads(1)
+    cv2.setNumThreads(1)
     return load_classifier(settings.weights_path or DEFAULT_WEIGHTS)
 
 

@@ -1,0 +1,114 @@
+// Upload page: drop or pick many files, choose a mode, POST them as one job, go to its page.
+import { API_BASE, fetchJSON, rememberJob, jobPageUrl, el, showAlert, setStatus } from "./common.js";
+
+const form = document.getElementById("upload-form");
+const zone = document.getElementById("drop-zone");
+const input = document.getElementById("file-input");
+const listWrap = document.getElementById("file-list-wrap");
+const list = document.getElementById("file-list");
+const count = document.getElementById("file-count");
+const clearButton = document.getElementById("clear-files");
+const submitButton = document.getElementById("submit-button");
+const status = document.getElementById("upload-status");
+const errorBox = document.getElementById("upload-error");
+
+let files = [];
+
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function fileKey(file) {
+  return `${file.name}\u0000${file.size}\u0000${file.lastModified}`;
+}
+
+function addFiles(newFiles) {
+  const seen = new Set(files.map(fileKey));
+  for (const file of newFiles) {
+    if (!seen.has(fileKey(file))) {
+      files.push(file);
+      seen.add(fileKey(file));
+    }
+  }
+  render();
+}
+
+function render() {
+  list.replaceChildren(
+    ...files.map((file) => el("li", {}, el("span", { class: "file-name", text: file.name }), el("span", { class: "file-size", text: formatSize(file.size) })))
+  );
+  listWrap.hidden = files.length === 0;
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  count.textContent = files.length ? `(${files.length} file${files.length === 1 ? "" : "s"}, ${formatSize(total)})` : "";
+  submitButton.disabled = files.length === 0;
+}
+
+input.addEventListener("change", () => {
+  addFiles(Array.from(input.files || []));
+  input.value = "";
+  showAlert(errorBox, "");
+});
+
+clearButton.addEventListener("click", () => {
+  files = [];
+  render();
+});
+
+// Drag and drop: the zone lights up while files hover over it; dropping anywhere on the page works.
+let dragDepth = 0;
+document.addEventListener("dragenter", (event) => {
+  if (!event.dataTransfer || !Array.from(event.dataTransfer.types).includes("Files")) return;
+  event.preventDefault();
+  dragDepth += 1;
+  zone.dataset.state = "over";
+});
+document.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  if (event.dataTransfer) event.dataTransfer.dropEffect = "copy";
+});
+document.addEventListener("dragleave", () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) zone.dataset.state = "idle";
+});
+document.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dragDepth = 0;
+  zone.dataset.state = "idle";
+  const dropped = event.dataTransfer ? Array.from(event.dataTransfer.files) : [];
+  if (dropped.length) {
+    addFiles(dropped);
+    showAlert(errorBox, "");
+  }
+});
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!files.length) {
+    showAlert(errorBox, "Choose or drop at least one file first.", "Nothing to read");
+    return;
+  }
+  const mode = new FormData(form).get("mode") || "page";
+  const body = new FormData();
+  for (const file of files) body.append("files", file, file.name);
+  body.append("mode", mode);
+
+  submitButton.disabled = true;
+  showAlert(errorBox, "");
+  setStatus(status, `Uploading ${files.length} file${files.length === 1 ? "" : "s"}…`, true);
+  try {
+    const job = await fetchJSON(`${API_BASE}/jobs`, { method: "POST", body });
+    const label = files.length === 1 ? files[0].name : `${files[0].name} and ${files.length - 1} more`;
+    rememberJob({ id: job.id, mode, label, kind: "upload" });
+    setStatus(status, "Uploaded. Opening the job…", true);
+    window.location.assign(jobPageUrl(job.id));
+  } catch (err) {
+    setStatus(status, "");
+    const title = err.status ? `Upload refused (HTTP ${err.status})` : "Upload failed";
+    showAlert(errorBox, err.message, title);
+    submitButton.disabled = files.length === 0;
+  }
+});
+
+render();

@@ -1,13 +1,46 @@
 """Over-segment a digit string into atoms; the reader groups consecutive atoms into digits.
 
-Interface stub (issue #3): signatures are fixed; bodies come with the page segmentation work.
+A string image (binary, ink = 255, field coordinates) is cut into *atoms*: connected
+pieces of ink, with broken strokes merged back (a 5 whose top bar is detached) and wide
+pieces (likely touching digits such as "00") sliced at candidate cut columns. Cutting too
+often is cheap, the reader re-joins atoms; cutting too little loses digits, so the cuts are
+generous. Every ink pixel that survives speck removal belongs to exactly one atom.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
 from segmentation.elements import Box, DigitCandidate, GrayImage
+from segmentation.errors import InvalidInput
+
+# Pieces whose larger side is below this share of the string height are dust; a handwritten
+# point is about 0.12-0.2 of the digit height, so this keeps points, commas and dashes.
+SPECK_SHARE = 0.08
+SPECK_MIN_PX = 2
+# Broken strokes: pieces overlapping in x by at least this share of the narrower one are
+# merged when one lies mostly above the other (vertical overlap below VERTICAL_SHARE of the
+# shorter), or always when the overlap reaches CONTAINED_SHARE.
+MERGE_X_SHARE = 0.5
+VERTICAL_SHARE = 0.3
+CONTAINED_SHARE = 0.85
+# A piece wider than this share of the string height probably holds touching digits
+# (handwritten digits are 0.3-0.8 as wide as high).
+WIDE_SHARE = 0.8
+# Cuts leave atoms at least this share of the string height wide.
+MIN_ATOM_SHARE = 0.2
+# Typical digit width as a share of the string height, to guess how many digits a wide
+# piece holds; an even-division cut moves to a column within REFINE_SHARE of the height
+# when that column costs less than REFINE_GAIN of the even one.
+DIGIT_WIDTH_SHARE = 0.7
+REFINE_SHARE = 0.15
+REFINE_GAIN = 0.6
+# Pieces at least this share of the tallest piece's height define the string's band.
+BAND_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +60,173 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class StringSegmentation:
-    """The atoms of one string, left to right; a digit is the union of 1..k consecutive atoms."""
+    """The atoms of one string, left to right; a digit is the union of 1..k consecutive atoms.
+
+    ``ink`` is the binary string image (ink = 255) with specks removed. ``top`` and
+    ``baseline`` bound the band of the full-height pieces (rows, field coordinates;
+    ``baseline`` is one past the band's last row), ``height`` = ``baseline - top``.
+    """
 
     ink: GrayImage = field(repr=False)
     atoms: tuple[Segment, ...]
+    top: int = 0
+    baseline: int = 0
+
+    @property
+    def height(self) -> int:
+        """The string height in pixels (at least 1)."""
+        return max(1, self.baseline - self.top)
 
     def compose(self, start: int, stop: int) -> DigitCandidate:
         """The candidate made of atoms ``start .. stop-1``: their union box and only their ink."""
-        raise NotImplementedError
+        if not 0 <= start < stop <= len(self.atoms):
+            raise InvalidInput(f"no atoms {start}..{stop - 1} in a string of {len(self.atoms)}")
+        chosen = self.atoms[start:stop]
+        box = chosen[0].box
+        for atom in chosen[1:]:
+            box = box.union(atom.box)
+        mask = np.zeros((box.h, box.w), dtype=np.uint8)
+        for atom in chosen:
+            y, x = atom.box.y - box.y, atom.box.x - box.x
+            region = mask[y : y + atom.box.h, x : x + atom.box.w]
+            np.maximum(region, atom.mask, out=region)
+        return DigitCandidate(box=box, mask=mask)
+
+
+def _union_find_merge(boxes: list[Box]) -> list[int]:
+    """Group labels merging broken strokes: strong x-overlap with one piece above the other."""
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            b = boxes[j]
+            x_overlap = min(a.x2, b.x2) - max(a.x, b.x)
+            narrow = min(a.w, b.w)
+            if x_overlap < MERGE_X_SHARE * narrow:
+                continue
+            y_overlap = max(0, min(a.y2, b.y2) - max(a.y, b.y))
+            stacked = y_overlap <= VERTICAL_SHARE * min(a.h, b.h)
+            if stacked or x_overlap >= CONTAINED_SHARE * narrow:
+                parent[root(j)] = root(i)
+    return [root(i) for i in range(len(boxes))]
+
+
+def _band(boxes: list[Box]) -> tuple[int, int]:
+    """Top row and baseline (one past the bottom row) of the full-height pieces."""
+    tallest = max(b.h for b in boxes)
+    tall = [b for b in boxes if b.h >= BAND_SHARE * tallest]
+    return int(np.median([b.y for b in tall])), int(np.median([b.y2 for b in tall]))
+
+
+def cut_columns(mask: NDArray[np.uint8], height: int, max_cuts: int) -> list[int]:
+    """Candidate cut columns of a wide piece (ink = 255), left to right.
+
+    Two sources, both kept at least ``MIN_ATOM_SHARE`` of the string ``height`` apart and
+    from the piece's ends: (1) the piece divided evenly into the number of digits its
+    width suggests, each cut moved to a clearly cheaper column nearby (two digits that
+    overlap fuse their strokes, so the seam is no valley there); (2) valleys of the
+    column cost, the distance between upper and lower contour plus the ink count, both
+    small where two round digits touch, cheapest first.
+    """
+    w = mask.shape[1]
+    margin = max(2, round(MIN_ATOM_SHARE * height))
+    if w < 2 * margin + 1 or max_cuts <= 0:
+        return []
+    ink = mask > 0
+    has_ink = ink.any(axis=0)
+    first = np.where(has_ink, ink.argmax(axis=0), 0)
+    last = np.where(has_ink, mask.shape[0] - 1 - ink[::-1].argmax(axis=0), -1)
+    cost = ((last - first + 1) + ink.sum(axis=0)).astype(np.float32) / float(height)
+    cost = np.convolve(cost, np.ones(3, np.float32) / 3.0, mode="same")
+
+    chosen: list[int] = []
+
+    def take(c: int) -> None:
+        if len(chosen) < max_cuts and margin <= c <= w - margin and all(abs(c - o) >= margin for o in chosen):
+            chosen.append(c)
+
+    digits = int(np.clip(round(w / (DIGIT_WIDTH_SHARE * height)), 2, max_cuts + 1))
+    reach = max(1, round(REFINE_SHARE * height))
+    for i in range(1, digits):
+        c = round(w * i / digits)
+        lo, hi = max(margin, c - reach), min(w - margin, c + reach + 1)
+        if lo < hi:
+            best = lo + int(np.argmin(cost[lo:hi]))
+            if cost[best] < REFINE_GAIN * cost[min(max(c, 0), w - 1)]:
+                c = best
+        take(c)
+    valleys = [c for c in range(margin, w - margin) if cost[c] <= cost[c - 1] and cost[c] <= cost[c + 1]]
+    for c in sorted(valleys, key=lambda c: (float(cost[c]), c)):
+        take(int(c))
+    return sorted(chosen)
 
 
 def segment_string(ink: GrayImage, params: StringParams = StringParams()) -> StringSegmentation:
-    """Atoms of a binary string image (ink = 255): components, merged broken strokes, cuts of touching digits."""
-    raise NotImplementedError
+    """Atoms of a binary string image (ink = 255): components, merged broken strokes, cuts of touching digits.
+
+    ``ink`` is 2-D uint8, ink = 255, in field coordinates; the atoms' boxes are in the
+    same frame. An image without ink gives no atoms.
+    """
+    if ink.ndim != 2:
+        raise InvalidInput(f"a string image must be 2-D, got shape {ink.shape}")
+    binary = np.where(ink > 127, 255, 0).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    boxes = [Box(*(int(v) for v in stats[i, :4])) for i in range(1, count)]
+    if not boxes:
+        return StringSegmentation(ink=binary, atoms=(), top=0, baseline=0)
+
+    # 1. Drop dust relative to the string height.
+    top, baseline = _band(boxes)
+    height = max(1, baseline - top)
+    speck = max(SPECK_MIN_PX, SPECK_SHARE * height)
+    kept = [i for i, b in enumerate(boxes) if max(b.w, b.h) >= speck]
+    lookup = np.zeros(count, dtype=np.int32)
+    for i in kept:
+        lookup[i + 1] = i + 1
+    labels = lookup[labels]
+    clean = np.where(labels > 0, 255, 0).astype(np.uint8)
+    if not kept:
+        return StringSegmentation(ink=clean, atoms=(), top=top, baseline=baseline)
+    top, baseline = _band([boxes[i] for i in kept])
+    height = max(1, baseline - top)
+
+    # 2. Merge broken strokes into pieces.
+    groups = _union_find_merge([boxes[i] for i in kept])
+    pieces: dict[int, list[int]] = {}
+    for i, g in zip(kept, groups, strict=True):
+        pieces.setdefault(g, []).append(i + 1)
+
+    # 3. Slice wide pieces at candidate cut columns.
+    atoms: list[Segment] = []
+    for members in pieces.values():
+        box = boxes[members[0] - 1]
+        for m in members[1:]:
+            box = box.union(boxes[m - 1])
+        window = labels[box.y : box.y2, box.x : box.x2]
+        mask = np.where(np.isin(window, members), 255, 0).astype(np.uint8)
+        cuts: list[int] = []
+        if box.w > WIDE_SHARE * height:
+            cuts = cut_columns(mask, height, params.max_cuts_per_component)
+        for left, right in zip([0, *cuts], [*cuts, box.w], strict=True):
+            atoms.extend(_slice_atom(mask, box, left, right))
+
+    atoms.sort(key=lambda a: (a.box.x + a.box.w / 2.0, a.box.y))
+    return StringSegmentation(ink=clean, atoms=tuple(atoms), top=top, baseline=baseline)
+
+
+def _slice_atom(mask: NDArray[np.uint8], box: Box, left: int, right: int) -> list[Segment]:
+    """The atom of columns ``left .. right-1`` of a piece's mask, trimmed to its ink (none if empty)."""
+    part = mask[:, left:right]
+    rows = np.flatnonzero(part.any(axis=1))
+    cols = np.flatnonzero(part.any(axis=0))
+    if rows.size == 0:
+        return []
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    atom_box = Box(box.x + left + x0, box.y + y0, x1 - x0, y1 - y0)
+    return [Segment(box=atom_box, mask=np.ascontiguousarray(part[y0:y1, x0:x1]))]

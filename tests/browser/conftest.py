@@ -81,6 +81,7 @@ def live_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     import redis
     from webui.app import create_app
     from werkzeug.serving import make_server
+
     from worker.settings import Settings
 
     prefix = f"fdbrowser-{secrets.token_hex(6)}"

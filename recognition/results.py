@@ -105,7 +105,8 @@ class FieldResult:
 
     ``confidence`` is the product of the digit confidences (1.0 for an empty field).
     ``needs_review`` is set when any digit is below the review threshold or the
-    segmentation was doubtful.
+    segmentation was doubtful. ``cells`` is set for comb fields only: per cell, left to
+    right, the digit read or ``None`` for an empty (or unreadable) cell.
     """
 
     name: str
@@ -116,6 +117,7 @@ class FieldResult:
     digits: tuple[DigitResult, ...]
     separators: tuple[Separator, ...] = ()
     kind: str = "free"
+    cells: tuple[int | None, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +129,7 @@ class FieldResult:
             "confidence": round(self.confidence, 6),
             "needs_review": self.needs_review,
             "digits": [d.to_dict() for d in self.digits],
+            "cells": list(self.cells),
         }
 
     @classmethod
@@ -140,6 +143,7 @@ class FieldResult:
             needs_review=bool(data["needs_review"]),
             digits=tuple(DigitResult.from_dict(d) for d in data["digits"]),
             separators=tuple(Separator.from_dict(s) for s in data["separators"]),
+            cells=tuple(None if c is None else int(c) for c in data.get("cells", ())),
         )
 
 

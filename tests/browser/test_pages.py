@@ -59,7 +59,7 @@ def draw_strokes(tab, strokes: list[list[tuple[int, int]]]) -> None:  # type: ig
         tab.mouse.move(box["x"] + x * sx, box["y"] + y * sy)
         tab.mouse.down()
         for x, y in rest:
-            tab.mouse.move(box["x"] + x * sx, box["y"] + y * sy, steps=12)
+            tab.mouse.move(box["x"] + x * sx, box["y"] + y * sy, steps=6)
         tab.mouse.up()
 
 

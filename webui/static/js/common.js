@@ -96,22 +96,25 @@ export function forgetJob(id) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Poll a job until it is done or failed. Calls onUpdate(job) after each answer and
+ * Poll a job until it is done or failed. The first polls come quickly (a drawing is read in
+ * well under a second), then every intervalMs. Calls onUpdate(job) after each answer and
  * onRetry(error, delayMs) after each failed request (backoff doubles up to 8 s).
  * A 404 ends polling with that error. Returns the final job.
  */
-export async function pollJob(id, { intervalMs = 500, onUpdate = () => {}, onRetry = () => {}, signal } = {}) {
-  let delay = intervalMs;
+export async function pollJob(id, { intervalMs = 500, firstMs = 100, onUpdate = () => {}, onRetry = () => {}, signal } = {}) {
+  let delay = Math.min(firstMs, intervalMs);
+  let healthy = delay;
   for (;;) {
     if (signal && signal.aborted) throw new ApiError("Stopped.", 0, "aborted");
     try {
       const job = await fetchJSON(jobApiUrl(id), { signal });
       onUpdate(job);
       if (job.state === "done" || job.state === "failed") return job;
-      delay = intervalMs;
+      healthy = Math.min(healthy * 2, intervalMs);
+      delay = healthy;
     } catch (err) {
       if (err.status === 404 || (signal && signal.aborted)) throw err;
-      delay = Math.min(delay * 2, 8000);
+      delay = Math.min(Math.max(delay, intervalMs) * 2, 8000);
       onRetry(err, delay);
     }
     await sleep(delay);

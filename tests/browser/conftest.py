@@ -73,9 +73,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    """Redis + one Celery worker subprocess + the Flask app on a free loopback port, for one test module."""
+    """Redis + one Celery worker subprocess + the Flask app on a free loopback port, shared by the browser test files."""
     if not WEIGHTS.exists():
         pytest.skip(f"no model weights at {WEIGHTS}")
     import redis
@@ -119,7 +119,7 @@ def live_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         client.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """Debian's headless Chromium through Playwright (never a downloaded browser)."""
     executable = shutil.which("chromium")
@@ -133,3 +133,27 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+class PageErrors:
+    """Console errors, warnings and uncaught exceptions of one page (CSP violations land here)."""
+
+    def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
+        self.messages: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.messages.append(f"pageerror: {exc}"))
+
+    def _console(self, message) -> None:  # type: ignore[no-untyped-def]
+        if message.type in ("error", "warning"):
+            self.messages.append(f"console.{message.type}: {message.text}")
+
+
+@pytest.fixture
+def page(browser, live_service) -> Iterator[tuple[object, PageErrors]]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=live_service.url, viewport={"width": 1100, "height": 900})
+    tab = context.new_page()
+    errors = PageErrors(tab)
+    try:
+        yield tab, errors
+    finally:
+        context.close()

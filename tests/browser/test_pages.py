@@ -1,4 +1,4 @@
-"""The browser pages against a real stack (Redis, a Celery worker, the Flask app) in headless Chromium.
+"""The drawing page (and the security headers of every page) against a real stack in headless Chromium.
 
 Playwright's string predicates (``wait_for_function``) need ``eval``, which the pages' CSP
 forbids, so the tests wait on selectors and the data-* attributes the scripts set.
@@ -7,7 +7,6 @@ forbids, so the tests wait on selectors and the data-* attributes the scripts se
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -23,30 +22,8 @@ RESULT_TIMEOUT_MS = 30_000
 # vertical bar is a box-line remnant as much as a 1, and the classifier rightly doubts it).
 SEVEN = [[(80, 60), (200, 60), (120, 230)]]
 ONE = [[(155, 45), (130, 235)]]
-
-
-class PageErrors:
-    """Console errors, warnings and uncaught exceptions of one page (CSP violations land here)."""
-
-    def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
-        self.messages: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.messages.append(f"pageerror: {exc}"))
-
-    def _console(self, message) -> None:  # type: ignore[no-untyped-def]
-        if message.type in ("error", "warning"):
-            self.messages.append(f"console.{message.type}: {message.text}")
-
-
-@pytest.fixture
-def page(browser, live_service) -> Iterator[tuple[object, PageErrors]]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=live_service.url, viewport={"width": 1100, "height": 900})
-    tab = context.new_page()
-    errors = PageErrors(tab)
-    try:
-        yield tab, errors
-    finally:
-        context.close()
+FOUR = [[(170, 235), (170, 45), (70, 170), (210, 170)]]
+DASH = [[(30, 140), (250, 140)]]
 
 
 def draw_strokes(tab, strokes: list[list[tuple[int, int]]]) -> None:  # type: ignore[no-untyped-def]
@@ -101,6 +78,35 @@ def test_drawn_digit_is_read(page, live_service, strokes, ink, background, expec
     assert errors.messages == []
 
 
+def test_a_dash_is_not_a_digit(page, live_service) -> None:  # type: ignore[no-untyped-def]
+    tab, errors = page
+    tab.goto("/draw")
+    draw_strokes(tab, DASH)
+    shown, _ = read_drawing(tab)
+    assert shown == "not a digit"
+    assert tab.get_attribute("#answer", "data-state") == "nondigit"
+    assert errors.messages == []
+
+
+def test_loaded_image_is_read(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A picture of a light "4" on dark paper, loaded instead of drawn (polarity is the server's business)."""
+    tab, errors = page
+    image = np.full((200, 160), 25, np.uint8)
+    stroke = np.array([(x * 160 // 280, y * 200 // 280) for x, y in FOUR[0]], np.int32)
+    cv2.polylines(image, [stroke], False, 235, 12, cv2.LINE_AA)
+    assert cv2.imwrite(str(tmp_path / "four.png"), image)
+
+    tab.goto("/draw")
+    tab.set_input_files("#image-input", str(tmp_path / "four.png"))
+    tab.locator("#read-digit:not([disabled])").wait_for()
+    # The margins around the non-square picture take its paper colour.
+    assert tab.input_value("#background-colour") == "#191919"
+    shown, probabilities = read_drawing(tab)
+    assert shown == "4"
+    assert max(range(10), key=lambda d: probabilities[d]) == 4
+    assert errors.messages == []
+
+
 def test_undo_and_clear(page, live_service) -> None:  # type: ignore[no-untyped-def]
     tab, errors = page
     tab.goto("/draw")
@@ -113,73 +119,6 @@ def test_undo_and_clear(page, live_service) -> None:  # type: ignore[no-untyped-
     tab.click("#clear")
     assert tab.is_disabled("#read-digit")
     assert errors.messages == []
-
-
-def write_digit_string(path: Path, text: str) -> None:
-    """A white PNG with ``text`` drawn in dark, handwriting-thick Hershey digits (one line)."""
-    image = np.full((120, 60 + 55 * len(text)), 255, np.uint8)
-    cv2.putText(image, text, (30, 90), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 0, 7, cv2.LINE_AA)
-    assert cv2.imwrite(str(path), image)
-
-
-def test_upload_two_files_and_see_both_results(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    tab, errors = page
-    texts = {"amount.png": "2024", "zip.png": "4705"}
-    for name, text in texts.items():
-        write_digit_string(tmp_path / name, text)
-
-    tab.goto("/")
-    assert tab.is_disabled("#submit-button")
-    tab.set_input_files("#file-input", [str(tmp_path / name) for name in texts])
-    assert tab.locator("#file-list li").count() == 2
-    tab.check("input[name=mode][value=line]")
-    tab.click("#submit-button")
-
-    tab.wait_for_url("**/jobs/*", timeout=RESULT_TIMEOUT_MS)
-    job_id = tab.get_attribute("#job", "data-job-id")
-    tab.wait_for_selector("#job-state[data-state=done]", timeout=RESULT_TIMEOUT_MS)
-    tab.wait_for_selector("#job-results .source")
-
-    # Both files are shown, each with its page, its overlay image and its field table.
-    assert tab.locator(".source > h2").all_text_contents() == list(texts)
-    assert tab.locator(".page .overlay").count() == 2
-    tab.wait_for_load_state("networkidle")
-    for i in range(2):
-        assert tab.locator(".page .overlay").nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
-    assert tab.text_content("#progress-text") == "2 of 2"
-
-    # What the table shows is what the API returned, and the reader got the strings right.
-    job = tab.request.get(f"/api/v1/jobs/{job_id}").json()
-    for source, result in zip(tab.locator(".source").all(), job["results"], strict=True):
-        fields = result["pages"][0]["fields"]
-        shown = source.locator(".field-text").all_text_contents()
-        assert shown == [f["text"] for f in fields]
-        assert shown == [texts[result["source"]]]
-    for suffix in ("results.csv", "results.json"):
-        href = tab.get_attribute(f"#download-{suffix.split('.')[1]}", "href")
-        assert href is not None and href.endswith(f"/api/v1/jobs/{job_id}/{suffix}")
-        assert tab.request.get(href).ok
-
-    # The jobs page lists it from localStorage with its state, and can forget it.
-    tab.goto("/jobs")
-    row = tab.locator(f"#jobs-body tr[data-job-id='{job_id}']")
-    row.locator(".state-badge[data-state=done]").wait_for()
-    assert "amount.png" in (row.text_content() or "")
-    row.get_by_role("button", name="Forget").click()
-    assert tab.locator(f"#jobs-body tr[data-job-id='{job_id}']").count() == 0
-    assert errors.messages == []
-
-
-def test_upload_error_is_shown(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    tab, errors = page
-    (tmp_path / "notes.png").write_text("this is text, not a picture")
-    tab.goto("/")
-    tab.set_input_files("#file-input", [str(tmp_path / "notes.png")])
-    tab.click("#submit-button")
-    # Either the API refuses it at once (4xx shown on the upload page) or the job page shows the file's error.
-    tab.wait_for_selector("#upload-error:not([hidden]), #job-results .alert.error", timeout=RESULT_TIMEOUT_MS)
-    assert (tab.text_content("#upload-error:not([hidden]), #job-results .alert.error") or "").strip()
-    assert not [m for m in errors.messages if "Content Security Policy" in m]
 
 
 def test_security_headers_on_pages(page, live_service) -> None:  # type: ignore[no-untyped-def]

@@ -93,7 +93,7 @@ def live_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     log_path = data_dir / "worker.log"
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "formdigits.cli", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
+            [sys.executable, "-m", "formdigits.cli", "worker", "--pool", "solo", "--loglevel", "WARNING"],
             cwd=ROOT,
             env=env,
             stdout=log,

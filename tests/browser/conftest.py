@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.console import PageErrors
+
 ROOT = Path(__file__).resolve().parents[2]
 WEIGHTS = ROOT / "weights" / "digitnet.pt"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -133,19 +135,6 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
-
-
-class PageErrors:
-    """Console errors, warnings and uncaught exceptions of one page (CSP violations land here)."""
-
-    def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
-        self.messages: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.messages.append(f"pageerror: {exc}"))
-
-    def _console(self, message) -> None:  # type: ignore[no-untyped-def]
-        if message.type in ("error", "warning"):
-            self.messages.append(f"console.{message.type}: {message.text}")
 
 
 @pytest.fixture

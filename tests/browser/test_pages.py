@@ -6,12 +6,15 @@ forbids, so the tests wait on selectors and the data-* attributes the scripts se
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+
+from tests.browser.console import PageErrors
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -135,3 +138,31 @@ def test_security_headers_on_pages(page, live_service) -> None:  # type: ignore[
     tab.wait_for_selector("#job-state[data-state=missing]", timeout=RESULT_TIMEOUT_MS)
     assert not tab.locator("#job-error").is_hidden()
     assert not [m for m in errors.messages if "Content Security Policy" in m]
+
+
+def test_drawing_with_touch(browser, live_service) -> None:  # type: ignore[no-untyped-def]
+    """A finger on a touch screen draws too (Pointer Events with pointerType touch, touch-action: none)."""
+    context = browser.new_context(base_url=live_service.url, has_touch=True, viewport={"width": 400, "height": 900})
+    try:
+        tab = context.new_page()
+        errors = PageErrors(tab)
+        tab.goto("/draw")
+        assert tab.locator("#draw-canvas").evaluate("c => getComputedStyle(c).touchAction") == "none"
+        box = tab.locator("#draw-canvas").bounding_box()
+        assert box is not None
+        scale = box["width"] / 280
+        cdp = context.new_cdp_session(tab)
+        for stroke in SEVEN:
+            points = [(box["x"] + x * scale, box["y"] + y * scale) for x, y in stroke]
+            path = [points[0]]
+            for (x0, y0), (x1, y1) in itertools.pairwise(points):
+                path += [(x0 + (x1 - x0) * t / 6, y0 + (y1 - y0) * t / 6) for t in range(1, 7)]
+            for i, (x, y) in enumerate(path):
+                kind = "touchStart" if i == 0 else "touchMove"
+                cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        shown, _ = read_drawing(tab)
+        assert shown == "7"
+        assert errors.messages == []
+    finally:
+        context.close()

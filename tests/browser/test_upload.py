@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import cv2
@@ -109,3 +110,35 @@ def test_upload_error_is_shown(page, live_service, tmp_path: Path) -> None:  # t
     tab.wait_for_selector("#upload-error:not([hidden]), #job-results .alert.error", timeout=RESULT_TIMEOUT_MS)
     assert (tab.text_content("#upload-error:not([hidden]), #job-results .alert.error") or "").strip()
     assert not [m for m in errors.messages if "Content Security Policy" in m]
+
+
+def test_dropped_files_are_listed(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Files dropped on the page join the selection (duplicates once), and the zone lights up while dragging."""
+    tab, errors = page
+    write_digit_string(tmp_path / "a.png", "12")
+    files = [
+        {"name": name, "b64": base64.b64encode((tmp_path / "a.png").read_bytes()).decode()}
+        for name in ("a.png", "b.png")
+    ]
+    tab.goto("/")
+    transfer = tab.evaluate_handle(
+        """files => {
+            const transfer = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.b64), c => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], f.name, { type: "image/png", lastModified: 1 }));
+            }
+            return transfer;
+        }""",
+        files,
+    )
+    tab.dispatch_event("#drop-zone", "dragenter", {"dataTransfer": transfer})
+    assert tab.get_attribute("#drop-zone", "data-state") == "over"
+    tab.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+    tab.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+    assert tab.get_attribute("#drop-zone", "data-state") == "idle"
+    assert tab.locator("#file-list .file-name").all_text_contents() == ["a.png", "b.png"]
+    assert tab.is_enabled("#submit-button")
+    tab.click("#clear-files")
+    assert tab.is_disabled("#submit-button") and tab.is_hidden("#file-list-wrap")
+    assert errors.messages == []

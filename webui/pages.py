@@ -9,7 +9,7 @@ Content-Security-Policy (set app-wide in :mod:`webui.app`) can forbid inline cod
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 
 from worker.jobs import JOB_ID_RE
 
@@ -25,8 +25,14 @@ def _render(template: str, **context: object) -> str:
 
 @bp.get("/")
 def upload() -> str:
-    """The upload page: drop or pick files, choose a mode, submit a job."""
-    return _render("upload.html", active="upload")
+    """The upload page: drop or pick files, choose a mode, submit a job.
+
+    The upload limit is shown, and checked in the browser before sending, so a user does not
+    wait for a large upload only to have it refused.
+    """
+    settings = current_app.extensions.get("formdigits_settings")
+    max_bytes = getattr(settings, "max_upload_bytes", 0)
+    return _render("upload.html", active="upload", max_upload_bytes=max_bytes)
 
 
 @bp.get("/draw")

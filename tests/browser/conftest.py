@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WEIGHTS = ROOT / "weights" / "digitnet.pt"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 START_TIMEOUT_S = 60.0
+# Small, so that the upload page's own size check can be tested with a small file.
+MAX_UPLOAD_BYTES = 2 * 2**20
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,12 @@ def live_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     prefix = f"fdbrowser-{secrets.token_hex(6)}"
     data_dir = tmp_path_factory.mktemp("browser-data")
     settings = Settings(
-        redis_url=redis_url, data_dir=data_dir, key_prefix=prefix, rate_limit_per_min=0, worker_concurrency=1
+        redis_url=redis_url,
+        data_dir=data_dir,
+        key_prefix=prefix,
+        rate_limit_per_min=0,
+        worker_concurrency=1,
+        max_upload_bytes=MAX_UPLOAD_BYTES,
     )
     env = {**os.environ, **settings.to_env(), "PYTHONPATH": str(ROOT)}
     log_path = data_dir / "worker.log"

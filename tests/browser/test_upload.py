@@ -142,3 +142,20 @@ def test_dropped_files_are_listed(page, live_service, tmp_path: Path) -> None:  
     tab.click("#clear-files")
     assert tab.is_disabled("#submit-button") and tab.is_hidden("#file-list-wrap")
     assert errors.messages == []
+
+
+def test_too_large_a_selection_is_refused_before_sending(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tab, errors = page
+    limit = live_service.settings.max_upload_bytes
+    (tmp_path / "big.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(limit))
+    posts: list[str] = []
+    tab.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    tab.goto("/")
+    assert "Up to 2 MB per upload" in (tab.text_content(".lead") or "")
+    tab.set_input_files("#file-input", str(tmp_path / "big.png"))
+    alert = tab.locator("#upload-error")
+    assert alert.is_visible() and "Too large" in (alert.text_content() or "")
+    tab.click("#submit-button")
+    assert alert.is_visible()
+    assert posts == [] and tab.url.endswith("/")
+    assert errors.messages == []

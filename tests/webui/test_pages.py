@@ -98,3 +98,9 @@ def test_every_element_a_script_needs_is_in_its_template(client) -> None:  # typ
         markup.feed(client.get(path).get_data(as_text=True))
         wanted = set(re.findall(r"getElementById\(\"([\w-]+)\"\)", (STATIC / "js" / script).read_text()))
         assert wanted and wanted <= markup.ids, f"{script}: missing {sorted(wanted - markup.ids)}"
+
+
+def test_upload_page_states_the_size_limit(client, settings) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/").get_data(as_text=True)
+    assert f'data-max-bytes="{settings.max_upload_bytes}"' in html
+    assert f"Up to {settings.max_upload_bytes / 2**20:.4g} MB per upload" in html

@@ -12,6 +12,7 @@ const submitButton = document.getElementById("submit-button");
 const status = document.getElementById("upload-status");
 const errorBox = document.getElementById("upload-error");
 
+const maxBytes = Number(form.dataset.maxBytes) || 0;
 let files = [];
 
 function formatSize(bytes) {
@@ -40,19 +41,27 @@ function render() {
     ...files.map((file) => el("li", {}, el("span", { class: "file-name", text: file.name }), el("span", { class: "file-size", text: formatSize(file.size) })))
   );
   listWrap.hidden = files.length === 0;
-  const total = files.reduce((sum, f) => sum + f.size, 0);
+  const total = totalBytes();
   count.textContent = files.length ? `(${files.length} file${files.length === 1 ? "" : "s"}, ${formatSize(total)})` : "";
   submitButton.disabled = files.length === 0;
+  if (maxBytes && total > maxBytes) {
+    showAlert(errorBox, `The selected files add up to ${formatSize(total)}; the limit is ${formatSize(maxBytes)} per upload. Remove some, or send them in several uploads.`, "Too large");
+  }
+}
+
+function totalBytes() {
+  return files.reduce((sum, f) => sum + f.size, 0);
 }
 
 input.addEventListener("change", () => {
+  showAlert(errorBox, "");
   addFiles(Array.from(input.files || []));
   input.value = "";
-  showAlert(errorBox, "");
 });
 
 clearButton.addEventListener("click", () => {
   files = [];
+  showAlert(errorBox, "");
   render();
 });
 
@@ -78,8 +87,8 @@ document.addEventListener("drop", (event) => {
   zone.dataset.state = "idle";
   const dropped = event.dataTransfer ? Array.from(event.dataTransfer.files) : [];
   if (dropped.length) {
-    addFiles(dropped);
     showAlert(errorBox, "");
+    addFiles(dropped);
   }
 });
 
@@ -87,6 +96,10 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!files.length) {
     showAlert(errorBox, "Choose or drop at least one file first.", "Nothing to read");
+    return;
+  }
+  if (maxBytes && totalBytes() > maxBytes) {
+    showAlert(errorBox, `The selected files add up to ${formatSize(totalBytes())}; the limit is ${formatSize(maxBytes)} per upload.`, "Too large");
     return;
   }
   const mode = new FormData(form).get("mode") || "page";

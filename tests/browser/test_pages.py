@@ -88,6 +88,10 @@ def test_a_dash_is_not_a_digit(page, live_service) -> None:  # type: ignore[no-u
     shown, _ = read_drawing(tab)
     assert shown == "not a digit"
     assert tab.get_attribute("#answer", "data-state") == "nondigit"
+    assert tab.get_attribute("#answer", "data-stale") is None
+    # Changing the drawing dims the answer until it is read again.
+    tab.click("#undo")
+    assert tab.get_attribute("#answer", "data-stale") == "true"
     assert errors.messages == []
 
 

@@ -52,7 +52,8 @@ function drawImageContained(image) {
   ctx.drawImage(image, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
 }
 
-function redraw() {
+// changed: the drawing differs from what was read, so the shown answer is dimmed until the next reading.
+function redraw({ changed = false } = {}) {
   ctx.fillStyle = backgroundInput.value;
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   for (const action of actions) {
@@ -61,6 +62,7 @@ function redraw() {
   }
   if (current) drawStroke(current);
   const empty = actions.length === 0;
+  if (changed && answer.dataset.state !== "empty") answer.dataset.stale = "true";
   undoButton.disabled = empty;
   readButton.disabled = empty || busy;
 }
@@ -92,7 +94,7 @@ function endStroke(event) {
   const { pointerId, ...stroke } = current;
   actions.push(stroke);
   current = null;
-  redraw();
+  redraw({ changed: true });
   setStatus(status, "Press “Read the digit” when you are done.");
 }
 canvas.addEventListener("pointerup", endStroke);
@@ -101,11 +103,11 @@ canvas.addEventListener("pointercancel", endStroke);
 widthInput.addEventListener("input", () => {
   widthOutput.textContent = widthInput.value;
 });
-backgroundInput.addEventListener("input", redraw);
+backgroundInput.addEventListener("input", () => redraw({ changed: true }));
 
 undoButton.addEventListener("click", () => {
   actions.pop();
-  redraw();
+  redraw({ changed: true });
 });
 
 clearButton.addEventListener("click", () => {
@@ -132,7 +134,7 @@ imageInput.addEventListener("change", () => {
     backgroundInput.value = `#${[r, g, b].map((v) => v.toString(16).padStart(2, "0")).join("")}`;
     actions.length = 0;
     actions.push({ type: "image", image });
-    redraw();
+    redraw({ changed: true });
     showAlert(errorBox, "");
     setStatus(status, `Loaded ${file.name}. Press “Read the digit”.`);
   });
@@ -164,6 +166,7 @@ function buildChart(probabilities = [], best = null) {
 }
 
 function resetAnswer() {
+  delete answer.dataset.stale;
   answer.dataset.state = "empty";
   answerDigit.textContent = "?";
   answerConfidence.textContent = "Nothing read yet.";
@@ -172,6 +175,7 @@ function resetAnswer() {
 }
 
 function showAnswer(job) {
+  delete answer.dataset.stale;
   const result = (job.results || [])[0] || {};
   const page = (result.pages || [])[0] || {};
   const error = result.error || page.error;

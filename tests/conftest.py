@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MNIST_DIR = ROOT.parent / "shared" / "datasets" / "mnist"
+# Next to the checkout, or two levels up for a git worktree under <project>/wt/<name>.
+MNIST_DIR = next(
+    (
+        p
+        for p in (ROOT.parent / "shared" / "datasets" / "mnist", ROOT.parent.parent / "shared" / "datasets" / "mnist")
+        if p.exists()
+    ),
+    ROOT.parent / "shared" / "datasets" / "mnist",
+)
 
 
 @pytest.fixture(scope="session")
@@ -112,3 +120,88 @@ def draw_digit_image(digit: int, size: int = 140, *, ink: int = 0, paper: int = 
     origin = ((size - w) // 2, (size + h) // 2)
     cv2.putText(image, str(digit), origin, cv2.FONT_HERSHEY_SIMPLEX, scale, int(ink), thickness, cv2.LINE_AA)
     return image
+
+
+def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.05):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns a truthy value (returned) or fail after ``timeout_s``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(interval_s)
+
+
+def stop_process(process, timeout_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM, wait, then SIGKILL: every process a test starts is stopped by the test."""
+    import subprocess
+
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def weights_path() -> Path:
+    """The shipped weights (the integration tests read real pages with them)."""
+    from recognition.classifier import DEFAULT_WEIGHTS
+
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.skip(f"no shipped weights at {DEFAULT_WEIGHTS}")
+    return DEFAULT_WEIGHTS
+
+
+@pytest.fixture(scope="module")
+def service_settings(redis_url: str, tmp_path_factory: pytest.TempPathFactory, weights_path: Path):  # type: ignore[no-untyped-def]
+    """Settings shared by one module's worker process and its tests (own key prefix, cleaned up)."""
+    import secrets
+
+    import redis
+
+    from worker.settings import Settings
+
+    prefix = f"fdtest-{secrets.token_hex(6)}"
+    yield Settings(
+        redis_url=redis_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        key_prefix=prefix,
+        rate_limit_per_min=0,
+        weights_path=weights_path,
+        page_soft_time_limit_s=30,
+        page_hard_time_limit_s=45,
+    )
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def worker_process(service_settings):  # type: ignore[no-untyped-def]
+    """A real Celery worker (prefork, one child) on the test Redis, ready when its heartbeat is seen."""
+    import os
+    import subprocess
+    import sys
+
+    from worker.jobs import JobStore
+
+    env = {**os.environ, **service_settings.to_env(), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "formdigits.cli", "worker", "--concurrency=1", "--loglevel=WARNING"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    store = JobStore.connect(service_settings)
+    try:
+        wait_for(lambda: process.poll() is not None or store.workers_seen(), 60, "the worker's heartbeat")
+        assert process.poll() is None, f"the worker exited with {process.returncode}"
+        yield process
+    finally:
+        stop_process(process)
+        store.redis.close()

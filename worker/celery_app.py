@@ -55,6 +55,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_max_tasks_per_child": settings.max_tasks_per_child,
         "worker_concurrency": settings.worker_concurrency,
         "broker_connection_retry_on_startup": True,
+        # When the broker connection drops, running pages are redelivered anyway (late acks):
+        # cancel them instead of finishing work whose ack can no longer be sent.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "broker_transport_options": {
             "visibility_timeout": int(settings.page_hard_time_limit_s) + VISIBILITY_MARGIN_S,
             # Celery's own keys (queues, unacked messages, bindings) share the job store's prefix.

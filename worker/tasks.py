@@ -100,7 +100,10 @@ def _plan_upload(job_id: str, name: str, key: str, settings: Settings) -> list[P
     try:
         if sniff_format(data[:2048]) == "zip":
             members = expand_upload(name, data, archive_limits(settings))
-            files = [(m.name, store.store_member(job_id, key, i, m.data), m.data) for i, m in enumerate(members)]
+            # Members are shown as "archive.zip/member.png" (labels only: nothing touches the disk).
+            files = [
+                (f"{name}/{m.name}", store.store_member(job_id, key, i, m.data), m.data) for i, m in enumerate(members)
+            ]
         else:
             files = [(name, key, data)]
     except FormdigitsError as exc:

@@ -97,19 +97,26 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Poll a job until it is done or failed. The first polls come quickly (a drawing is read in
- * well under a second), then every intervalMs. Calls onUpdate(job) after each answer and
+ * well under a second), then every intervalMs. With light (the default) the polls leave the
+ * results out and the final job is fetched whole once. Calls onUpdate(job) after each answer and
  * onRetry(error, delayMs) after each failed request (backoff doubles up to 8 s).
  * A 404 ends polling with that error. Returns the final job.
  */
-export async function pollJob(id, { intervalMs = 500, firstMs = 100, onUpdate = () => {}, onRetry = () => {}, signal } = {}) {
+export async function pollJob(
+  id,
+  { intervalMs = 500, firstMs = 100, light = true, onUpdate = () => {}, onRetry = () => {}, signal } = {},
+) {
   let delay = Math.min(firstMs, intervalMs);
   let healthy = delay;
   for (;;) {
     if (signal && signal.aborted) throw new ApiError("Stopped.", 0, "aborted");
     try {
-      const job = await fetchJSON(jobApiUrl(id), { signal });
+      // light: poll without results (cheap for big jobs), then fetch them once at the end.
+      const job = await fetchJSON(jobApiUrl(id, light ? "?results=0" : ""), { signal });
       onUpdate(job);
-      if (job.state === "done" || job.state === "failed") return job;
+      if (job.state === "done" || job.state === "failed") {
+        return light ? await fetchJSON(jobApiUrl(id), { signal }) : job;
+      }
       healthy = Math.min(healthy * 2, intervalMs);
       delay = healthy;
     } catch (err) {

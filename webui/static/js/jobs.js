@@ -9,7 +9,7 @@ const KIND_TEXT = { drawing: "a drawing", link: "opened by link" };
 
 async function fillState(job, stateCell, progressCell) {
   try {
-    const data = await fetchJSON(jobApiUrl(job.id));
+    const data = await fetchJSON(jobApiUrl(job.id, "?results=0"));
     const badge = el("span", { class: "state-badge", text: data.state, dataset: { state: data.state } });
     stateCell.replaceChildren(badge);
     const done = data.progress ? data.progress.done : 0;

@@ -217,9 +217,11 @@ readButton.addEventListener("click", async () => {
     });
     rememberJob({ id: submitted.id, mode: "digit", label: "drawing", kind: "drawing" });
     setStatus(status, "Reading…", true);
-    // One page: polling with results saves the final round trip.
+    // One small page: poll tightly, with results (saves the final round trip).
     const job = await pollJob(submitted.id, {
       light: false,
+      firstMs: 50,
+      intervalMs: 250,
       onUpdate: (update) => setStatus(status, update.state === "queued" ? "Waiting for a worker…" : "Reading…", true),
       onRetry: (err) => setStatus(status, `${err.message} Retrying…`, true),
     });

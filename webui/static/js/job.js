@@ -58,19 +58,26 @@ function separatorsText(separators) {
   return separators.map((s) => `${s.kind} after ${s.position}`).join(", ");
 }
 
+const COLUMNS = ["Field", "Text", "Separators", "Confidence", "Digits"];
+
 function fieldsTable(fields) {
   if (!fields.length) return el("p", { class: "empty", text: "No fields found on this page." });
   const rows = fields.map((field) => {
-    const name = el("td", {}, field.name || "");
+    // Each cell holds one element, so the narrow-screen layout can put its label beside it.
+    const name = el("span", {}, field.name || "");
     if (field.needs_review) name.append(el("span", { class: "flag", text: "review" }));
     return el(
       "tr",
       { class: field.needs_review ? "needs-review" : null, dataset: { field: field.name || "" } },
-      name,
-      el("td", {}, el("span", { class: "field-text", text: field.text || "" }), field.text ? null : el("span", { class: "muted", text: "(empty)" })),
-      el("td", { text: separatorsText(field.separators) }),
-      el("td", { text: percent(field.confidence) }),
-      el("td", {}, el("span", { class: "chips" }, (field.digits || []).map(digitChip))),
+      el("td", { dataset: { label: COLUMNS[0] } }, name),
+      el(
+        "td",
+        { dataset: { label: COLUMNS[1] } },
+        field.text ? el("span", { class: "field-text", text: field.text }) : el("span", { class: "muted", text: "(empty)" }),
+      ),
+      el("td", { text: separatorsText(field.separators), dataset: { label: COLUMNS[2] } }),
+      el("td", { text: percent(field.confidence), dataset: { label: COLUMNS[3] } }),
+      el("td", { dataset: { label: COLUMNS[4] } }, el("span", { class: "chips" }, (field.digits || []).map(digitChip))),
     );
   });
   return el(
@@ -79,7 +86,7 @@ function fieldsTable(fields) {
     el(
       "table",
       { class: "data-table fields-table" },
-      el("thead", {}, el("tr", {}, ["Field", "Text", "Separators", "Confidence", "Digits"].map((h) => el("th", { scope: "col", text: h })))),
+      el("thead", {}, el("tr", {}, COLUMNS.map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, rows),
     ),
   );

@@ -1,5 +1,5 @@
 // Upload page: drop or pick many files, choose a mode, POST them as one job, go to its page.
-import { API_BASE, fetchJSON, rememberJob, jobPageUrl, el, showAlert, setStatus } from "./common.js";
+import { API_BASE, ApiError, rememberJob, jobPageUrl, el, showAlert, setStatus } from "./common.js";
 
 const form = document.getElementById("upload-form");
 const zone = document.getElementById("drop-zone");
@@ -47,6 +47,35 @@ function render() {
   if (maxBytes && total > maxBytes) {
     showAlert(errorBox, `The selected files add up to ${formatSize(total)}; the limit is ${formatSize(maxBytes)} per upload. Remove some, or send them in several uploads.`, "Too large");
   }
+}
+
+/**
+ * POST a FormData with XMLHttpRequest (fetch cannot report upload progress); resolves with
+ * the JSON answer, rejects with ApiError carrying the server's error message.
+ */
+function postForm(url, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", url);
+    request.responseType = "json";
+    request.withCredentials = false;
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    request.addEventListener("load", () => {
+      const answer = request.response;
+      if (request.status >= 200 && request.status < 300 && answer && answer.id) {
+        resolve(answer);
+        return;
+      }
+      const error = answer && answer.error ? answer.error : {};
+      const message = error.message || `The server answered with an error (HTTP ${request.status}).`;
+      reject(new ApiError(message, request.status, error.code || `http_${request.status}`));
+    });
+    // A refused upload may be cut off before its answer arrives (the size is checked before the body is read).
+    request.addEventListener("error", () => reject(new ApiError("The upload was interrupted: the server may have refused it (too large?) or be unreachable.")));
+    request.send(body);
+  });
 }
 
 function totalBytes() {
@@ -109,9 +138,13 @@ form.addEventListener("submit", async (event) => {
 
   submitButton.disabled = true;
   showAlert(errorBox, "");
-  setStatus(status, `Uploading ${files.length} file${files.length === 1 ? "" : "s"}…`, true);
+  const what = `${files.length} file${files.length === 1 ? "" : "s"}`;
+  setStatus(status, `Uploading ${what}…`, true);
   try {
-    const job = await fetchJSON(`${API_BASE}/jobs`, { method: "POST", body });
+    const job = await postForm(`${API_BASE}/jobs`, body, (share) => {
+      const text = share < 1 ? `Uploading ${what}… ${Math.round(100 * share)}%` : "Uploaded; waiting for the server…";
+      setStatus(status, text, true);
+    });
     const label = files.length === 1 ? files[0].name : `${files[0].name} and ${files.length - 1} more`;
     rememberJob({ id: job.id, mode, label, kind: "upload" });
     setStatus(status, "Uploaded. Opening the job…", true);

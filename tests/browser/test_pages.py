@@ -25,7 +25,7 @@ RESULT_TIMEOUT_MS = 30_000
 # vertical bar is a box-line remnant as much as a 1, and the classifier rightly doubts it).
 SEVEN = [[(80, 60), (200, 60), (120, 230)]]
 ONE = [[(155, 45), (130, 235)]]
-FOUR = [[(170, 235), (170, 45), (70, 170), (210, 170)]]
+THREE = [[(80, 60), (190, 60), (130, 130), (200, 180), (150, 235), (80, 215)]]
 DASH = [[(30, 140), (250, 140)]]
 
 
@@ -96,21 +96,21 @@ def test_a_dash_is_not_a_digit(page, live_service) -> None:  # type: ignore[no-u
 
 
 def test_loaded_image_is_read(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """A picture of a light "4" on dark paper, loaded instead of drawn (polarity is the server's business)."""
+    """A picture of a light "3" on dark paper, loaded instead of drawn (polarity is the server's business)."""
     tab, errors = page
     image = np.full((200, 160), 25, np.uint8)
-    stroke = np.array([(x * 160 // 280, y * 200 // 280) for x, y in FOUR[0]], np.int32)
-    cv2.polylines(image, [stroke], False, 235, 12, cv2.LINE_AA)
-    assert cv2.imwrite(str(tmp_path / "four.png"), image)
+    stroke = np.array([(x * 160 // 280, y * 200 // 280) for x, y in THREE[0]], np.int32)
+    cv2.polylines(image, [stroke], False, 235, 14, cv2.LINE_AA)
+    assert cv2.imwrite(str(tmp_path / "three.png"), image)
 
     tab.goto("/draw")
-    tab.set_input_files("#image-input", str(tmp_path / "four.png"))
+    tab.set_input_files("#image-input", str(tmp_path / "three.png"))
     tab.locator("#read-digit:not([disabled])").wait_for()
     # The margins around the non-square picture take its paper colour.
     assert tab.input_value("#background-colour") == "#191919"
     shown, probabilities = read_drawing(tab)
-    assert shown == "4"
-    assert max(range(10), key=lambda d: probabilities[d]) == 4
+    assert shown == "3"
+    assert max(range(10), key=lambda d: probabilities[d]) == 3
     assert errors.messages == []
 
 

@@ -30,13 +30,13 @@ BEAM = 8
 # Floor of a probability before its log (the calibrated model never says exactly 0).
 P_FLOOR = 1e-6
 # Candidates wider than this share of the string height are never one digit.
-MAX_WIDTH_SHARE = 1.5
+MAX_WIDTH_SHARE = 1.3
 # Atoms of one digit are never further apart than this share of the height, and joining
 # atoms across a gap costs JOIN_GAP_PENALTY nats per string height of empty columns (a comma
 # 4 px right of an 8 read as part of it, at 27 px height, cost 1.2 nats; slices of a cut
 # piece have no gap).
 MAX_GAP_SHARE = 0.35
-JOIN_GAP_PENALTY = 8.0
+JOIN_GAP_PENALTY = 12.0
 # Digit prior: a digit covers most of the string's band (handwritten digits of one string
 # vary by about +-25% in height) and is not much wider than high.
 MIN_COVER = 0.6
@@ -52,6 +52,13 @@ SMALL_REJECT_PENALTY = 0.5
 SLASH_LEAN = 0.2
 BIG_HEIGHT_SHARE = 0.6
 BIG_WIDTH_SHARE = 0.4
+# A path that separates two digits at a cut through ink (not between pieces) pays this many
+# nats: a slice of a digit often looks like a 1 to the classifier.
+CUT_PENALTY = 1.0
+# A single small atom shaped and placed like a point, comma or dash is punctuation with at
+# least this log probability, whatever the network says of its normalised (magnified) image.
+MARK_KINDS = ("point", "comma", "dash")
+MARK_LOG_FLOOR = math.log(0.25)
 # Rejected ink smaller than this share of the height is dust, dropped without a separator.
 TINY_SHARE = 0.1
 DEFAULT_STRING = StringParams()
@@ -169,8 +176,10 @@ def _digit_prior(box: Box, top: int, baseline: int) -> float:
     return prior - WIDE_PENALTY * max(0.0, box.w / height - WIDE_SHARE)
 
 
-def _reject_prior(kind: str, box: Box, height: int) -> float:
-    """Log prior (<= 0) of a candidate of separator ``kind`` being punctuation or dust, not (part of) a digit."""
+def _reject_prior(kind: str, box: Box, height: int, atoms: int) -> float:
+    """Log prior (<= 0) of a candidate of separator ``kind`` made of ``atoms`` atoms being punctuation or dust."""
+    if atoms > 1:
+        return -BIG_REJECT_PENALTY  # a mark is one stroke; several atoms are digits or their parts
     if kind != "other":
         return 0.0
     big = box.h >= BIG_HEIGHT_SHARE * height or box.w >= BIG_WIDTH_SHARE * height
@@ -198,10 +207,17 @@ def best_paths(plan: StringPlan, probabilities: NDArray[np.float32]) -> list[tup
     for index, (start, stop) in enumerate(plan.groups):
         box = plan.candidates[index].box
         best_digit = int(np.argmax(probabilities[index, :REJECT]))
+        cuts = seg.atoms[start].cut_before + seg.atoms[stop - 1].cut_after
         digit_prior = _digit_prior(box, seg.top, seg.baseline) - JOIN_GAP_PENALTY * plan.gaps[index] / seg.height
+        digit_prior -= CUT_PENALTY / 2 * cuts
         digit_score = float(logp[index, best_digit]) + digit_prior
         kind = separator_kind(box, plan.candidates[index].mask, seg.top, seg.baseline)
-        reject_score = float(logp[index, REJECT]) + _reject_prior(kind, box, seg.height)
+        reject_logp = float(logp[index, REJECT])
+        if stop - start == 1 and kind in MARK_KINDS:
+            # The network sees a normalised comma as a 1 too often; the shape and place decide.
+            reject_logp = max(reject_logp, MARK_LOG_FLOOR)
+        reject_score = reject_logp + _reject_prior(kind, box, seg.height, stop - start)
+        reject_score -= CUT_PENALTY / 2 * cuts
         outgoing.setdefault(start, []).extend([(stop, index * 11 + best_digit, digit_score)])
         outgoing[start].append((stop, index * 11 + REJECT, reject_score))
         # The runner-up digit keeps alternative readings alive for the margin.

@@ -14,6 +14,7 @@ Keys (``P`` = ``<prefix>:job:<id>``), every one with the job's TTL:
 - ``P:overlays``   hash: slot -> overlay PNG bytes rendered by the worker.
 - ``P:failed``     set of slots whose page failed (to tell a ``failed`` job from a ``done`` one).
 - ``P:attempts``   hash: slot -> page reads started and not finished (crash detection).
+- ``P:reads``      hash: slot -> results recorded (1 unless a page was redelivered after its read).
 
 The plan is a list of files ``{"source", "key", "pages", "error"}`` in submission order (archives
 expanded); pages are numbered from 1 within each file.
@@ -64,18 +65,19 @@ local function settle(meta, results, failed, now)
 end
 """
 
-# KEYS: meta, results, overlays, failed. ARGV: slot, page_json, overlay_png, failed(0/1), now, ttl_s.
+# KEYS: meta, results, overlays, failed, reads. ARGV: slot, page_json, overlay_png, failed(0/1), now, ttl_s.
 # Returns {done, total, finished_now}; {-1, -1, 0} when the job no longer exists (deleted or expired).
 _RECORD_PAGE_LUA = (
     _SETTLE_LUA
     + """
-local meta, results, overlays, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local meta, results, overlays, failed, reads = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local slot, page, overlay, is_failed, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 if redis.call('EXISTS', meta) == 0 then return {-1, -1, 0} end
 redis.call('HSET', results, slot, page)
 if overlay ~= '' then redis.call('HSET', overlays, slot, overlay) else redis.call('HDEL', overlays, slot) end
 if is_failed == '1' then redis.call('SADD', failed, slot) else redis.call('SREM', failed, slot) end
-for _, key in ipairs({results, overlays, failed}) do
+redis.call('HINCRBY', reads, slot, 1)
+for _, key in ipairs({results, overlays, failed, reads}) do
   if redis.call('EXISTS', key) == 1 then redis.call('EXPIRE', key, ttl) end
 end
 if redis.call('HGET', meta, 'state') == 'queued' then redis.call('HSET', meta, 'state', 'running') end
@@ -171,7 +173,7 @@ class JobStore:
             raise RuntimeError("this JobStore has no Celery app to enqueue with")
         job_id = new_job_id()
         names = [safe_display_name(name, f"file-{i + 1}") for i, (name, _) in enumerate(files)]
-        meta: dict[str, str] = {
+        meta: dict[Any, str] = {
             "state": "queued",
             "mode": mode,
             "created": _now_iso(),
@@ -234,7 +236,7 @@ class JobStore:
         """Record the files and page counts of a job; returns the total number of pages to read."""
         total = sum(f.pages for f in plan)
         keys = [self._key(job_id), self._key(job_id, "results"), self._key(job_id, "failed")]
-        args = [json.dumps([f.to_dict() for f in plan]), total, _now_iso()]
+        args: list[Any] = [json.dumps([f.to_dict() for f in plan]), total, _now_iso()]
         if self._set_plan(keys=keys, args=args) == 1:
             self._release_uploads(job_id)
         return total
@@ -260,8 +262,15 @@ class JobStore:
     ) -> tuple[int, int]:
         """Store one page's result (or failure) in its slot; returns (pages done, total) after it."""
         failed = "error" in result and result["error"] is not None
-        keys = [self._key(job_id, s) if s else self._key(job_id) for s in ("", "results", "overlays", "failed")]
-        args = [f"{file_index}:{page}", json.dumps(result), overlay_png or b"", int(failed), _now_iso(), self.ttl_s]
+        keys = [self._key(job_id)] + [self._key(job_id, s) for s in ("results", "overlays", "failed", "reads")]
+        args: list[Any] = [
+            f"{file_index}:{page}",
+            json.dumps(result),
+            overlay_png or b"",
+            int(failed),
+            _now_iso(),
+            self.ttl_s,
+        ]
         done, total, finished = self._record_page(keys=keys, args=args)
         if finished:
             self._release_uploads(job_id)
@@ -271,6 +280,11 @@ class JobStore:
     def record_failed_page(self, job_id: str, file_index: int, page: int, message: str) -> tuple[int, int]:
         """Mark one page failed with a reason (``{"page", "error", "fields": []}``)."""
         return self.record_page(job_id, file_index, page, {"page": page, "error": message, "fields": []})
+
+    def page_reads(self, job_id: str) -> dict[str, int]:
+        """Slot -> how many times a result was recorded for it (every slot 1: each page read once)."""
+        raw = self.redis.hgetall(self._key(job_id, "reads"))
+        return {k.decode(): int(v) for k, v in raw.items()}  # type: ignore[union-attr]
 
     def start_attempt(self, job_id: str, file_index: int, page: int) -> int:
         """Count a read of this page as started; returns how many started reads never finished."""
@@ -357,8 +371,12 @@ class JobStore:
         """Remove the job and everything stored for it; False when there was no such job."""
         if not JOB_ID_RE.match(job_id):
             return False
-        keys = list(self.redis.scan_iter(match=self._key(job_id) + "*", count=500))
-        return bool(keys) and self.redis.delete(*keys) > 0
+        try:
+            files = {key for _, key in self.uploads(job_id)} | {f.key for f in self.plan(job_id)}
+        except JobNotFound:
+            return False
+        parts = ("results", "overlays", "failed", "attempts", "reads", *sorted(files))
+        return self.redis.delete(self._key(job_id), *(self._key(job_id, part) for part in parts)) > 0
 
     # --- service health and limits --------------------------------------------------------------
     def beat(self, worker_name: str) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from recognition.overlay import overlay_png
+from recognition.overlay import render_overlay_png
 from recognition.reader import ProbabilityModel, ReadParams, read_page
 from segmentation.archive import ArchiveLimits, expand_upload
 from segmentation.errors import FormdigitsError, LimitExceeded
@@ -73,7 +73,7 @@ def read_document(
             continue
         pages.append({**result.to_dict(), "error": None})
         if overlays is not None:
-            overlays[number] = overlay_png(page.image, result)
+            overlays[number] = render_overlay_png(page.image, result)
     return _document(source, pages)
 
 

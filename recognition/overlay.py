@@ -1,70 +1,67 @@
-"""Draw what was read onto the page: field boxes, digit boxes and the values, for people to check.
+"""Overlay images for the job page: the page with field and digit boxes and the read values drawn on it.
 
-The CLI (``formdigits read --overlay``) and the worker (the web UI's overlay images) share
-this renderer. OpenCV only; the page result's boxes are in the (deskewed) page frame.
+Shared by ``formdigits read --overlay`` and the worker, which renders it right after reading and
+stores the PNG bytes in the job store for the web process to serve as they are. Coordinates of
+the result are page pixels of the deskewed page (the page is rotated the way the reader did);
+the overlay is scaled down to at most MAX_SIDE_PX.
+
+It must cost little next to reading the page (the queue's whole overhead budget is 15%), so
+it is an 8-bit palette PNG: 16 gray levels for the page plus a few drawing colours, fast
+zlib level. On a noisy 150 dpi A4 page this takes ~13 ms and ~70 KB, where a full-colour
+1400 px PNG took ~110 ms and 2 MB (measured with benchmarks/bench_service.py's pages).
 """
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
-from numpy.typing import NDArray
+from PIL import Image
 
 from recognition.results import PageResult
 from segmentation.cleanup import rotate
 from segmentation.elements import GrayImage
 
-# BGR colours: sure fields green, fields to review orange, digit boxes blue, separators grey.
-FIELD_OK = (60, 160, 40)
-FIELD_REVIEW = (0, 140, 255)
-DIGIT_BOX = (200, 90, 20)
-SEPARATOR_BOX = (150, 150, 150)
-# Overlays of big scans are shrunk to this width: enough to check, small enough to serve quickly.
-MAX_OVERLAY_WIDTH_PX = 1600
+MAX_SIDE_PX = 1000
+PNG_COMPRESS_LEVEL = 1
+GRAY_LEVELS = 16
+# Palette indexes after the gray ramp, and their RGB colours.
+OK, REVIEW, DIGIT, WHITE = GRAY_LEVELS, GRAY_LEVELS + 1, GRAY_LEVELS + 2, GRAY_LEVELS + 3
+PALETTE_RGB = [(40, 160, 60), (255, 140, 0), (30, 90, 200), (255, 255, 255)]
 
 
-def render_overlay(
-    gray: GrayImage, result: PageResult, *, max_width_px: int = MAX_OVERLAY_WIDTH_PX
-) -> NDArray[np.uint8]:
-    """A BGR picture of ``gray`` (H, W) with the fields and digits of ``result`` drawn on it.
+def _palette() -> list[int]:
+    ramp = [round(i * 255 / (GRAY_LEVELS - 1)) for i in range(GRAY_LEVELS)]
+    return [v for g in ramp for v in (g, g, g)] + [v for rgb in PALETTE_RGB for v in rgb]
 
-    ``gray`` is the page as loaded; it is deskewed the way the reader did, so boxes fit.
+
+def render_overlay_png(image: GrayImage, result: PageResult) -> bytes:
+    """PNG bytes of ``image`` (H, W) uint8 grayscale with ``result``'s boxes and values drawn in colour.
+
+    Field boxes are green, or orange when the field needs review, with the read text on a label
+    above them; digit boxes are blue.
     """
-    gray = rotate(gray, -result.skew_deg)
-    scale = min(1.0, max_width_px / max(1, gray.shape[1]))
-    canvas = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-    if scale < 1.0:
-        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-        canvas = cv2.resize(canvas, size, interpolation=cv2.INTER_AREA)
-    # Faded page so the drawing stands out.
-    canvas = cv2.addWeighted(canvas, 0.6, np.full_like(canvas, 255), 0.4, 0)
-    thickness = max(1, round(2 * scale * max(1.0, gray.shape[1] / 1000)))
-    font_scale = max(0.4, 0.9 * scale * max(1.0, gray.shape[1] / 1200))
-
-    def rect(box: list[int]) -> tuple[tuple[int, int], tuple[int, int]]:
-        x, y, w, h = (round(v * scale) for v in box)
-        return (x, y), (x + w, y + h)
-
-    for fr in result.fields:
-        colour = FIELD_REVIEW if fr.needs_review else FIELD_OK
-        top_left, bottom_right = rect(fr.box.to_list())
-        cv2.rectangle(canvas, top_left, bottom_right, colour, thickness)
-        for digit in fr.digits:
-            a, b = rect(digit.box.to_list())
-            cv2.rectangle(canvas, a, b, DIGIT_BOX, max(1, thickness // 2))
-        for sep in fr.separators:
-            a, b = rect(sep.box.to_list())
-            cv2.rectangle(canvas, a, b, SEPARATOR_BOX, max(1, thickness // 2))
-        label = f"{fr.name}: {fr.text or '-'} ({fr.confidence:.2f})"
-        origin = (top_left[0], max(12, top_left[1] - 4))
-        cv2.putText(canvas, label, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255), thickness + 2)
-        cv2.putText(canvas, label, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, colour, thickness)
-    return canvas
-
-
-def overlay_png(gray: GrayImage, result: PageResult, *, max_width_px: int = MAX_OVERLAY_WIDTH_PX) -> bytes:
-    """The overlay of :func:`render_overlay` encoded as PNG bytes."""
-    ok, buffer = cv2.imencode(".png", render_overlay(gray, result, max_width_px=max_width_px))
-    if not ok:  # pragma: no cover - cv2 only fails on invalid arrays, which render_overlay never makes
-        raise RuntimeError("PNG encoding of the overlay failed")
-    return bytes(buffer)
+    image = rotate(image, -result.skew_deg)
+    scale = min(1.0, MAX_SIDE_PX / max(image.shape[:2]))
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1.0 else image
+    canvas = np.ascontiguousarray(small // (256 // GRAY_LEVELS), dtype=np.uint8)  # palette indexes 0..15
+    thickness = max(1, round(2 * max(canvas.shape) / 1000))
+    font_scale = max(0.4, max(canvas.shape) / 1600)
+    for field in result.fields:
+        colour = REVIEW if field.needs_review else OK
+        for digit in field.digits:
+            x, y, w, h = (round(v * scale) for v in digit.box.to_list())
+            cv2.rectangle(canvas, (x, y), (x + w, y + h), DIGIT, 1)
+        x, y, w, h = (round(v * scale) for v in field.box.to_list())
+        cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thickness)
+        label = field.text or "(empty)"
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
+        top = max(0, y - th - base - 2)
+        cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + base + 2), colour, -1)
+        cv2.putText(canvas, label, (x + 2, top + th), cv2.FONT_HERSHEY_SIMPLEX, font_scale, WHITE, 1)
+    picture = Image.fromarray(canvas)
+    picture.putpalette(_palette())
+    out = io.BytesIO()
+    picture.save(out, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return out.getvalue()

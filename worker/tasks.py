@@ -19,6 +19,7 @@ import redis
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
+from recognition.overlay import render_overlay_png
 from recognition.reader import read_page as read_loaded_page
 from segmentation.archive import ArchiveLimits, expand_upload
 from segmentation.errors import FormdigitsError
@@ -27,7 +28,6 @@ from segmentation.loading import LoadLimits, count_pages, load_page
 from worker import resources
 from worker.celery_app import EXPAND_JOB, READ_PAGE
 from worker.jobs import JobNotFound, PlannedFile
-from worker.overlay import render_overlay_png
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)

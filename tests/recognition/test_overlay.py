@@ -1,33 +1,38 @@
-"""The overlay renderer: boxes drawn where the reader found them, shrunk for big pages, PNG out."""
+"""The overlay renderer: a small palette PNG of the page with coloured field and digit boxes."""
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
+import io
 
-from recognition.overlay import FIELD_OK, FIELD_REVIEW, overlay_png, render_overlay
+import numpy as np
+from PIL import Image
+
+from recognition.overlay import MAX_SIDE_PX, OK, REVIEW, render_overlay_png
 from recognition.results import DigitResult, FieldResult, PageResult
 from segmentation.elements import Box
 
 
-def page_result(needs_review: bool, width: int = 400, height: int = 300) -> PageResult:
-    digit = DigitResult(digit=7, confidence=0.99, box=Box(110, 110, 30, 60), alternatives=((7, 0.99),))
-    field = FieldResult("field-1", Box(100, 100, 200, 80), "7", 0.99, needs_review, (digit,))
-    return PageResult(page=1, width=width, height=height, fields=(field,))
+def _field(box: Box, review: bool) -> FieldResult:
+    digit = DigitResult(7, 0.9, Box(box.x + 2, box.y + 2, 10, 20), ((7, 0.9), (1, 0.05), (2, 0.01)))
+    return FieldResult("field-1", box, "7", 0.9, review, (digit,))
 
 
-def test_field_box_colour_says_whether_it_needs_review() -> None:
-    gray = np.full((300, 400), 255, np.uint8)
-    for review, colour in ((False, FIELD_OK), (True, FIELD_REVIEW)):
-        picture = render_overlay(gray, page_result(review))
-        assert picture.shape == (300, 400, 3)
-        # The field's bottom edge (y = 180) is drawn in the field colour; the page stays faded white elsewhere.
-        assert tuple(int(v) for v in picture[180, 200]) == colour
-        assert tuple(int(v) for v in picture[250, 350]) == (255, 255, 255)
+def test_overlay_is_scaled_palette_png_with_field_colours() -> None:
+    page = np.full((3000, 2000), 250, dtype=np.uint8)
+    result = PageResult(1, 2000, 3000, (_field(Box(200, 400, 600, 200), False), _field(Box(200, 1400, 600, 200), True)))
+    png = render_overlay_png(page, result)
+    picture = Image.open(io.BytesIO(png))
+    assert picture.format == "PNG" and picture.mode == "P"
+    assert max(picture.size) == MAX_SIDE_PX and picture.size == (667, 1000)
+    pixels = np.asarray(picture)
+    scale = MAX_SIDE_PX / 3000
+    # The field boxes' left edges carry their colour: OK for the first, REVIEW for the second.
+    assert pixels[round(500 * scale), round(200 * scale)] == OK
+    assert pixels[round(1500 * scale), round(200 * scale)] == REVIEW
+    assert len(png) < 50_000
 
 
-def test_big_pages_are_shrunk_and_encoded_as_png() -> None:
-    gray = np.full((3508, 2480), 255, np.uint8)
-    png = overlay_png(gray, page_result(False, 2480, 3508), max_width_px=1000)
-    decoded = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    assert decoded.shape[1] == 1000 and abs(decoded.shape[0] - 1415) <= 1
+def test_small_page_keeps_its_size() -> None:
+    page = np.full((60, 80), 255, dtype=np.uint8)
+    picture = Image.open(io.BytesIO(render_overlay_png(page, PageResult(1, 80, 60, ()))))
+    assert picture.size == (80, 60)

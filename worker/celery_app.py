@@ -56,7 +56,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_concurrency": settings.worker_concurrency,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
-            "visibility_timeout": int(settings.page_hard_time_limit_s) + VISIBILITY_MARGIN_S,
+            "visibility_timeout": visibility_timeout_s(settings),
             # Celery's own keys (queues, unacked messages, bindings) share the job store's prefix.
             "global_keyprefix": f"{settings.key_prefix}:celery:",
         },
@@ -67,6 +67,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": False,
         "worker_enable_remote_control": True,
     }
+
+
+def visibility_timeout_s(settings: Settings) -> int:
+    """Seconds before an unacknowledged message is handed out again: the setting, or hard limit + margin."""
+    return settings.visibility_timeout_s or int(settings.page_hard_time_limit_s) + VISIBILITY_MARGIN_S
 
 
 def __getattr__(name: str) -> Celery:

@@ -14,6 +14,13 @@ Keys (``P`` = ``<prefix>:job:<id>``), every one with the job's TTL:
 - ``P:overlays``   hash: slot -> overlay PNG bytes rendered by the worker.
 - ``P:failed``     set of slots whose page failed (to tell a ``failed`` job from a ``done`` one).
 - ``P:attempts``   hash: slot -> page reads started and not finished (crash detection).
+- ``P:writes``     hash: slot -> how many times a result was stored in the slot (1 unless a page
+  was read twice; the fault tests check it).
+
+Service-wide keys for ``/metrics``: ``<prefix>:stats`` (hash of counters: pages done/failed,
+counted once per slot; jobs submitted/done/failed), ``<prefix>:stats:latency`` (hash: job
+latency histogram buckets, sum and count) and ``<prefix>:jobs:active`` (sorted set of the ids of
+unfinished jobs, scored by creation time).
 
 The plan is a list of files ``{"source", "key", "pages", "error"}`` in submission order (archives
 expanded); pages are numbered from 1 within each file.
@@ -47,6 +54,8 @@ HEARTBEAT_FRESH_S = 20.0
 MAX_NAME_CHARS = 200
 # Enqueueing must fail fast when Redis is down, so the web answers 503 instead of hanging.
 SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.0, "interval_step": 0.2, "interval_max": 0.5}
+# Upper bounds (seconds) of the job latency histogram's buckets, submission to last page.
+LATENCY_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 # Shared by both scripts: finish the job once every planned page has a result.
 # A job whose pages all failed (or that has no page at all) is "failed", otherwise "done".
@@ -64,18 +73,24 @@ local function settle(meta, results, failed, now)
 end
 """
 
-# KEYS: meta, results, overlays, failed. ARGV: slot, page_json, overlay_png, failed(0/1), now, ttl_s.
+# KEYS: meta, results, overlays, failed, writes, stats.
+# ARGV: slot, page_json, overlay_png, failed(0/1), now, ttl_s.
 # Returns {done, total, finished_now}; {-1, -1, 0} when the job no longer exists (deleted or expired).
+# The service-wide page counters move only when a slot is filled for the first time.
 _RECORD_PAGE_LUA = (
     _SETTLE_LUA
     + """
-local meta, results, overlays, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local meta, results, overlays, failed, writes, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local slot, page, overlay, is_failed, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 if redis.call('EXISTS', meta) == 0 then return {-1, -1, 0} end
-redis.call('HSET', results, slot, page)
+if redis.call('HSET', results, slot, page) == 1 then
+  if is_failed == '1' then redis.call('HINCRBY', stats, 'pages_failed', 1)
+  else redis.call('HINCRBY', stats, 'pages_done', 1) end
+end
+redis.call('HINCRBY', writes, slot, 1)
 if overlay ~= '' then redis.call('HSET', overlays, slot, overlay) else redis.call('HDEL', overlays, slot) end
 if is_failed == '1' then redis.call('SADD', failed, slot) else redis.call('SREM', failed, slot) end
-for _, key in ipairs({results, overlays, failed}) do
+for _, key in ipairs({results, overlays, failed, writes}) do
   if redis.call('EXISTS', key) == 1 then redis.call('EXPIRE', key, ttl) end
 end
 if redis.call('HGET', meta, 'state') == 'queued' then redis.call('HSET', meta, 'state', 'running') end
@@ -155,6 +170,18 @@ class JobStore:
     def _key(self, job_id: str, *parts: str) -> str:
         return ":".join((self.prefix, "job", job_id, *parts))
 
+    @property
+    def stats_key(self) -> str:
+        return f"{self.prefix}:stats"
+
+    @property
+    def active_key(self) -> str:
+        return f"{self.prefix}:jobs:active"
+
+    @property
+    def latency_key(self) -> str:
+        return f"{self.prefix}:stats:latency"
+
     # --- submission (web side) --------------------------------------------------------------------
     def create_job(self, files: Sequence[tuple[str, bytes]], mode: str, *, expand: bool = True) -> str:
         """Store ``files`` (display name, bytes) as a new job in ``mode`` and enqueue it; returns the id.
@@ -176,6 +203,7 @@ class JobStore:
             "mode": mode,
             "created": _now_iso(),
             "finished": "",
+            "created_ts": f"{time.time():.3f}",
             "total": "-1",
             "uploads": json.dumps(names),
             "plan": "",
@@ -188,6 +216,8 @@ class JobStore:
             pipe.set(self._key(job_id, "upload", str(i)), data, ex=self.ttl_s)
         pipe.hset(self._key(job_id), mapping=meta)
         pipe.expire(self._key(job_id), self.ttl_s)
+        pipe.zadd(self.active_key, {job_id: time.time()})
+        pipe.hincrby(self.stats_key, "jobs_submitted", 1)
         pipe.execute()
         try:
             if expand:
@@ -237,6 +267,7 @@ class JobStore:
         args = [json.dumps([f.to_dict() for f in plan]), total, _now_iso()]
         if self._set_plan(keys=keys, args=args) == 1:
             self._release_uploads(job_id)
+            self._observe_finished(job_id)
         return total
 
     def plan(self, job_id: str) -> list[PlannedFile]:
@@ -261,10 +292,12 @@ class JobStore:
         """Store one page's result (or failure) in its slot; returns (pages done, total) after it."""
         failed = "error" in result and result["error"] is not None
         keys = [self._key(job_id, s) if s else self._key(job_id) for s in ("", "results", "overlays", "failed")]
+        keys += [self._key(job_id, "writes"), self.stats_key]
         args = [f"{file_index}:{page}", json.dumps(result), overlay_png or b"", int(failed), _now_iso(), self.ttl_s]
         done, total, finished = self._record_page(keys=keys, args=args)
         if finished:
             self._release_uploads(job_id)
+            self._observe_finished(job_id)
             log.info("job=%s finished: %d page(s)", job_id, total)
         return int(done), int(total)
 
@@ -289,6 +322,27 @@ class JobStore:
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self._key(job_id), mapping={"state": "failed", "finished": _now_iso(), "error": message})
         pipe.execute()
+        self._observe_finished(job_id)
+
+    def _observe_finished(self, job_id: str) -> None:
+        """Count a job that just finished and add its latency to the histogram (once per job)."""
+        if not self.redis.zrem(self.active_key, job_id):
+            return  # already observed (or deleted)
+        state, created = self.redis.hmget(self._key(job_id), ["state", "created_ts"])
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hincrby(self.stats_key, f"jobs_{(state or b'failed').decode()}", 1)
+        if created is not None:
+            latency = max(0.0, time.time() - float(created))
+            bucket = next((f"le_{b:g}" for b in LATENCY_BUCKETS_S if latency <= b), "le_inf")
+            pipe.hincrby(self.latency_key, bucket, 1)
+            pipe.hincrby(self.latency_key, "count", 1)
+            pipe.hincrbyfloat(self.latency_key, "sum", latency)
+        pipe.execute()
+
+    def page_writes(self, job_id: str) -> dict[str, int]:
+        """Slot ``"<file>:<page>"`` -> how many times a result was stored in it (1 when read once)."""
+        raw = self.redis.hgetall(self._key(job_id, "writes"))
+        return {k.decode(): int(v) for k, v in raw.items()}  # type: ignore[union-attr]
 
     def _release_uploads(self, job_id: str) -> None:
         """Drop the uploaded bytes once every page has been read (the results stay until the TTL)."""
@@ -356,6 +410,7 @@ class JobStore:
         if not JOB_ID_RE.match(job_id):
             return False
         keys = list(self.redis.scan_iter(match=self._key(job_id) + "*", count=500))
+        self.redis.zrem(self.active_key, job_id)
         return bool(keys) and self.redis.delete(*keys) > 0
 
     # --- service health and limits --------------------------------------------------------------

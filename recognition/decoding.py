@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -30,8 +31,12 @@ BEAM = 8
 P_FLOOR = 1e-6
 # Candidates wider than this share of the string height are never one digit.
 MAX_WIDTH_SHARE = 1.5
-# Atoms of one digit are never further apart than this share of the height.
+# Atoms of one digit are never further apart than this share of the height, and joining
+# atoms across a gap costs JOIN_GAP_PENALTY nats per string height of empty columns (a comma
+# 4 px right of an 8 read as part of it, at 27 px height, cost 1.2 nats; slices of a cut
+# piece have no gap).
 MAX_GAP_SHARE = 0.35
+JOIN_GAP_PENALTY = 8.0
 # Digit prior: a digit covers most of the string's band (handwritten digits of one string
 # vary by about +-25% in height) and is not much wider than high.
 MIN_COVER = 0.6
@@ -50,6 +55,9 @@ BIG_WIDTH_SHARE = 0.4
 # Rejected ink smaller than this share of the height is dust, dropped without a separator.
 TINY_SHARE = 0.1
 DEFAULT_STRING = StringParams()
+# Edge blur of binary masks in pixels of the 20-px digit box: the interim classifier read 1%
+# of binarised MNIST test digits unblurred, 98.8% at 0.4, 98.6% at 0.6, 95.8% at 1.0.
+EDGE_SIGMA = 0.5
 # Pad crops so that solid ink (a dash) still has a background for normalisation.
 PAD_PX = 2
 
@@ -59,29 +67,37 @@ class StringPlan:
     """Candidate digits of one string, ready for one batched model call.
 
     ``groups[i] = (start, stop)`` is the atom run of ``candidates[i]`` (boxes in field
-    coordinates) whose normalised image is ``images[i]``, shape (28, 28), float32, ink = 1.
+    coordinates) whose normalised image is ``images[i]``, shape (28, 28), float32, ink = 1;
+    ``gaps[i]`` is the total width in px of empty columns between its atoms.
     """
 
     segmentation: StringSegmentation
     groups: tuple[tuple[int, int], ...]
     candidates: tuple[DigitCandidate, ...]
     images: NDArray[np.float32] = field(repr=False)
+    gaps: tuple[int, ...] = ()
 
 
 def normalise_mask(mask: GrayImage) -> NDArray[np.float32]:
-    """The classifier input (28, 28) of a binary candidate mask (ink = 255); InvalidInput if unreadable."""
-    padded = np.pad(mask, PAD_PX)
-    return normalise_digit(padded, ink_is_bright=True)
+    """The classifier input (28, 28) of a binary candidate mask (ink = 255); InvalidInput if unreadable.
+
+    A binary mask has hard edges that scanned and MNIST digits never have; it is blurred
+    by about half a pixel of the 20-px digit box first, like a scanner's optics.
+    """
+    padded = np.pad(mask, PAD_PX).astype(np.float32)
+    sigma = EDGE_SIGMA * max(mask.shape) / 20.0
+    return normalise_digit(cv2.GaussianBlur(padded, (0, 0), sigma), ink_is_bright=True)
 
 
-def _max_gap(seg: StringSegmentation, start: int, stop: int) -> int:
-    """The widest empty column run inside the x-span of atoms ``start..stop-1``."""
+def _gaps(seg: StringSegmentation, start: int, stop: int) -> tuple[int, int]:
+    """The widest and the total empty column run inside the x-span of atoms ``start..stop-1``."""
     spans = sorted((a.box.x, a.box.x2) for a in seg.atoms[start:stop])
-    gap, reach = 0, spans[0][1]
+    widest, total, reach = 0, 0, spans[0][1]
     for x, x2 in spans[1:]:
-        gap = max(gap, x - reach)
+        gap = max(0, x - reach)
+        widest, total = max(widest, gap), total + gap
         reach = max(reach, x2)
-    return gap
+    return widest, total
 
 
 def plan_string(ink: GrayImage, max_atoms: int, string_params: StringParams = DEFAULT_STRING) -> StringPlan:
@@ -91,12 +107,14 @@ def plan_string(ink: GrayImage, max_atoms: int, string_params: StringParams = DE
     groups: list[tuple[int, int]] = []
     candidates: list[DigitCandidate] = []
     images: list[NDArray[np.float32]] = []
+    gaps: list[int] = []
     for start in range(len(seg.atoms)):
         for stop in range(start + 1, min(len(seg.atoms), start + max_atoms) + 1):
+            widest, total = _gaps(seg, start, stop)
             if stop - start > 1:
                 x0 = min(a.box.x for a in seg.atoms[start:stop])
                 x1 = max(a.box.x2 for a in seg.atoms[start:stop])
-                if x1 - x0 > MAX_WIDTH_SHARE * height or _max_gap(seg, start, stop) > MAX_GAP_SHARE * height:
+                if x1 - x0 > MAX_WIDTH_SHARE * height or widest > MAX_GAP_SHARE * height:
                     break
             candidate = seg.compose(start, stop)
             try:
@@ -106,8 +124,9 @@ def plan_string(ink: GrayImage, max_atoms: int, string_params: StringParams = DE
             groups.append((start, stop))
             candidates.append(candidate)
             images.append(image)
+            gaps.append(total)
     stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
-    return StringPlan(seg, tuple(groups), tuple(candidates), stacked)
+    return StringPlan(seg, tuple(groups), tuple(candidates), stacked, tuple(gaps))
 
 
 def _leans_right(mask: GrayImage) -> bool:
@@ -179,16 +198,15 @@ def best_paths(plan: StringPlan, probabilities: NDArray[np.float32]) -> list[tup
     for index, (start, stop) in enumerate(plan.groups):
         box = plan.candidates[index].box
         best_digit = int(np.argmax(probabilities[index, :REJECT]))
-        digit_score = float(logp[index, best_digit]) + _digit_prior(box, seg.top, seg.baseline)
+        digit_prior = _digit_prior(box, seg.top, seg.baseline) - JOIN_GAP_PENALTY * plan.gaps[index] / seg.height
+        digit_score = float(logp[index, best_digit]) + digit_prior
         kind = separator_kind(box, plan.candidates[index].mask, seg.top, seg.baseline)
         reject_score = float(logp[index, REJECT]) + _reject_prior(kind, box, seg.height)
         outgoing.setdefault(start, []).extend([(stop, index * 11 + best_digit, digit_score)])
         outgoing[start].append((stop, index * 11 + REJECT, reject_score))
         # The runner-up digit keeps alternative readings alive for the margin.
         second = int(np.argsort(-probabilities[index, :REJECT], kind="stable")[1])
-        outgoing[start].append(
-            (stop, index * 11 + second, float(logp[index, second]) + _digit_prior(box, seg.top, seg.baseline))
-        )
+        outgoing[start].append((stop, index * 11 + second, float(logp[index, second]) + digit_prior))
 
     beams: list[list[tuple[float, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
     beams[0] = [(0.0, ())]

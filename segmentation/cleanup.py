@@ -11,6 +11,7 @@ import math
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from segmentation.elements import GrayImage
 
@@ -36,8 +37,9 @@ def estimate_paper(gray: GrayImage, kernel_px: int) -> GrayImage:
     is computed at a reduced scale for speed, smoothed and resized back.
     """
     h, w = gray.shape
-    factor = max(1.0, kernel_px / REDUCED_KERNEL_PX)
-    small_w, small_h = max(1, round(w / factor)), max(1, round(h / factor))
+    # An integer factor keeps INTER_AREA on its fast path.
+    factor = max(1, int(kernel_px / REDUCED_KERNEL_PX))
+    small_w, small_h = max(1, -(-w // factor)), max(1, -(-h // factor))
     small = cv2.resize(gray, (small_w, small_h), interpolation=cv2.INTER_AREA) if factor > 1 else gray
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (REDUCED_KERNEL_PX, REDUCED_KERNEL_PX))
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
@@ -80,16 +82,40 @@ def binarise(gray: GrayImage, *, kernel_px: int, min_contrast: int = MIN_INK_CON
     return flat, cv2.bitwise_and(ink, contrasted)
 
 
+def component_boxes(ink: GrayImage) -> tuple[NDArray[np.int64], NDArray[np.int64], list[NDArray[np.int32]]]:
+    """Boxes, pixel areas and outer contours of the 8-connected ink components (ink = 255).
+
+    Returns ``(boxes, areas, contours)``: ``boxes`` (N, 4) int64 rows ``x, y, w, h``;
+    ``areas`` (N,) pixel counts estimated from the outer contour with Pick's theorem
+    (exact for solid pieces, holes included); ``contours`` for erasing with
+    ``cv2.drawContours``. Outer contours are several times faster than
+    ``connectedComponentsWithStats`` on a full page. A component inside another's hole
+    is a component of its own.
+    """
+    contours, hierarchy = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return np.zeros((0, 4), np.int64), np.zeros(0, np.int64), []
+    outer = [c for c, link in zip(contours, hierarchy[0], strict=True) if link[3] < 0]
+    boxes = np.array([cv2.boundingRect(c) for c in outer], dtype=np.int64).reshape(-1, 4)
+    areas = (
+        np.array([cv2.contourArea(c) + cv2.arcLength(c, True) / 2.0 + 1.0 for c in outer], dtype=np.float64)
+        .round()
+        .astype(np.int64)
+    )
+    return boxes, areas, outer
+
+
 def remove_specks(ink: GrayImage, min_area_px: int) -> GrayImage:
-    """Drop 8-connected ink components smaller than ``min_area_px`` pixels (dust, noise)."""
+    """Drop 8-connected ink components smaller than ``min_area_px`` pixels (dust, noise); returns a copy."""
     if min_area_px <= 1:
         return ink
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8, ltype=cv2.CV_32S)
-    if count <= 1:
+    _, areas, contours = component_boxes(ink)
+    specks = [contours[i] for i in np.flatnonzero(areas < min_area_px)]
+    if not specks:
         return ink
-    lookup = np.where(stats[:, cv2.CC_STAT_AREA] >= min_area_px, 255, 0).astype(np.uint8)
-    lookup[0] = 0
-    return lookup[labels]
+    clean = ink.copy()
+    cv2.drawContours(clean, specks, -1, 0, thickness=cv2.FILLED)
+    return clean
 
 
 def ink_is_bright(gray: GrayImage) -> bool:

@@ -19,13 +19,19 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from segmentation import cleanup, structure
+from segmentation import cleanup, grouping, structure
 from segmentation.elements import Box, Field, GrayImage
 from segmentation.errors import InvalidInput
 
 # Sizes below are in pixels at the reference scale: an A4 page at 150 dpi, long side 1754 px,
 # where handwritten digits are about 40-70 px tall (a 5-10 mm digit).
 REFERENCE_LONG_SIDE_PX = 1754
+# An ink component belongs to a comb when this share of its box lies inside the comb.
+COMB_MEMBER_SHARE = 0.3
+# Handwritten digits fill about this share of a comb cell's height (label-size reference).
+DIGIT_SHARE_OF_CELL = 0.7
+# From this scale (~200 dpi A4) up, rules are searched at half resolution.
+RULE_POOL_FROM_SCALE = 1.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +143,92 @@ def digit_field(gray: GrayImage) -> Field:
     return _tight_field(ink, "comb")
 
 
+def _page_scale(shape: tuple[int, ...]) -> float:
+    return max(shape[0], shape[1]) / REFERENCE_LONG_SIDE_PX
+
+
+def _px(value: float, scale: float, minimum: int = 1) -> int:
+    return max(minimum, round(value * scale))
+
+
 def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> PreparedPage:
-    """Flatten illumination, binarise, despeckle, deskew and remove printed structure."""
-    raise NotImplementedError
+    """Flatten illumination, binarise, despeckle, deskew and remove printed structure.
+
+    ``gray``: (H, W) uint8 page, dark ink on light paper. The skew is measured on a
+    reduced copy (long side ~1000 px), the page rotated back, then binarised at full
+    resolution; rules and combs are found and the rules removed (see
+    :mod:`segmentation.structure`). An empty page gives empty masks, not an error.
+    """
+    _check_gray(gray)
+    scale = _page_scale(gray.shape)
+    h, w = gray.shape
+
+    # 1. Skew, on a reduced copy: the projection profile needs no fine detail.
+    factor = max(1, round(max(h, w) / 1000.0))
+    small = cv2.resize(gray, (-(-w // factor), -(-h // factor)), interpolation=cv2.INTER_AREA)
+    _, small_ink = cleanup.binarise(
+        small, kernel_px=_px(params.paper_kernel_px, scale / factor, 9), min_contrast=params.min_ink_contrast
+    )
+    skew = cleanup.estimate_skew(small_ink, params.max_skew_deg)
+    upright = cleanup.rotate(gray, -skew)
+
+    # 2. Ink at full resolution.
+    _, ink = cleanup.binarise(
+        upright, kernel_px=_px(params.paper_kernel_px, scale, 9), min_contrast=params.min_ink_contrast
+    )
+
+    # 3. Printed structure: long rules, combs (two rules joined by walls), long vertical rules.
+    # Rules are searched on a max-pooled copy above ~200 dpi: 4x cheaper, still 1 px lines.
+    pool = 2 if scale >= RULE_POOL_FROM_SCALE else 1
+    horizontal = structure.find_rules(ink, _px(params.min_rule_length_px, scale, 20), vertical=False, pool=pool)
+    combs, walls = structure.find_combs(
+        ink, horizontal, min_cell_px=_px(params.min_cell_px, scale, 6), max_cell_px=_px(params.max_cell_px, scale, 20)
+    )
+    long_vertical = structure.find_rules(ink, _px(params.min_vertical_rule_px, scale, 30), vertical=True, pool=pool)
+    vertical = cv2.bitwise_or(long_vertical, walls)
+
+    # 4. Remove the rules where no stroke crosses them, then the dust.
+    clean, removed = structure.remove_rules(ink, horizontal, vertical, stroke_px=_px(params.stroke_ext_px, scale, 2))
+    clean = cleanup.remove_specks(clean, _px(params.speck_area_px, scale * scale, 3))
+    return PreparedPage(gray=upright, ink=clean, rules=removed, skew_deg=skew, combs=tuple(combs))
 
 
 def find_fields(prepared: PreparedPage, params: PageParams = PageParams()) -> list[Field]:
-    """Comb and free fields in reading order, named ``field-1``, ``field-2``, ..."""
-    raise NotImplementedError
+    """Comb and free fields in reading order, named ``field-1``, ``field-2``, ...
+
+    Combs are those found by :func:`prepare_page` (``prepared.combs``); a comb field's
+    box is the comb's outer rectangle grown to take in digits that overflow it, its
+    cells the inner cell boxes. The remaining ink is grouped into free strings (see
+    :mod:`segmentation.grouping`). Reading order: fields whose vertical centres fall in
+    the same band form a line; lines top to bottom, left to right within a line.
+    """
+    ink = prepared.ink
+    scale = _page_scale(ink.shape)
+    boxes, _, _ = cleanup.component_boxes(ink)
+    taken = np.zeros(boxes.shape[0], dtype=bool)
+
+    placed: list[tuple[str, Box, tuple[Box, ...]]] = []
+    for comb in prepared.combs:
+        members = grouping.inside_share(boxes, comb.box) >= COMB_MEMBER_SHARE
+        members &= ~taken
+        taken |= members
+        box = grouping.grow_box(comb.box, boxes[members], comb.cells[0].h // 2, ink.shape)
+        placed.append(("comb", box, comb.cells))
+
+    free = grouping.group_strings(boxes[~taken], join_gap_share=params.join_gap_share)
+    heights = [b.h for b in free]
+    reference = (
+        float(np.median([c.h for comb in prepared.combs for c in comb.cells])) * DIGIT_SHARE_OF_CELL
+        if prepared.combs
+        else (float(np.percentile(heights, 90)) if heights else 0.0)
+    )
+    min_height = max(_px(params.min_field_height_px, scale), params.label_height_share * reference)
+    placed.extend(("free", b, ()) for b in free if b.h >= min_height)
+
+    ordered = grouping.reading_order([p[1] for p in placed])
+    fields = []
+    for number, index in enumerate(ordered, start=1):
+        kind, box, cells = placed[index]
+        crop = np.ascontiguousarray(ink[box.y : box.y2, box.x : box.x2])
+        fields.append(Field(name=f"field-{number}", kind=kind, box=box, ink=crop, cells=cells))
+    return fields

@@ -110,8 +110,10 @@ def _describe_unknown(data: bytes) -> str:
     if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")):
         return "looks like an HTML/XML document, not an image"
     try:
-        data[:512].decode("utf-8")
+        text = data[:512].decode("utf-8")
     except UnicodeDecodeError:
+        return "not a recognised image or PDF file"
+    if any(ord(char) < 32 and char not in "\t\n\r\f" for char in text):
         return "not a recognised image or PDF file"
     return "looks like a text file, not an image"
 

@@ -34,11 +34,10 @@ WIDE_SHARE = 0.85
 # Cuts leave atoms at least this share of the string height wide.
 MIN_ATOM_SHARE = 0.2
 # Typical digit width as a share of the string height, to guess how many digits a wide
-# piece holds; an even-division cut moves to a column within REFINE_SHARE of the height
-# when that column costs less than REFINE_GAIN of the even one.
+# piece holds.
 DIGIT_WIDTH_SHARE = 0.7
-REFINE_SHARE = 0.15
-REFINE_GAIN = 0.6
+# A contour notch at least this share of the string height deep is a cut candidate.
+NOTCH_SHARE = 0.1
 # Pieces at least this share of the tallest piece's height define the string's band.
 BAND_SHARE = 0.5
 
@@ -124,15 +123,32 @@ def _band(boxes: list[Box]) -> tuple[int, int]:
     return int(np.median([b.y for b in tall])), int(np.median([b.y2 for b in tall]))
 
 
+def _contour_valleys(ink: NDArray[np.bool_]) -> NDArray[np.float32]:
+    """Per column, how far the upper contour dips below, plus the lower one rises above, the
+    highest (lowest) ink on both sides: the notch two touching digits leave between them (px)."""
+    h = ink.shape[0]
+    has_ink = ink.any(axis=0)
+    first = np.where(has_ink, ink.argmax(axis=0), h).astype(np.int32)
+    last = np.where(has_ink, h - 1 - ink[::-1].argmax(axis=0), -1).astype(np.int32)
+    big = np.int32(h)
+    top_left = np.concatenate([[big], np.minimum.accumulate(first)[:-1]])
+    top_right = np.concatenate([np.minimum.accumulate(first[::-1])[::-1][1:], [big]])
+    bottom_left = np.concatenate([[-1], np.maximum.accumulate(last)[:-1]])
+    bottom_right = np.concatenate([np.maximum.accumulate(last[::-1])[::-1][1:], [-1]])
+    upper = np.clip(first - np.maximum(top_left, top_right), 0, h)
+    lower = np.clip(np.minimum(bottom_left, bottom_right) - last, 0, h)
+    return (upper + lower).astype(np.float32)
+
+
 def cut_columns(mask: NDArray[np.uint8], height: int, max_cuts: int) -> list[int]:
     """Candidate cut columns of a wide piece (ink = 255), left to right.
 
-    Two sources, both kept at least ``MIN_ATOM_SHARE`` of the string ``height`` apart and
-    from the piece's ends: (1) the piece divided evenly into the number of digits its
-    width suggests, each cut moved to a clearly cheaper column nearby (two digits that
-    overlap fuse their strokes, so the seam is no valley there); (2) valleys of the
-    column cost, the distance between upper and lower contour plus the ink count, both
-    small where two round digits touch, cheapest first.
+    Three sources, taken in this order while cuts are left and each cut stays at least
+    ``MIN_ATOM_SHARE`` of the string ``height`` from the others and the piece's ends:
+    (1) contour valleys, where the upper contour dips and the lower one rises between two
+    digits, deepest first; (2) the piece divided evenly into the number of digits its
+    width suggests; (3) valleys of the column cost (distance between upper and lower
+    contour plus ink count, small where two round digits touch), cheapest first.
     """
     w = mask.shape[1]
     margin = max(2, round(MIN_ATOM_SHARE * height))
@@ -144,6 +160,7 @@ def cut_columns(mask: NDArray[np.uint8], height: int, max_cuts: int) -> list[int
     last = np.where(has_ink, mask.shape[0] - 1 - ink[::-1].argmax(axis=0), -1)
     cost = ((last - first + 1) + ink.sum(axis=0)).astype(np.float32) / float(height)
     cost = np.convolve(cost, np.ones(3, np.float32) / 3.0, mode="same")
+    notch = _contour_valleys(ink)
 
     chosen: list[int] = []
 
@@ -151,17 +168,14 @@ def cut_columns(mask: NDArray[np.uint8], height: int, max_cuts: int) -> list[int
         if len(chosen) < max_cuts and margin <= c <= w - margin and all(abs(c - o) >= margin for o in chosen):
             chosen.append(c)
 
+    inner = range(margin, w - margin)
+    deep = [c for c in inner if notch[c] >= NOTCH_SHARE * height and notch[c] >= max(notch[c - 1], notch[c + 1])]
+    for c in sorted(deep, key=lambda c: (-float(notch[c]), float(cost[c]), c)):
+        take(int(c))
     digits = int(np.clip(round(w / (DIGIT_WIDTH_SHARE * height)), 2, max_cuts + 1))
-    reach = max(1, round(REFINE_SHARE * height))
     for i in range(1, digits):
-        c = round(w * i / digits)
-        lo, hi = max(margin, c - reach), min(w - margin, c + reach + 1)
-        if lo < hi:
-            best = lo + int(np.argmin(cost[lo:hi]))
-            if cost[best] < REFINE_GAIN * cost[min(max(c, 0), w - 1)]:
-                c = best
-        take(c)
-    valleys = [c for c in range(margin, w - margin) if cost[c] <= cost[c - 1] and cost[c] <= cost[c + 1]]
+        take(round(w * i / digits))
+    valleys = [c for c in inner if cost[c] <= cost[c - 1] and cost[c] <= cost[c + 1]]
     for c in sorted(valleys, key=lambda c: (float(cost[c]), c)):
         take(int(c))
     return sorted(chosen)

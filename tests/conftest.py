@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MNIST_DIR = ROOT.parent / "shared" / "datasets" / "mnist"
+# Next to the checkout, or two levels up for a git worktree under <project>/wt/<name>.
+MNIST_DIR = next(
+    (
+        p
+        for p in (ROOT.parent / "shared" / "datasets" / "mnist", ROOT.parent.parent / "shared" / "datasets" / "mnist")
+        if p.exists()
+    ),
+    ROOT.parent / "shared" / "datasets" / "mnist",
+)
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,9 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     parser = sub.add_parser("serve", help="run the web app and workers (embedded Redis when REDIS_URL is unset)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default from settings)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default from settings; 0: web only)"
+    )
     parser.set_defaults(handler=run_serve)
 
 
@@ -71,8 +73,9 @@ def run_serve(args: argparse.Namespace) -> int:
     worker = None
     server = None
     try:
-        concurrency = args.workers or settings.worker_concurrency
-        worker = subprocess.Popen(worker_command(concurrency), env={**os.environ, **settings.to_env()})
+        concurrency = settings.worker_concurrency if args.workers is None else args.workers
+        if concurrency > 0:
+            worker = subprocess.Popen(worker_command(concurrency), env={**os.environ, **settings.to_env()})
         server = make_server(args.host, args.port, create_app(settings), threaded=True)
         _stop_on_sigterm(server)
         print(f"formdigits is running at http://{args.host}:{server.port}/ (Ctrl-C to stop)", flush=True)

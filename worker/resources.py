@@ -23,7 +23,8 @@ from worker.settings import Settings
 log = logging.getLogger(__name__)
 
 _model: Any = None
-_store: tuple[int, JobStore] | None = None  # (pid, store): a forked child opens its own connections
+# (pid, store): a forked child opens its own connections; new settings (tests) get a new store.
+_store: tuple[int, JobStore] | None = None
 _heartbeat_stop = threading.Event()
 
 
@@ -58,8 +59,9 @@ def load_model(settings: Settings) -> Any:
 def job_store() -> JobStore:
     """This process's JobStore (reconnected after a fork)."""
     global _store
-    if _store is None or _store[0] != os.getpid():
-        _store = (os.getpid(), JobStore.connect(settings_of(), current_app))
+    settings = settings_of()
+    if _store is None or _store[0] != os.getpid() or _store[1].settings != settings:
+        _store = (os.getpid(), JobStore.connect(settings, current_app))
     return _store[1]
 
 

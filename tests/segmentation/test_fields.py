@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from segmentation.elements import Box
 from segmentation.errors import InvalidInput
-from segmentation.fields import digit_field, line_field
+from segmentation.fields import digit_field, find_fields, line_field, prepare_page
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -97,3 +98,75 @@ def test_digit_field_empty_image_is_invalid(level: int) -> None:
 def test_line_field_blank_is_invalid() -> None:
     with pytest.raises(InvalidInput, match="no ink found"):
         line_field(np.full((80, 300), 230, np.uint8))
+
+
+def _form_page(skew_deg: float = 0.0) -> tuple[np.ndarray, dict[str, tuple[int, int, int, int]]]:
+    """A small form at ~150 dpi: a label, a 6-box comb with an empty 3rd cell, three free strings.
+
+    Returns the page and the drawn field rectangles ``[x0, y0, x1, y1]`` in the upright frame.
+    """
+    page = np.full((1000, 1240), 242, np.uint8)
+    cv2.putText(page, "Customer number", (100, 290), FONT, 0.6, 40, 1)
+    x0, y0, cw, ch = 100, 320, 70, 80
+    cv2.rectangle(page, (x0, y0), (x0 + 6 * cw, y0 + ch), 40, 2)
+    for i in range(1, 6):
+        cv2.line(page, (x0 + i * cw, y0), (x0 + i * cw, y0 + ch), 40, 2)
+    for i, digit in enumerate("31 415"):
+        if digit != " ":
+            cv2.putText(page, digit, (x0 + i * cw + 14, y0 + ch - 14), FONT, 1.8, 10, 5)
+    cv2.line(page, (250, 620), (700, 620), 40, 2)
+    cv2.putText(page, "12345", (270, 615), FONT, 2.0, 10, 6)  # sits on its guide line
+    cv2.putText(page, "678", (800, 615), FONT, 2.0, 10, 6)
+    cv2.putText(page, "9021", (200, 850), FONT, 2.0, 10, 6)
+    drawn = {
+        "comb": (x0, y0, x0 + 6 * cw, y0 + ch),
+        "12345": (270, 570, 450, 617),
+        "678": (800, 570, 910, 617),
+        "9021": (200, 805, 345, 852),
+    }
+    if skew_deg:
+        matrix = cv2.getRotationMatrix2D((620, 500), skew_deg, 1.0)
+        page = cv2.warpAffine(page, matrix, (1240, 1000), borderValue=242)
+    return page, drawn
+
+
+def _iou(box: Box, rect: tuple[int, int, int, int]) -> float:
+    x0, y0, x1, y1 = rect
+    ix = max(0, min(box.x2, x1) - max(box.x, x0))
+    iy = max(0, min(box.y2, y1) - max(box.y, y0))
+    inter = ix * iy
+    return inter / (box.area + (x1 - x0) * (y1 - y0) - inter)
+
+
+@pytest.mark.parametrize("skew", [0.0, 3.0, -4.0])
+def test_find_fields_comb_and_free_strings_in_reading_order(skew: float) -> None:
+    page, drawn = _form_page(skew)
+    prepared = prepare_page(page)
+    assert prepared.skew_deg == pytest.approx(skew, abs=0.5)
+
+    fields = find_fields(prepared)
+
+    # The small printed label is dropped; comb first, then the two strings of one line, then the last.
+    assert [f.kind for f in fields] == ["comb", "free", "free", "free"]
+    assert [f.name for f in fields] == ["field-1", "field-2", "field-3", "field-4"]
+    for field, key in zip(fields, ["comb", "12345", "678", "9021"], strict=True):
+        assert _iou(field.box, drawn[key]) > 0.7, (key, field.box)
+        assert field.ink.shape == (field.box.h, field.box.w)
+        assert np.array_equal(field.ink, prepared.ink[field.box.y : field.box.y2, field.box.x : field.box.x2])
+    comb = fields[0]
+    assert len(comb.cells) == 6
+    ink_per_cell = [np.count_nonzero(prepared.ink[c.y : c.y2, c.x : c.x2]) for c in comb.cells]
+    assert ink_per_cell[2] == 0
+    assert all(count > 100 for i, count in enumerate(ink_per_cell) if i != 2)
+    # The guide line under "12345" is gone; the comb's lines too.
+    assert np.count_nonzero(prepared.ink[610:630, 470:700]) == 0
+    assert np.count_nonzero(prepared.rules[610:630, 470:700]) > 200
+    assert np.count_nonzero(prepared.ink[310:330, 100:520]) < 100
+
+
+def test_empty_page_has_no_fields() -> None:
+    rng = np.random.default_rng(3)
+    page = np.clip(235 + rng.normal(0, 5, (700, 500)), 0, 255).astype(np.uint8)
+    prepared = prepare_page(page)
+    assert find_fields(prepared) == []
+    assert prepared.ink.shape == page.shape

@@ -211,9 +211,10 @@ def test_truncated_image_is_invalid_input(fmt: str) -> None:
         (b"just some notes, renamed to .png\n", UnsupportedFormat, "text file"),
         (b"<!DOCTYPE html><html><body>404</body></html>", UnsupportedFormat, "HTML"),
         (bytes(range(256)) * 4, UnsupportedFormat, "not a recognised"),
+        (bytes(4096), UnsupportedFormat, "not a recognised"),
         (zip_archive([("a.png", b"x")]), UnsupportedFormat, "nested archives are not supported"),
     ],
-    ids=["empty", "text", "html", "binary", "zip"],
+    ids=["empty", "text", "html", "binary", "zeros", "zip"],
 )
 def test_unreadable_bytes_name_the_source(data: bytes, error: type[Exception], words: str) -> None:
     for call in (lambda: count_pages(data, "upload.png"), lambda: load_page(data, "upload.png", 1)):

@@ -1,0 +1,203 @@
+"""The reader with the shipped classifier on digits and strings drawn in code (and MNIST strings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from recognition.classifier import Classifier
+from recognition.mnist import load_split
+from recognition.reader import ReadParams, read_fields, read_image, read_string
+from recognition.results import FieldResult, PageResult
+from segmentation.elements import Box, Field
+from segmentation.errors import InvalidInput
+
+SCALE, THICK, BASE_Y = 1.3, 4, 48
+
+
+def hershey(text: str, step: int = 26, gaps: dict[int, int] | None = None) -> NDArray[np.uint8]:
+    """Binary ink (255) of Hershey characters ``step`` px apart (narrow marks take half a step)."""
+    canvas = np.zeros((64, 24 + step * len(text) + 30), np.uint8)
+    x = 8
+    for i, ch in enumerate(text):
+        layer = np.zeros_like(canvas)
+        cv2.putText(layer, ch, (x, BASE_Y), cv2.FONT_HERSHEY_SIMPLEX, SCALE, 255, THICK)
+        canvas[layer > 127] = 255
+        x += (gaps or {}).get(i, step if ch.isdigit() else step * 2 // 3)
+    return canvas
+
+
+def free_field(ink: NDArray[np.uint8], dx: int = 0, dy: int = 0) -> Field:
+    return Field("field-1", "free", Box(dx, dy, ink.shape[1], ink.shape[0]), ink)
+
+
+class CountingModel:
+    """The real classifier, counting its batched calls."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+        self.calls: list[int] = []
+
+    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        self.calls.append(int(images.shape[0]))
+        return self.classifier.probabilities(images)
+
+
+@pytest.mark.parametrize("step", [21, 20, 19])
+def test_touching_zeros_read_as_two_zeros(classifier: Classifier, step: int) -> None:
+    ink = hershey("00", step)
+    assert cv2.connectedComponents(ink)[0] - 1 == 1, "the zeros must touch"
+    result = read_string(classifier, free_field(ink))
+    assert result.text == "00"
+    assert len(result.digits) == 2 and result.digits[0].box.x2 <= result.digits[1].box.x + 2
+
+
+@pytest.mark.parametrize(("mark", "kind"), [(",", "comma"), (".", "point"), ("-", "dash")])
+def test_marks_between_digits_are_separators(classifier: Classifier, mark: str, kind: str) -> None:
+    ink = hershey(f"38{mark}52")
+    result = read_string(classifier, free_field(ink))
+    assert result.text == "3852"
+    assert [(s.position, s.kind) for s in result.separators] == [(2, kind)]
+
+
+def test_boxes_are_in_page_coordinates(classifier: Classifier) -> None:
+    ink = hershey("2580")
+    at_origin = read_string(classifier, free_field(ink))
+    moved = read_string(classifier, free_field(ink, dx=300, dy=120))
+    assert moved.text == at_origin.text == "2580"
+    assert moved.box == Box(300, 120, ink.shape[1], ink.shape[0])
+    for a, b in zip(at_origin.digits, moved.digits, strict=True):
+        assert b.box == a.box.shifted(300, 120)
+        assert a.box.x >= 0 and a.box.x2 <= ink.shape[1]
+
+
+def test_field_confidence_is_the_product_and_review_follows_the_threshold(classifier: Classifier) -> None:
+    result = read_string(classifier, free_field(hershey("2580")))
+    assert result.confidence == pytest.approx(np.prod([d.confidence for d in result.digits]))
+    strict = read_string(classifier, free_field(hershey("2580")), ReadParams(review_threshold=1.01))
+    assert strict.needs_review
+    for d in result.digits:
+        assert d.alternatives[0][0] == d.digit and len(d.alternatives) == 3
+        assert len(d.probabilities) == 10 and d.confidence == pytest.approx(d.probabilities[d.digit])
+
+
+def draw_digit(digit: str) -> NDArray[np.uint8]:
+    """A Hershey digit, black on white (dark ink on light paper)."""
+    image = np.full((120, 100), 255, np.uint8)
+    cv2.putText(image, digit, (20, 95), cv2.FONT_HERSHEY_SIMPLEX, 3, 0, 9)
+    return image
+
+
+@pytest.mark.parametrize("digit", list("0235678"))
+def test_digit_mode_reads_either_polarity_the_same(classifier: Classifier, digit: str) -> None:
+    black_on_white = draw_digit(digit)
+    results = [
+        read_image(classifier, image, "digit").fields[0]
+        for image in (black_on_white, 255 - black_on_white, (255 - black_on_white) // 3 + 80)
+    ]
+    assert [r.text for r in results] == [digit] * 3
+    assert results[0].digits[0].probabilities == pytest.approx(results[1].digits[0].probabilities, abs=1e-6)
+    assert results[0].kind == "digit" and len(results[0].digits) == 1
+
+
+def test_digit_mode_non_digit_is_empty_and_needs_review(classifier: Classifier) -> None:
+    image = np.full((100, 100), 255, np.uint8)
+    cv2.line(image, (10, 50), (90, 50), 0, 8)  # a dash
+    field = read_image(classifier, image, "digit").fields[0]
+    assert field.text == "" and field.digits == () and field.needs_review
+
+
+def test_unknown_mode_is_invalid_input(classifier: Classifier) -> None:
+    with pytest.raises(InvalidInput):
+        read_image(classifier, draw_digit("3"), "paragraph")
+
+
+def test_line_mode_reads_a_string_on_paper(classifier: Classifier) -> None:
+    ink = hershey("70238")
+    paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)
+    paper[20 : 20 + ink.shape[0], 30 : 30 + ink.shape[1]][ink > 0] = 20
+    page = read_image(classifier, paper, "line", page_number=3)
+    assert isinstance(page, PageResult) and page.page == 3
+    assert (page.width, page.height) == (paper.shape[1], paper.shape[0])
+    assert page.fields[0].text == "70238"
+    assert PageResult.from_dict(page.to_dict()).to_dict() == page.to_dict()
+
+
+def test_fields_of_a_page_take_one_model_call(classifier: Classifier) -> None:
+    cells = (Box(100, 50, 40, 60), Box(140, 50, 40, 60), Box(180, 50, 40, 60))
+    comb_ink = np.zeros((60, 120), np.uint8)
+    for i, ch in ((0, "2"), (2, "9")):  # the middle cell is left empty
+        layer = np.zeros_like(comb_ink)
+        cv2.putText(layer, ch, (40 * i + 6, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 255, 4)
+        comb_ink[layer > 127] = 255
+    comb = Field("field-1", "comb", Box(100, 50, 120, 60), comb_ink, cells)
+    free = free_field(hershey("356"), dx=20, dy=200)
+    model = CountingModel(classifier)
+    comb_result, free_result = read_fields(model, [comb, free])
+    assert len(model.calls) == 1
+    assert comb_result.kind == "comb" and comb_result.cells == (2, None, 9)
+    assert comb_result.text == "29"
+    assert free_result.text == "356"
+    assert FieldResult.from_dict(comb_result.to_dict()).cells == (2, None, 9)
+
+
+def test_reading_is_deterministic(classifier: Classifier) -> None:
+    ink = hershey("9081", step=20)
+    first = read_string(classifier, free_field(ink)).to_dict()
+    assert all(read_string(classifier, free_field(ink.copy())).to_dict() == first for _ in range(3))
+
+
+def ink_crop(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """An MNIST digit (ink bright) cropped to its ink, binarised (ink = 255)."""
+    rows, cols = np.flatnonzero(image.max(axis=1) > 127), np.flatnonzero(image.max(axis=0) > 127)
+    crop = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return np.where(crop > 127, 255, 0).astype(np.uint8)
+
+
+def paste(crops: list[NDArray[np.uint8]], gaps: list[int]) -> NDArray[np.uint8]:
+    """Crops bottom-aligned left to right with ``gaps`` px between (negative overlaps)."""
+    width = sum(c.shape[1] for c in crops) + sum(gaps) + 20
+    canvas = np.zeros((40, width), np.uint8)
+    x = 10
+    for crop, gap in zip(crops, [*gaps, 0], strict=True):
+        y = 34 - crop.shape[0]
+        region = canvas[y : y + crop.shape[0], x : x + crop.shape[1]]
+        np.maximum(region, crop, out=region)
+        x += crop.shape[1] + gap
+    return canvas
+
+
+def components(ink: NDArray[np.uint8]) -> int:
+    return int(cv2.connectedComponents(ink, connectivity=8)[0]) - 1
+
+
+def touching_gap(left: NDArray[np.uint8], right: NDArray[np.uint8]) -> int | None:
+    """The largest gap (px) at which two crops touch, or None if they never do within a few pixels."""
+    apart = components(left) + components(right)
+    for gap in range(1, -8, -1):
+        if components(paste([left, right], [gap])) < apart:
+            return gap
+    return None
+
+
+@pytest.mark.mnist
+def test_mnist_strings_with_two_touching_digits(classifier: Classifier, mnist_dir: Path) -> None:
+    test = load_split(mnist_dir, "t10k")
+    rng = np.random.default_rng(7)
+    right, tried = 0, 0
+    while tried < 20:
+        picks = rng.choice(len(test), size=5, replace=False)
+        crops = [ink_crop(test.images[i]) for i in picks]
+        gap = touching_gap(crops[1], crops[2])
+        if gap is None:
+            continue
+        ink = paste(crops, [5, gap, 5, 5])  # digits 2 and 3 touch
+        truth = "".join(str(d) for d in test.labels[picks])
+        tried += 1
+        right += read_string(classifier, free_field(ink)).text == truth
+    # A 99%-per-digit classifier reads ~95% of clean 5-digit strings; the touching pair costs some.
+    assert right / tried >= 0.7

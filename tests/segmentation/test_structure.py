@@ -1,0 +1,115 @@
+"""Rule finding and removal that keeps crossing strokes, and comb detection, on masks drawn in code."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from segmentation import structure
+
+
+def _remove_horizontal(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    horizontal = structure.find_rules(ink, 100, vertical=False)
+    return structure.remove_rules(ink, horizontal, np.zeros_like(ink), stroke_px=3)
+
+
+def test_ruled_line_is_removed_but_crossing_stroke_stays_connected() -> None:
+    ink = np.zeros((200, 400), np.uint8)
+    cv2.line(ink, (10, 100), (390, 100), 255, 3)  # the printed rule, rows 99..101
+    cv2.line(ink, (200, 60), (205, 140), 255, 4)  # a handwritten stroke crossing it
+    cv2.line(ink, (300, 70), (330, 99), 255, 4)  # a stroke ending on the rule from above
+
+    clean, removed = _remove_horizontal(ink)
+
+    # The rule is gone away from the strokes.
+    assert np.count_nonzero(clean[96:105, 10:180]) == 0
+    assert np.count_nonzero(clean[96:105, 340:390]) == 0
+    assert np.count_nonzero(removed) > 0.8 * 3 * 300
+    # The crossing stroke keeps its pixels above, across and below the rule, in one piece.
+    _, labels = cv2.connectedComponents(clean, connectivity=8)
+    top, middle, bottom = labels[62, 200], labels[100, 203], labels[138, 205]
+    assert top != 0 and top == middle == bottom
+    # The stroke ending on the rule keeps its pixels down to the rule's ragged edge.
+    ending = clean[60:100, 295:340]
+    assert 60 + np.flatnonzero(ending.any(axis=1)).max() >= 94
+
+
+def test_slanted_stroke_crossing_rule_stays_connected() -> None:
+    ink = np.zeros((200, 400), np.uint8)
+    cv2.line(ink, (10, 100), (390, 100), 255, 2)
+    cv2.line(ink, (150, 50), (210, 150), 255, 5)
+    clean, _ = _remove_horizontal(ink)
+    _, labels = cv2.connectedComponents(clean, connectivity=8)
+    assert labels[52, 151] != 0 and labels[52, 151] == labels[148, 209]
+
+
+def test_short_horizontal_stroke_is_not_a_rule() -> None:
+    ink = np.zeros((100, 200), np.uint8)
+    cv2.line(ink, (40, 50), (110, 50), 255, 4)  # a digit's bar, 70 px
+    assert not structure.find_rules(ink, 100, vertical=False).any()
+
+
+def test_pooled_rules_find_the_same_lines() -> None:
+    ink = np.zeros((300, 600), np.uint8)
+    cv2.line(ink, (20, 101), (580, 101), 255, 1)
+    cv2.line(ink, (20, 200), (580, 203), 255, 2)
+    plain = structure.find_rules(ink, 100, vertical=False)
+    pooled = structure.find_rules(ink, 100, vertical=False, pool=2)
+    # The same lines up to a pixel at their ends.
+    assert np.count_nonzero(pooled & plain) >= np.count_nonzero(plain) - 8
+    assert np.count_nonzero(pooled & ~ink) == 0
+
+
+def _comb(ink: np.ndarray, x0: int, y0: int, cell_w: int, cell_h: int, cells: int, thickness: int = 2) -> None:
+    cv2.rectangle(ink, (x0, y0), (x0 + cells * cell_w, y0 + cell_h), 255, thickness)
+    for i in range(1, cells):
+        cv2.line(ink, (x0 + i * cell_w, y0), (x0 + i * cell_w, y0 + cell_h), 255, thickness)
+
+
+def test_comb_of_six_boxes_is_found_with_its_cells() -> None:
+    ink = np.zeros((300, 700), np.uint8)
+    _comb(ink, 100, 100, 70, 80, 6)
+    # Digits in the cells, one a "1" spanning nearly the whole cell height.
+    cv2.line(ink, (140, 105), (140, 175), 255, 5)
+    cv2.circle(ink, (205, 140), 22, 255, 5)
+    horizontal = structure.find_rules(ink, 100, vertical=False)
+
+    combs, walls = structure.find_combs(ink, horizontal, min_cell_px=20, max_cell_px=200)
+
+    assert len(combs) == 1
+    comb = combs[0]
+    assert len(comb.cells) == 6
+    assert abs(comb.box.x - 99) <= 2 and abs(comb.box.x2 - 522) <= 2
+    assert abs(comb.box.y - 99) <= 2 and abs(comb.box.y2 - 182) <= 2
+    for i, cell in enumerate(comb.cells):
+        assert abs(cell.x - (100 + 70 * i)) <= 3 and abs(cell.w - 70) <= 4
+    # Walls cover the seven wall columns, not the digits.
+    assert walls[140, 100] == 255 and walls[140, 240] == 255
+    assert walls[140, 140] == 0
+
+
+def test_single_box_and_underline_pairs_are_not_combs() -> None:
+    ink = np.zeros((400, 700), np.uint8)
+    cv2.rectangle(ink, (100, 50), (300, 130), 255, 2)  # one box
+    cv2.line(ink, (100, 250), (600, 250), 255, 2)  # two underlines one above the other
+    cv2.line(ink, (100, 330), (600, 330), 255, 2)
+    horizontal = structure.find_rules(ink, 100, vertical=False)
+    combs, walls = structure.find_combs(ink, horizontal, min_cell_px=20, max_cell_px=200)
+    assert combs == []
+    assert not walls.any()
+
+
+def test_comb_lines_are_removed_but_digit_crossing_a_wall_stays() -> None:
+    ink = np.zeros((300, 700), np.uint8)
+    _comb(ink, 100, 100, 70, 80, 4)
+    cv2.line(ink, (150, 140), (190, 140), 255, 4)  # a bar crossing the wall at x=170
+    horizontal = structure.find_rules(ink, 100, vertical=False)
+    combs, walls = structure.find_combs(ink, horizontal, min_cell_px=20, max_cell_px=200)
+    clean, removed = structure.remove_rules(ink, horizontal, walls, stroke_px=3)
+    assert len(combs) == 1
+    assert clean[140, 150:191].all()
+    # Everything else of the comb is gone.
+    leftover = clean.copy()
+    leftover[130:150, 145:195] = 0
+    assert np.count_nonzero(leftover) == 0
+    assert np.count_nonzero(removed) > 0

@@ -68,6 +68,7 @@ def test_redis_restart_while_jobs_are_queued(tmp_path: Path, weights_path: Path)
             "POST job": http(f"{base}/api/v1/jobs", body, headers),
             "POST digit": http(f"{base}/api/v1/digits", drawing, PNG_HEADERS),
             "healthz": http(f"{base}/healthz"),
+            "metrics": http(f"{base}/metrics"),
         }
         for what, (status, answer) in answers.items():
             assert_unavailable(what, status, answer)

@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from worker.settings import Settings  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
+SLOW_JOB_S = 10.0  # jobs slower than this are listed with the time they finished
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -112,6 +113,7 @@ class Tally:
     duplicated: int = 0
     wrong_digits: int = 0
     drawings_ms: list[float] = field(default_factory=list)
+    error_free_notes: list[str] = field(default_factory=list)  # slow jobs, printed at the end
 
     def error(self, what: str) -> None:
         with self.lock:
@@ -142,6 +144,8 @@ def run_client(base: str, index: int, jobs: int, pages: int, poll_s: float, dead
             continue
         latency = time.monotonic() - start
         account(job, texts, latency, tally)
+        if latency > SLOW_JOB_S:
+            tally.error_free_notes.append(f"{time.strftime('%H:%M:%S')} job {job['id'][:8]} took {latency:.1f} s")
 
 
 def wait_job(url: str, poll_s: float, deadline: float, tally: Tally) -> dict[str, Any] | None:
@@ -210,7 +214,7 @@ def wait_until(predicate: Any, timeout_s: float, what: str) -> None:
 
 
 @contextlib.contextmanager
-def own_stack(workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes], Settings]]:
+def own_stack(workers: int, log_dir: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes], Settings]]:
     """redis-server + a worker with ``workers`` processes + the web app, all on loopback; stopped on exit."""
     import redis
 
@@ -225,7 +229,7 @@ def own_stack(workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes], Sett
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMDIGITS_") and k != "REDIS_URL"}
     env = {**env, **settings.to_env(), "PYTHONPATH": str(ROOT)}
-    log = (tmp / "stack.log").open("ab")
+    log = ((log_dir or tmp) / "stack.log").open("ab")
     processes: list[subprocess.Popen[bytes]] = []
     try:
         redis_cmd = [binary, "--bind", LOOPBACK, "--port", str(redis_port), "--dir", str(tmp), "--save", ""]
@@ -371,6 +375,8 @@ def report(args: argparse.Namespace, tally: Tally, elapsed_s: float, rss_before:
             f"drawing round trip: {len(ms)} under load, p50 {statistics.median(ms):.0f} ms, "
             f"p95 {percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms"
         )
+    for note in tally.error_free_notes[:10]:
+        print(f"slow job          : {note}")
     if rss_before == rss_before:  # not NaN: the web process is ours
         print(f"web RSS           : {rss_before:.1f} MB -> {rss_after:.1f} MB ({rss_after - rss_before:+.1f} MB)")
 
@@ -383,6 +389,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the own stack")
     parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls of a job")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="stop everything after this long")
+    parser.add_argument("--log-dir", type=Path, help="keep the own stack's log (worker at INFO) in this directory")
     parser.add_argument("--url", help="load this running service (loopback only) instead of starting one")
     parser.add_argument("--serve-web", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -393,7 +400,7 @@ def main() -> int:
         check_loopback(args.url)
         tally = run_load(args.url.rstrip("/"), args, None)
     else:
-        with own_stack(args.workers) as (base, web, settings):
+        with own_stack(args.workers, args.log_dir) as (base, web, settings):
             tally = run_load(base, args, web)
             count_store_writes(settings, base)
     return 1 if tally.errors or tally.lost or tally.duplicated else 0

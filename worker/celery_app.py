@@ -23,6 +23,10 @@ DIGITS_QUEUE = "digits"
 # restores unacked messages). It must exceed the longest page (the hard time limit) by a margin,
 # or a slow page would be read twice; redelivery is harmless (slots are idempotent) but wasteful.
 VISIBILITY_MARGIN_S = 300
+# A new pool child loads the model (torch.jit trace and freeze) before it reports "up". Celery's
+# default patience is 4 s; under load that was too short (the load test saw children killed and
+# restarted in a loop for ~20 s after each max-tasks-per-child recycle).
+CHILD_START_TIMEOUT_S = 60.0
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -53,6 +57,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_soft_time_limit": settings.page_soft_time_limit_s,
         "task_time_limit": settings.page_hard_time_limit_s,
         "worker_max_tasks_per_child": settings.max_tasks_per_child,
+        "worker_proc_alive_timeout": CHILD_START_TIMEOUT_S,
         "worker_concurrency": settings.worker_concurrency,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {

@@ -105,8 +105,9 @@ def _decode_data_url(value: Any) -> bytes:
 
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Response:
-    """The job's state, progress and results so far (``read``-shaped ``results``)."""
-    return jsonify(job_store().get_job(job_id))
+    """The job's state, progress and results so far (``?results=0``: without results, for cheap polling)."""
+    with_results = request.args.get("results", "1").lower() not in ("0", "false", "no")
+    return jsonify(job_store().get_job(job_id, with_results=with_results))
 
 
 @bp.get("/jobs/<job_id>/results.json")

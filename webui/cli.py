@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -65,6 +64,8 @@ def run_serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"formdigits serve: {exc}", file=sys.stderr)
         return 2
+    # From here on SIGTERM unwinds like Ctrl-C, so whatever has been started is stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     embedded = None
     if settings.redis_url is None:
         embedded = start_embedded_redis(settings.data_dir)
@@ -77,7 +78,6 @@ def run_serve(args: argparse.Namespace) -> int:
         if concurrency > 0:
             worker = subprocess.Popen(worker_command(concurrency), env={**os.environ, **settings.to_env()})
         server = make_server(args.host, args.port, create_app(settings), threaded=True)
-        _stop_on_sigterm(server)
         print(f"formdigits is running at http://{args.host}:{server.port}/ (Ctrl-C to stop)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
@@ -93,12 +93,8 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_sigterm(server: Any) -> None:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        # shutdown() waits for serve_forever to return, so it must run on another thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, handler)
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout_s: float) -> None:

@@ -60,6 +60,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_proc_alive_timeout": CHILD_START_TIMEOUT_S,
         "worker_concurrency": settings.worker_concurrency,
         "broker_connection_retry_on_startup": True,
+        # When the broker connection drops, running pages are redelivered anyway (late acks):
+        # cancel them instead of finishing work whose ack can no longer be sent.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "broker_transport_options": {
             "visibility_timeout": visibility_timeout_s(settings),
             # Look for messages past their visibility timeout (those of a worker that died) every

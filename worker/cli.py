@@ -163,12 +163,12 @@ def wait_for_job(base: str, url: str, timeout_s: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     with tqdm(total=0, unit="page", file=sys.stderr, disable=None, desc="reading") as bar:
         while True:
-            job: dict[str, Any] = json.loads(_request(base + url))
+            job: dict[str, Any] = json.loads(_request(base + url + "?results=0"))
             bar.total = job["progress"]["total"]
             bar.n = job["progress"]["done"]
             bar.refresh()
             if job["state"] in ("done", "failed"):
-                return job
+                return json.loads(_request(base + url))  # type: ignore[no-any-return]
             if time.monotonic() > deadline:
                 raise SubmitError(f"the job did not finish within {timeout_s:.0f} s; poll {base}{url} later")
             time.sleep(POLL_INTERVAL_S)

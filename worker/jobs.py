@@ -351,36 +351,38 @@ class JobStore:
         self.redis.delete(*keys)
 
     # --- reading (web side) ---------------------------------------------------------------------
-    def get_job(self, job_id: str) -> dict[str, Any]:
-        """The job as the API shows it: id, state, progress, times, mode and ``read``-shaped results."""
+    def get_job(self, job_id: str, *, with_results: bool = True) -> dict[str, Any]:
+        """The job as the API shows it: id, state, progress, times, mode and ``read``-shaped results.
+
+        Without ``with_results`` the (possibly large) results are not read and ``results`` is empty:
+        cheap polling of progress.
+        """
         if not JOB_ID_RE.match(job_id):
             raise JobNotFound(job_id)
+        results_key = self._key(job_id, "results")
         pipe = self.redis.pipeline(transaction=True)
         pipe.hgetall(self._key(job_id))
-        pipe.hgetall(self._key(job_id, "results"))
-        meta_raw, results_raw = pipe.execute()
+        if with_results:
+            pipe.hgetall(results_key)
+        else:
+            pipe.hlen(results_key)
+        meta_raw, slots_raw = pipe.execute()
         if not meta_raw:
             raise JobNotFound(job_id)
         meta = {k.decode(): v.decode() for k, v in meta_raw.items()}
-        slots = {k.decode(): json.loads(v) for k, v in results_raw.items()}
         total = int(meta["total"])
-        if meta["plan"]:
-            plan = [PlannedFile.from_dict(d) for d in json.loads(meta["plan"])]
-            results = [
-                {
-                    "source": f.source,
-                    "error": f.error,
-                    "pages": [slots[s] for s in (f"{i}:{p}" for p in range(1, f.pages + 1)) if s in slots],
-                }
-                for i, f in enumerate(plan)
-            ]
+        results: list[dict[str, Any]] = []
+        if with_results:
+            slots = {k.decode(): json.loads(v) for k, v in slots_raw.items()}
+            done = len(slots)
+            results = _results(meta, slots)
         else:
-            results = [{"source": name, "error": None, "pages": []} for name in json.loads(meta["uploads"])]
+            done = int(slots_raw)
         job: dict[str, Any] = {
             "id": job_id,
             "state": meta["state"],
             "mode": meta["mode"],
-            "progress": {"done": len(slots), "total": max(total, 0)},
+            "progress": {"done": done, "total": max(total, 0)},
             "created": meta["created"],
             "finished": meta["finished"] or None,
             "results": results,
@@ -442,6 +444,21 @@ class JobStore:
     def ping(self) -> None:
         """Raise redis.ConnectionError when Redis cannot be reached."""
         self.redis.ping()
+
+
+def _results(meta: dict[str, str], slots: dict[str, Any]) -> list[dict[str, Any]]:
+    """``read``-shaped results: per planned file its pages with a result, in page order."""
+    if not meta["plan"]:
+        return [{"source": name, "error": None, "pages": []} for name in json.loads(meta["uploads"])]
+    plan = [PlannedFile.from_dict(d) for d in json.loads(meta["plan"])]
+    return [
+        {
+            "source": f.source,
+            "error": f.error,
+            "pages": [slots[s] for s in (f"{i}:{p}" for p in range(1, f.pages + 1)) if s in slots],
+        }
+        for i, f in enumerate(plan)
+    ]
 
 
 def _now_iso() -> str:

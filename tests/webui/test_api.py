@@ -172,3 +172,14 @@ def test_redis_down_gives_503_json(settings: Settings) -> None:
     ):
         assert response.status_code == 503 and response.is_json
         assert b"Traceback" not in response.data
+
+
+def test_polling_without_results(app, client) -> None:  # type: ignore[no-untyped-def]
+    store: JobStore = app.extensions["formdigits_store"]
+    job_id = client.post("/api/v1/jobs", data=_files(("a.png", PNG))).get_json()["id"]
+    store.set_plan(job_id, [PlannedFile("a.png", "upload:0", 2)])
+    store.record_failed_page(job_id, 0, 1, "no ink")
+    light = client.get(f"/api/v1/jobs/{job_id}?results=0").get_json()
+    full = client.get(f"/api/v1/jobs/{job_id}").get_json()
+    assert light["progress"] == full["progress"] == {"done": 1, "total": 2}
+    assert light["results"] == [] and len(full["results"][0]["pages"]) == 1

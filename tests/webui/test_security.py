@@ -167,3 +167,13 @@ def test_configuration_is_read_only_by_settings() -> None:
     for package in ("worker", "webui", "formdigits"):
         for path in (ROOT / package).rglob("*.py"):
             assert not re.search(r"redis://[^\s\"'/]*:[^\s\"'@/]+@", path.read_text()), path
+
+
+def test_no_response_sets_a_cookie(app, client) -> None:  # type: ignore[no-untyped-def]
+    """No session cookies at all: with nothing ambient to ride on, cross-site requests carry no authority."""
+    responses = [client.get(route) for route in _get_routes(app)]
+    responses.append(_submit(client))
+    responses.append(client.post("/api/v1/digits", data=PNG, content_type="image/png"))
+    responses.append(client.get(responses[-1].get_json()["url"]))
+    for response in responses:
+        assert "Set-Cookie" not in response.headers

@@ -56,6 +56,7 @@ def test_redis_restart_while_jobs_are_queued(tmp_path: Path, weights_path: Path)
         job_ids = [submit_http(base, digit_files("0123", prefix=f"j{j}-")) for j in range(3)]
         wait_until(lambda: http(f"{base}/api/v1/jobs/{job_ids[0]}")[1]["progress"]["done"] >= 1, 60, "a first page")
 
+        assert http(f"{base}/api/v1/jobs/{job_ids[-1]}")[1]["state"] == "queued"  # work is still waiting
         stack.redis.process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]  # a crash, not a clean stop
         stack.redis.process.wait(10)  # type: ignore[union-attr]
         # Every endpoint: a JSON 503 while Redis is away.

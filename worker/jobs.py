@@ -411,9 +411,13 @@ class JobStore:
         """Remove the job and everything stored for it; False when there was no such job."""
         if not JOB_ID_RE.match(job_id):
             return False
-        keys = list(self.redis.scan_iter(match=self._key(job_id) + "*", count=500))
+        try:
+            files = {key for _, key in self.uploads(job_id)} | {f.key for f in self.plan(job_id)}
+        except JobNotFound:
+            return False
         self.redis.zrem(self.active_key, job_id)
-        return bool(keys) and self.redis.delete(*keys) > 0
+        parts = ("results", "overlays", "failed", "attempts", "writes", *sorted(files))
+        return self.redis.delete(self._key(job_id), *(self._key(job_id, part) for part in parts)) > 0
 
     # --- service health and limits --------------------------------------------------------------
     def beat(self, worker_name: str) -> None:

@@ -58,7 +58,7 @@ def test_killed_pool_child_page_is_read_again_and_counted_once(tmp_path: Path, w
             assert job["state"] == "done"
             assert_each_page_once(stack.store, job)
         digits = [p["fields"][0]["text"] for r in jobs[job_id]["results"] for p in r["pages"]]
-        assert digits == list("0123456789")  # DEVCHECK
+        assert digits == list("0123456789")
         # Exactly one read was cut short by the kill, and the page it was reading was read again.
         assert len(interrupted_slots(stack.store, job_id) + interrupted_slots(stack.store, other_id)) == 1
         # The worker's main process survived and replaced its child; no worker died unexpectedly.

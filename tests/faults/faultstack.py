@@ -296,3 +296,10 @@ def wait_until(predicate: Any, timeout_s: float, what: str) -> Any:
 
 def monotonic() -> float:
     return time.monotonic()
+
+
+def page_counters(store: JobStore) -> dict[str, int]:
+    """The service-wide page counters behind /metrics: {"pages_done": n, "pages_failed": m}."""
+    raw = store.redis.hgetall(store.stats_key)
+    counters = {k.decode(): int(v) for k, v in raw.items()}
+    return {name: counters.get(name, 0) for name in ("pages_done", "pages_failed")}

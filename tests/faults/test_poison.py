@@ -11,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from faultstack import assert_each_page_once, digit_files, fault_settings, running_stack, submit, wait_finished
+from faultstack import (
+    assert_each_page_once,
+    digit_files,
+    fault_settings,
+    page_counters,
+    running_stack,
+    submit,
+    wait_finished,
+)
 
 from worker.tasks import CRASH_RETRIES, MAX_UNFINISHED_READS
 
@@ -43,6 +51,7 @@ def test_poison_page_fails_alone(tmp_path: Path, weights_path: Path, poison: str
         assert poisoned["error"] == reason and poisoned["fields"] == []
         assert all(p.get("error") is None and len(p["fields"]) == 1 for p in pages.values())
         assert all(p.get("error") is None for r in other["results"] for p in r["pages"])
+        assert page_counters(stack.store) == {"pages_done": 6, "pages_failed": 1}
         attempts = stack.store.redis.hgetall(stack.store._key(job_id, "attempts"))
         if poison.startswith("kill"):
             # Every delivery but the last one died in the reader; the last one gave up.

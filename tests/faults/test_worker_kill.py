@@ -17,6 +17,7 @@ from faultstack import (
     assert_each_page_once,
     digit_files,
     fault_settings,
+    page_counters,
     running_stack,
     submit,
     wait_finished,
@@ -61,6 +62,7 @@ def test_killed_pool_child_page_is_read_again_and_counted_once(tmp_path: Path, w
         assert digits == list("0123456789")
         # Exactly one read was cut short by the kill, and the page it was reading was read again.
         assert len(interrupted_slots(stack.store, job_id) + interrupted_slots(stack.store, other_id)) == 1
+        assert page_counters(stack.store) == {"pages_done": 12, "pages_failed": 0}  # what /metrics shows
         # The worker's main process survived and replaced its child; no worker died unexpectedly.
         assert first.process.poll() is None and second.process.poll() is None
         wait_until(lambda: len(first.children()) == 1, 30, "a new pool child")
@@ -81,3 +83,4 @@ def test_killed_worker_page_is_restored_after_visibility_timeout(tmp_path: Path,
         assert_each_page_once(stack.store, job)
         assert [p["fields"][0]["text"] for r in job["results"] for p in r["pages"]] == list("314159")
         assert len(interrupted_slots(stack.store, job_id)) == 1
+        assert page_counters(stack.store) == {"pages_done": 6, "pages_failed": 0}

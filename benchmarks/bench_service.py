@@ -9,6 +9,8 @@
    the job store and timed from submission until the job is done (a warm-up job first).
 3. Drawing round trip: POST /api/v1/digits to a real HTTP server (werkzeug, threaded) and poll
    GET /api/v1/jobs/<id> every 2 ms until done; p50 / p95 over ``--digits`` drawings.
+4. Load: ``--clients`` concurrent HTTP clients submit ``--jobs`` jobs each (the pages shared out),
+   against the web app in its own process; lost and duplicated pages and the web's memory.
 
 Everything runs on loopback and stops by itself; the Redis keys it made are deleted.
 """
@@ -129,6 +131,70 @@ def digit_round_trips(settings: Settings, n: int) -> list[float]:
     return latencies
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def load_phase(
+    settings: Settings, store: JobStore, pages: list[bytes], clients: int, jobs: int, per_job: int, mode: str
+) -> None:
+    """``clients`` concurrent HTTP clients each submit ``jobs`` jobs of ``per_job`` pages, one job at a time.
+
+    The web app runs as its own process (``formdigits serve --workers 0``) so its memory can be
+    watched; afterwards every page must have exactly one recorded result.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from worker.cli import submit_files, wait_for_job
+
+    port = 18000 + secrets.randbelow(20000)
+    env = {**os.environ, **settings.to_env(), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "formdigits.cli", "serve", f"--port={port}", "--workers=0"]
+    web = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        files = [(f"p{i}.png", pages[i % len(pages)]) for i in range(per_job)]
+
+        def client(rounds: int) -> list[str]:
+            ids = []
+            for _ in range(rounds):
+                accepted = submit_files(base, files, mode)
+                wait_for_job(base, accepted["url"], 3600)
+                ids.append(accepted["id"])
+            return ids
+
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(client, [1] * clients))  # warm-up round: the web process reaches its working size
+            before = rss_mb(web.pid)
+            start = time.perf_counter()
+            job_ids = [i for ids in pool.map(client, [jobs] * clients) for i in ids]
+        elapsed = time.perf_counter() - start
+        after = rss_mb(web.pid)
+        reads = [store.page_reads(j) for j in job_ids]
+        total = len(job_ids) * per_job
+        lost = sum(per_job - len(r) for r in reads)
+        duplicated = sum(n - 1 for r in reads for n in r.values() if n > 1)
+        print(
+            f"load: {clients} clients x {jobs} jobs x {per_job} pages = {total} pages in {elapsed:.1f} s "
+            f"({total / elapsed:.1f} pages/s); lost {lost}, duplicated {duplicated}; "
+            f"web RSS {before:.0f} MB -> {after:.0f} MB"
+        )
+    finally:
+        web.terminate()
+        web.wait(30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=200)
@@ -136,6 +202,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--digits", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clients", type=int, default=20, help="load phase: concurrent clients (0: skip)")
+    parser.add_argument("--jobs", type=int, default=5, help="load phase: jobs per client")
+    parser.add_argument("--job-pages", type=int, default=5, help="load phase: pages per job")
     args = parser.parse_args()
 
     weights = Path(os.environ.get("FORMDIGITS_WEIGHTS") or DEFAULT_WEIGHTS)
@@ -168,6 +237,8 @@ def main() -> int:
             print(
                 f"drawing round trip over {len(ms)}: p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms (target p95 <= 150 ms)"
             )
+        if args.clients:
+            load_phase(settings, store, pages, args.clients, args.jobs, args.job_pages, args.mode)
     finally:
         worker.terminate()
         worker.wait(60)

@@ -299,13 +299,13 @@ def rss_mb(process: subprocess.Popen[bytes] | None) -> float:
     return float(psutil.Process(process.pid).memory_info().rss) / 2**20
 
 
-def count_store_writes(settings: Settings, base: str) -> None:
+def count_store_reads(settings: Settings, base: str) -> None:
     """Own stack: how often each page slot was written in the job store, and the /metrics page counter."""
     import redis
 
     client = redis.Redis.from_url(settings.redis_url or "")
     slots = rewritten = 0
-    for key in client.scan_iter(match=f"{settings.key_prefix}:job:*:writes", count=1000):
+    for key in client.scan_iter(match=f"{settings.key_prefix}:job:*:reads", count=1000):
         counts = [int(v) for v in client.hvals(key)]
         slots += len(counts)
         rewritten += sum(1 for c in counts if c > 1)
@@ -402,7 +402,7 @@ def main() -> int:
     else:
         with own_stack(args.workers, args.log_dir) as (base, web, settings):
             tally = run_load(base, args, web)
-            count_store_writes(settings, base)
+            count_store_reads(settings, base)
     return 1 if tally.errors or tally.lost or tally.duplicated else 0
 
 

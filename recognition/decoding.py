@@ -30,13 +30,13 @@ BEAM = 8
 # Floor of a probability before its log (the calibrated model never says exactly 0).
 P_FLOOR = 1e-6
 # Candidates wider than this share of the string height are never one digit.
-MAX_WIDTH_SHARE = 1.5
+MAX_WIDTH_SHARE = 1.3
 # Atoms of one digit are never further apart than this share of the height, and joining
 # atoms across a gap costs JOIN_GAP_PENALTY nats per string height of empty columns (a comma
 # 4 px right of an 8 read as part of it, at 27 px height, cost 1.2 nats; slices of a cut
 # piece have no gap).
 MAX_GAP_SHARE = 0.35
-JOIN_GAP_PENALTY = 8.0
+JOIN_GAP_PENALTY = 12.0
 # Digit prior: a digit covers most of the string's band (handwritten digits of one string
 # vary by about +-25% in height) and is not much wider than high.
 MIN_COVER = 0.6
@@ -52,7 +52,15 @@ SMALL_REJECT_PENALTY = 0.5
 SLASH_LEAN = 0.2
 BIG_HEIGHT_SHARE = 0.6
 BIG_WIDTH_SHARE = 0.4
-# Rejected ink smaller than this share of the height is dust, dropped without a separator.
+# A path that separates two digits at a cut through ink (not between pieces) pays this many
+# nats: a slice of a digit often looks like a 1 to the classifier.
+CUT_PENALTY = 1.0
+# A single small atom shaped and placed like a point, comma or dash is punctuation with at
+# least this log probability, whatever the network says of its normalised (magnified) image.
+MARK_KINDS = ("point", "comma", "dash")
+MARK_LOG_FLOOR = math.log(0.25)
+# Rejected ink smaller than this share of the height, and not shaped or placed like
+# punctuation, is dust: dropped without a separator (a binarised point can be 0.09 high).
 TINY_SHARE = 0.1
 DEFAULT_STRING = StringParams()
 # Edge blur of binary masks in pixels of the 20-px digit box: the interim classifier read 1%
@@ -169,8 +177,10 @@ def _digit_prior(box: Box, top: int, baseline: int) -> float:
     return prior - WIDE_PENALTY * max(0.0, box.w / height - WIDE_SHARE)
 
 
-def _reject_prior(kind: str, box: Box, height: int) -> float:
-    """Log prior (<= 0) of a candidate of separator ``kind`` being punctuation or dust, not (part of) a digit."""
+def _reject_prior(kind: str, box: Box, height: int, atoms: int) -> float:
+    """Log prior (<= 0) of a candidate of separator ``kind`` made of ``atoms`` atoms being punctuation or dust."""
+    if atoms > 1:
+        return -BIG_REJECT_PENALTY  # a mark is one stroke; several atoms are digits or their parts
     if kind != "other":
         return 0.0
     big = box.h >= BIG_HEIGHT_SHARE * height or box.w >= BIG_WIDTH_SHARE * height
@@ -185,43 +195,53 @@ class _Step:
     digit: int | None
 
 
+Edge = tuple[int, _Step | None, float]  # (atom position reached, choice or None to skip, score in nats)
+
+
+def _edges(plan: StringPlan, probabilities: NDArray[np.float32]) -> dict[int, list[Edge]]:
+    """Per start position, the scored ways to read the next candidates: best digit, runner-up digit, mark."""
+    seg = plan.segmentation
+    logp = np.log(np.maximum(probabilities, P_FLOOR))
+    outgoing: dict[int, list[Edge]] = {}
+    for index, (start, stop) in enumerate(plan.groups):
+        box, mask = plan.candidates[index].box, plan.candidates[index].mask
+        cut_cost = CUT_PENALTY / 2 * (seg.atoms[start].cut_before + seg.atoms[stop - 1].cut_after)
+        digit_prior = _digit_prior(box, seg.top, seg.baseline) - cut_cost
+        digit_prior -= JOIN_GAP_PENALTY * plan.gaps[index] / seg.height
+        kind = separator_kind(box, mask, seg.top, seg.baseline)
+        reject_logp = float(logp[index, REJECT])
+        if stop - start == 1 and kind in MARK_KINDS:
+            # The network sees a normalised comma as a 1 too often; the shape and place decide.
+            reject_logp = max(reject_logp, MARK_LOG_FLOOR)
+        edges = outgoing.setdefault(start, [])
+        # The runner-up digit keeps another reading alive for the review margin.
+        for digit in np.argsort(-probabilities[index, :REJECT], kind="stable")[:2]:
+            edges.append((stop, _Step(index, int(digit)), float(logp[index, digit]) + digit_prior))
+        reject_prior = _reject_prior(kind, box, seg.height, stop - start) - cut_cost
+        edges.append((stop, _Step(index, None), reject_logp + reject_prior))
+    return outgoing
+
+
 def best_paths(plan: StringPlan, probabilities: NDArray[np.float32]) -> list[tuple[float, tuple[_Step, ...]]]:
     """The k-best paths (score in nats, steps) over all atoms, best first.
 
     ``probabilities`` is (len(plan.groups), 11). An atom with no readable candidate is
     skipped at no cost (dust that normalisation refused).
     """
-    seg = plan.segmentation
-    n = len(seg.atoms)
-    logp = np.log(np.maximum(probabilities, P_FLOOR))
-    outgoing: dict[int, list[tuple[int, int, float]]] = {}
-    for index, (start, stop) in enumerate(plan.groups):
-        box = plan.candidates[index].box
-        best_digit = int(np.argmax(probabilities[index, :REJECT]))
-        digit_prior = _digit_prior(box, seg.top, seg.baseline) - JOIN_GAP_PENALTY * plan.gaps[index] / seg.height
-        digit_score = float(logp[index, best_digit]) + digit_prior
-        kind = separator_kind(box, plan.candidates[index].mask, seg.top, seg.baseline)
-        reject_score = float(logp[index, REJECT]) + _reject_prior(kind, box, seg.height)
-        outgoing.setdefault(start, []).extend([(stop, index * 11 + best_digit, digit_score)])
-        outgoing[start].append((stop, index * 11 + REJECT, reject_score))
-        # The runner-up digit keeps alternative readings alive for the margin.
-        second = int(np.argsort(-probabilities[index, :REJECT], kind="stable")[1])
-        outgoing[start].append((stop, index * 11 + second, float(logp[index, second]) + digit_prior))
-
+    n = len(plan.segmentation.atoms)
+    outgoing = _edges(plan, probabilities)
     beams: list[list[tuple[float, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
     beams[0] = [(0.0, ())]
     for position in range(n):
         if not beams[position]:
             continue
-        beams[position].sort(key=lambda item: -item[0])
+        beams[position].sort(key=lambda item: -item[0])  # stable: ties keep their order
         del beams[position][BEAM:]
-        edges = outgoing.get(position) or [(position + 1, -1, 0.0)]
-        for stop, code, score in edges:
+        skip: list[Edge] = [(position + 1, None, 0.0)]
+        for stop, step, score in outgoing.get(position) or skip:
             for total, steps in beams[position]:
-                step = () if code < 0 else (_Step(code // 11, None if code % 11 == REJECT else code % 11),)
-                beams[stop].append((total + score, steps + step))
-    final = sorted(beams[n], key=lambda item: -item[0])
-    return final[:BEAM]
+                beams[stop].append((total + score, steps if step is None else (*steps, step)))
+    return sorted(beams[n], key=lambda item: -item[0])[:BEAM]
 
 
 def _text(plan: StringPlan, steps: tuple[_Step, ...]) -> str:
@@ -237,7 +257,12 @@ def decode_string(
     review_threshold: float,
     min_margin: float,
 ) -> FieldResult:
-    """The :class:`FieldResult` of the best path; boxes shifted from field to page by ``offset``'s corner."""
+    """The :class:`FieldResult` of the best path; boxes shifted from field to page by ``offset``'s corner.
+
+    ``needs_review`` is set when a digit's confidence is below ``review_threshold``, when
+    the best reading with another text scores within ``min_margin`` nats of the best, or
+    when some ink was neither a digit nor a recognisable mark (kind ``other``).
+    """
     seg = plan.segmentation
     paths = best_paths(plan, probabilities) if seg.atoms else [(0.0, ())]
     best_score, steps = paths[0]
@@ -252,13 +277,14 @@ def decode_string(
         page_box = box.shifted(offset.x, offset.y)
         p = probabilities[step.index]
         if step.digit is None:
-            if max(box.w, box.h) >= TINY_SHARE * seg.height:
-                kind = separator_kind(box, plan.candidates[step.index].mask, seg.top, seg.baseline)
+            kind = separator_kind(box, plan.candidates[step.index].mask, seg.top, seg.baseline)
+            if kind != "other" or max(box.w, box.h) >= TINY_SHARE * seg.height:
                 separators.append(Separator(position=len(digits), kind=kind, box=page_box))
             continue
         digits.append(digit_result(step.digit, p, page_box))
     confidence = math.prod(d.confidence for d in digits)
     needs_review = doubtful or any(d.confidence < review_threshold for d in digits)
+    needs_review = needs_review or any(s.kind == "other" for s in separators)  # ink that is no digit nor mark
     return FieldResult(
         name=name,
         box=offset,

@@ -105,8 +105,9 @@ class FieldResult:
 
     ``confidence`` is the product of the digit confidences (1.0 for an empty field).
     ``needs_review`` is set when any digit is below the review threshold or the
-    segmentation was doubtful. ``cells`` is set for comb fields only: per cell, left to
-    right, the digit read or ``None`` for an empty (or unreadable) cell.
+    segmentation was doubtful. ``kind`` is ``"free"``, ``"comb"`` or ``"digit"`` (``digit``
+    mode). ``cells`` is set for comb fields only: per cell, left to right, the digit read
+    or ``None`` for an empty cell or one holding a mark.
     """
 
     name: str

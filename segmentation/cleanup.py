@@ -8,6 +8,7 @@ about forms: these are the generic steps shared by page, line and digit modes.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import cv2
 import numpy as np
@@ -28,6 +29,11 @@ FINE_STEP_DEG = 0.05
 MAX_SKEW_POINTS = 40_000
 # Below this angle a rotation is not worth its interpolation blur.
 MIN_ROTATION_DEG = 0.05
+
+
+def as_gray(image: object) -> GrayImage:
+    """An OpenCV result typed as the uint8 image it is (no copy, no check): OpenCV's stubs are generic."""
+    return cast(GrayImage, image)
 
 
 def estimate_paper(gray: GrayImage, kernel_px: int) -> GrayImage:
@@ -55,7 +61,7 @@ def flatten_illumination(gray: GrayImage, kernel_px: int) -> GrayImage:
     Shading, coloured paper and uneven scans come out flat. ``gray``: (H, W) uint8, dark
     ink on light paper; returns the same shape and dtype.
     """
-    return cv2.divide(gray, estimate_paper(gray, kernel_px), scale=255.0)
+    return as_gray(cv2.divide(gray, estimate_paper(gray, kernel_px), scale=255.0))
 
 
 def ink_threshold(flat: GrayImage, min_contrast: int = MIN_INK_CONTRAST) -> float:
@@ -74,12 +80,12 @@ def binarise(gray: GrayImage, *, kernel_px: int, min_contrast: int = MIN_INK_CON
     both (H, W) uint8. A blank page gives an all-zero mask whatever Otsu says.
     """
     paper = estimate_paper(gray, kernel_px)
-    flat = cv2.divide(gray, paper, scale=255.0)
+    flat = as_gray(cv2.divide(gray, paper, scale=255.0))
     threshold = ink_threshold(flat, min_contrast)
     # THRESH_BINARY_INV: a pixel at or below the threshold becomes ink (255).
     _, ink = cv2.threshold(flat, threshold, 255, cv2.THRESH_BINARY_INV)
     _, contrasted = cv2.threshold(cv2.subtract(paper, gray), min_contrast - 1, 255, cv2.THRESH_BINARY)
-    return flat, cv2.bitwise_and(ink, contrasted)
+    return flat, as_gray(cv2.bitwise_and(ink, contrasted))
 
 
 def component_boxes(ink: GrayImage) -> tuple[NDArray[np.int64], NDArray[np.int64], list[NDArray[np.int32]]]:
@@ -102,7 +108,7 @@ def component_boxes(ink: GrayImage) -> tuple[NDArray[np.int64], NDArray[np.int64
         .round()
         .astype(np.int64)
     )
-    return boxes, areas, outer
+    return boxes, areas, cast(list[NDArray[np.int32]], outer)
 
 
 def remove_specks(ink: GrayImage, min_area_px: int) -> GrayImage:
@@ -163,7 +169,7 @@ def estimate_skew(ink: GrayImage, max_deg: float = 10.0, seed: int = 0) -> float
     best = float(coarse[int(np.argmax([_profile_score(xs_f, ys_f, a, h) for a in coarse]))])
     fine = np.arange(best - COARSE_STEP_DEG, best + COARSE_STEP_DEG + 1e-9, FINE_STEP_DEG)
     best = float(fine[int(np.argmax([_profile_score(xs_f, ys_f, a, h) for a in fine]))])
-    return float(np.clip(best, -max_deg, max_deg))
+    return round(float(np.clip(best, -max_deg, max_deg)), 3)
 
 
 def rotate(gray: GrayImage, angle_deg: float) -> GrayImage:
@@ -172,7 +178,7 @@ def rotate(gray: GrayImage, angle_deg: float) -> GrayImage:
         return gray
     h, w = gray.shape
     matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle_deg, 1.0)
-    return cv2.warpAffine(gray, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return as_gray(cv2.warpAffine(gray, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
 
 
 def tight_box(ink: GrayImage) -> tuple[int, int, int, int] | None:

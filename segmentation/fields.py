@@ -45,6 +45,8 @@ class PageParams:
     max_skew_deg: float = 10.0
     # Ink is at least this many gray levels darker than the paper (keeps security tints out).
     min_ink_contrast: int = cleanup.MIN_INK_CONTRAST
+    # Printed rules are found among pixels at least this much darker than the paper.
+    min_rule_contrast: int = 45
     # Closing width of the paper estimate: wider than any stroke.
     paper_kernel_px: int = 41
     # Ink components smaller than this are dust (a decimal point is ~20 px).
@@ -58,7 +60,7 @@ class PageParams:
     min_cell_px: int = 20
     max_cell_px: int = 200
     # Free strings: components join when the horizontal gap is at most this share of the taller one.
-    join_gap_share: float = 0.9
+    join_gap_share: float = 1.2
     # Free fields lower than this are noise; lower than this share of the digit height, printed labels.
     min_field_height_px: int = 15
     label_height_share: float = 0.45
@@ -72,7 +74,9 @@ class PreparedPage:
 
     ``gray``: deskewed grayscale (dark ink on light paper). ``ink``: binary (ink = 255),
     printed lines removed and strokes that crossed them repaired. ``rules``: binary mask of
-    the removed printed lines and boxes. ``skew_deg``: the rotation that was undone.
+    the removed printed lines and boxes. ``skew_deg``: the rotation that was undone
+    (degrees, counter-clockwise positive as in ``cv2.getRotationMatrix2D``). ``combs``:
+    the rows of boxes found while removing the rules, which :func:`find_fields` reports.
     All boxes found later are in the deskewed page's coordinates.
     """
 
@@ -107,8 +111,9 @@ def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
     ``gray``: (H, W) uint8, dark ink on light (possibly textured or tinted) paper, e.g. a
     cheque amount or a ZIP code. Returns a ``free`` field whose box is the tight ink
     crop in image coordinates and whose ink is that crop (ink = 255). Horizontal guide
-    lines longer than ``line_rule_height_share`` x the image height are removed where no
-    stroke crosses them. Raises ``InvalidInput("no ink found")`` on a blank image.
+    lines longer than ``line_rule_height_share`` x the image height, and vertical lines
+    joining two of them (a frame, box walls), are removed where no stroke crosses them.
+    Raises ``InvalidInput("no ink found")`` on a blank image.
     """
     _check_gray(gray)
     h, w = gray.shape
@@ -118,8 +123,10 @@ def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
     if rule_length <= w:
         horizontal = structure.find_rules(ink, rule_length, vertical=False)
         if horizontal.any():
+            # A frame around the string (an amount box, the boxes of a ZIP code) goes too.
             stroke_px = max(2, round(params.stroke_ext_px * scale))
-            ink, _ = structure.remove_rules(ink, horizontal, np.zeros_like(ink), stroke_px=stroke_px)
+            sides = structure.find_frame_sides(ink, horizontal, max(10, h // 4), reach_px=stroke_px)
+            ink, _ = structure.remove_rules(ink, horizontal, sides, stroke_px=stroke_px)
     ink = cleanup.remove_specks(ink, max(3, round(params.speck_area_px * scale * scale)))
     return _tight_field(ink, "free")
 
@@ -134,7 +141,7 @@ def digit_field(gray: GrayImage) -> Field:
     """
     _check_gray(gray)
     if cleanup.ink_is_bright(gray):
-        gray = cv2.bitwise_not(gray)
+        gray = cleanup.as_gray(cv2.bitwise_not(gray))
     h, w = gray.shape
     params = PageParams()
     _, ink = cleanup.binarise(gray, kernel_px=max(15, max(h, w) // 2), min_contrast=params.min_ink_contrast)
@@ -165,7 +172,7 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
 
     # 1. Skew, on a reduced copy: the projection profile needs no fine detail.
     factor = max(1, round(max(h, w) / 1000.0))
-    small = cv2.resize(gray, (-(-w // factor), -(-h // factor)), interpolation=cv2.INTER_AREA)
+    small = cleanup.as_gray(cv2.resize(gray, (-(-w // factor), -(-h // factor)), interpolation=cv2.INTER_AREA))
     _, small_ink = cleanup.binarise(
         small, kernel_px=_px(params.paper_kernel_px, scale / factor, 9), min_contrast=params.min_ink_contrast
     )
@@ -173,19 +180,21 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
     upright = cleanup.rotate(gray, -skew)
 
     # 2. Ink at full resolution.
-    _, ink = cleanup.binarise(
+    flat, ink = cleanup.binarise(
         upright, kernel_px=_px(params.paper_kernel_px, scale, 9), min_contrast=params.min_ink_contrast
     )
+    # Printed lines are often fainter than handwriting; a long run needs less contrast to count.
+    faint = cleanup.as_gray(cv2.threshold(flat, 255 - params.min_rule_contrast, 255, cv2.THRESH_BINARY_INV)[1])
 
     # 3. Printed structure: long rules, combs (two rules joined by walls), long vertical rules.
     # Rules are searched on a max-pooled copy above ~200 dpi: 4x cheaper, still 1 px lines.
     pool = 2 if scale >= RULE_POOL_FROM_SCALE else 1
-    horizontal = structure.find_rules(ink, _px(params.min_rule_length_px, scale, 20), vertical=False, pool=pool)
+    horizontal = structure.find_rules(faint, _px(params.min_rule_length_px, scale, 20), vertical=False, pool=pool)
     combs, walls = structure.find_combs(
-        ink, horizontal, min_cell_px=_px(params.min_cell_px, scale, 6), max_cell_px=_px(params.max_cell_px, scale, 20)
+        faint, horizontal, min_cell_px=_px(params.min_cell_px, scale, 6), max_cell_px=_px(params.max_cell_px, scale, 20)
     )
-    long_vertical = structure.find_rules(ink, _px(params.min_vertical_rule_px, scale, 30), vertical=True, pool=pool)
-    vertical = cv2.bitwise_or(long_vertical, walls)
+    long_vertical = structure.find_rules(faint, _px(params.min_vertical_rule_px, scale, 30), vertical=True, pool=pool)
+    vertical = cleanup.as_gray(cv2.bitwise_or(long_vertical, walls))
 
     # 4. Remove the rules where no stroke crosses them, then the dust.
     clean, removed = structure.remove_rules(ink, horizontal, vertical, stroke_px=_px(params.stroke_ext_px, scale, 2))

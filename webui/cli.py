@@ -83,12 +83,15 @@ def run_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second Ctrl-C or SIGTERM must not cut the shutdown short and leave Redis or workers behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if server is not None:
             server.server_close()
         if worker is not None:
             stop_process(worker, WORKER_STOP_TIMEOUT_S)
         if embedded is not None:
-            embedded.shutdown(save=True, now=False)
+            embedded.shutdown(save=True)
     print("formdigits stopped", flush=True)
     return 0
 

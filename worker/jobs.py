@@ -14,8 +14,7 @@ Keys (``P`` = ``<prefix>:job:<id>``), every one with the job's TTL:
 - ``P:overlays``   hash: slot -> overlay PNG bytes rendered by the worker.
 - ``P:failed``     set of slots whose page failed (to tell a ``failed`` job from a ``done`` one).
 - ``P:attempts``   hash: slot -> page reads started and not finished (crash detection).
-- ``P:writes``     hash: slot -> how many times a result was stored in the slot (1 unless a page
-  was read twice; the fault tests check it).
+- ``P:reads``      hash: slot -> results recorded (1 unless a page was redelivered after its read).
 
 Service-wide keys for ``/metrics``: ``<prefix>:stats`` (hash of counters: pages done/failed,
 counted once per slot; jobs submitted/done/failed), ``<prefix>:stats:latency`` (hash: job
@@ -73,24 +72,24 @@ local function settle(meta, results, failed, now)
 end
 """
 
-# KEYS: meta, results, overlays, failed, writes, stats.
+# KEYS: meta, results, overlays, failed, reads, stats.
 # ARGV: slot, page_json, overlay_png, failed(0/1), now, ttl_s.
 # Returns {done, total, finished_now}; {-1, -1, 0} when the job no longer exists (deleted or expired).
 # The service-wide page counters move only when a slot is filled for the first time.
 _RECORD_PAGE_LUA = (
     _SETTLE_LUA
     + """
-local meta, results, overlays, failed, writes, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local meta, results, overlays, failed, reads, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local slot, page, overlay, is_failed, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 if redis.call('EXISTS', meta) == 0 then return {-1, -1, 0} end
 if redis.call('HSET', results, slot, page) == 1 then
   if is_failed == '1' then redis.call('HINCRBY', stats, 'pages_failed', 1)
   else redis.call('HINCRBY', stats, 'pages_done', 1) end
 end
-redis.call('HINCRBY', writes, slot, 1)
 if overlay ~= '' then redis.call('HSET', overlays, slot, overlay) else redis.call('HDEL', overlays, slot) end
 if is_failed == '1' then redis.call('SADD', failed, slot) else redis.call('SREM', failed, slot) end
-for _, key in ipairs({results, overlays, failed, writes}) do
+redis.call('HINCRBY', reads, slot, 1)
+for _, key in ipairs({results, overlays, failed, reads}) do
   if redis.call('EXISTS', key) == 1 then redis.call('EXPIRE', key, ttl) end
 end
 if redis.call('HGET', meta, 'state') == 'queued' then redis.call('HSET', meta, 'state', 'running') end
@@ -198,7 +197,7 @@ class JobStore:
             raise RuntimeError("this JobStore has no Celery app to enqueue with")
         job_id = new_job_id()
         names = [safe_display_name(name, f"file-{i + 1}") for i, (name, _) in enumerate(files)]
-        meta: dict[str, str] = {
+        meta: dict[Any, str] = {
             "state": "queued",
             "mode": mode,
             "created": _now_iso(),
@@ -264,7 +263,7 @@ class JobStore:
         """Record the files and page counts of a job; returns the total number of pages to read."""
         total = sum(f.pages for f in plan)
         keys = [self._key(job_id), self._key(job_id, "results"), self._key(job_id, "failed")]
-        args = [json.dumps([f.to_dict() for f in plan]), total, _now_iso()]
+        args: list[Any] = [json.dumps([f.to_dict() for f in plan]), total, _now_iso()]
         if self._set_plan(keys=keys, args=args) == 1:
             self._release_uploads(job_id)
             self._observe_finished(job_id)
@@ -291,9 +290,16 @@ class JobStore:
     ) -> tuple[int, int]:
         """Store one page's result (or failure) in its slot; returns (pages done, total) after it."""
         failed = "error" in result and result["error"] is not None
-        keys = [self._key(job_id, s) if s else self._key(job_id) for s in ("", "results", "overlays", "failed")]
-        keys += [self._key(job_id, "writes"), self.stats_key]
-        args = [f"{file_index}:{page}", json.dumps(result), overlay_png or b"", int(failed), _now_iso(), self.ttl_s]
+        keys = [self._key(job_id)] + [self._key(job_id, s) for s in ("results", "overlays", "failed", "reads")]
+        keys.append(self.stats_key)
+        args: list[Any] = [
+            f"{file_index}:{page}",
+            json.dumps(result),
+            overlay_png or b"",
+            int(failed),
+            _now_iso(),
+            self.ttl_s,
+        ]
         done, total, finished = self._record_page(keys=keys, args=args)
         if finished:
             self._release_uploads(job_id)
@@ -304,6 +310,11 @@ class JobStore:
     def record_failed_page(self, job_id: str, file_index: int, page: int, message: str) -> tuple[int, int]:
         """Mark one page failed with a reason (``{"page", "error", "fields": []}``)."""
         return self.record_page(job_id, file_index, page, {"page": page, "error": message, "fields": []})
+
+    def page_reads(self, job_id: str) -> dict[str, int]:
+        """Slot -> how many times a result was recorded for it (every slot 1: each page read once)."""
+        raw = self.redis.hgetall(self._key(job_id, "reads"))
+        return {k.decode(): int(v) for k, v in raw.items()}  # type: ignore[union-attr]
 
     def start_attempt(self, job_id: str, file_index: int, page: int) -> int:
         """Count a read of this page as started; returns how many started reads never finished."""
@@ -338,11 +349,6 @@ class JobStore:
             pipe.hincrby(self.latency_key, "count", 1)
             pipe.hincrbyfloat(self.latency_key, "sum", latency)
         pipe.execute()
-
-    def page_writes(self, job_id: str) -> dict[str, int]:
-        """Slot ``"<file>:<page>"`` -> how many times a result was stored in it (1 when read once)."""
-        raw = self.redis.hgetall(self._key(job_id, "writes"))
-        return {k.decode(): int(v) for k, v in raw.items()}  # type: ignore[union-attr]
 
     def _release_uploads(self, job_id: str) -> None:
         """Drop the uploaded bytes once every page has been read (the results stay until the TTL)."""
@@ -416,7 +422,7 @@ class JobStore:
         except JobNotFound:
             return False
         self.redis.zrem(self.active_key, job_id)
-        parts = ("results", "overlays", "failed", "attempts", "writes", *sorted(files))
+        parts = ("results", "overlays", "failed", "attempts", "reads", *sorted(files))
         return self.redis.delete(self._key(job_id), *(self._key(job_id, part) for part in parts)) > 0
 
     # --- service health and limits --------------------------------------------------------------
@@ -428,6 +434,10 @@ class JobStore:
         pipe.zadd(key, {worker_name: now})
         pipe.zremrangebyscore(key, "-inf", now - 10 * HEARTBEAT_FRESH_S)
         pipe.execute()
+
+    def forget_worker(self, worker_name: str) -> None:
+        """A worker shutting down removes its heartbeat."""
+        self.redis.zrem(f"{self.prefix}:workers", worker_name)
 
     def workers_seen(self, within_s: float = HEARTBEAT_FRESH_S) -> list[str]:
         """Names of the workers whose last heartbeat is younger than ``within_s`` seconds."""

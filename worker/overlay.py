@@ -41,9 +41,8 @@ def render_overlay_png(image: GrayImage, result: PageResult) -> bytes:
     above them; digit boxes are blue.
     """
     scale = min(1.0, MAX_SIDE_PX / max(image.shape[:2]))
-    if scale < 1.0:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    canvas = np.ascontiguousarray(image // (256 // GRAY_LEVELS), dtype=np.uint8)  # palette indexes 0..15
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1.0 else image
+    canvas = np.ascontiguousarray(small // (256 // GRAY_LEVELS), dtype=np.uint8)  # palette indexes 0..15
     thickness = max(1, round(2 * max(canvas.shape) / 1000))
     font_scale = max(0.4, max(canvas.shape) / 1600)
     for field in result.fields:

@@ -26,6 +26,7 @@ _model: Any = None
 # (pid, store): a forked child opens its own connections; new settings (tests) get a new store.
 _store: tuple[int, JobStore] | None = None
 _heartbeat_stop = threading.Event()
+_heartbeat_of: dict[str, object] = {}
 
 
 def settings_of(app: Celery | None = None) -> Settings:
@@ -89,9 +90,17 @@ def _start_heartbeat(sender: Any = None, **_: object) -> None:
     name = f"{getattr(sender, 'hostname', None) or socket.gethostname()}:{os.getpid()}"
     store = JobStore.connect(settings_of(app))
     _heartbeat_stop.clear()
+    _heartbeat_of.update(store=store, name=name)
     threading.Thread(target=_beat_forever, args=(store, name), name="formdigits-heartbeat", daemon=True).start()
 
 
 @worker_shutdown.connect
 def _stop_heartbeat(**_: object) -> None:
+    """Stop beating and say goodbye, so /healthz stops counting this worker at once."""
     _heartbeat_stop.set()
+    store, name = _heartbeat_of.get("store"), _heartbeat_of.get("name")
+    if isinstance(store, JobStore) and isinstance(name, str):
+        try:
+            store.forget_worker(name)
+        except Exception as exc:  # Redis away: the heartbeat simply goes stale
+            log.warning("could not unregister worker %s: %s", name, exc)

@@ -70,7 +70,8 @@ class PageTask(Task):  # type: ignore[misc]
         log.error("task %s%r failed: %r", self.name, tuple(args), exc)
         try:
             if self.name == READ_PAGE and len(args) == 3:
-                resources.job_store().record_failed_page(*args, reason)
+                job_id, file_index, page = args
+                resources.job_store().record_failed_page(job_id, file_index, page, reason)
             elif self.name == EXPAND_JOB and len(args) == 1:
                 resources.job_store().fail_job(args[0], f"the job could not be expanded: {reason}")
         except Exception as store_exc:  # Redis is gone too: the job's TTL will clean up

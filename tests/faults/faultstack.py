@@ -286,8 +286,8 @@ def assert_each_page_once(store: JobStore, job: dict[str, Any]) -> None:
     assert total > 0 and job["progress"]["done"] == total, job["progress"]
     pages = [p["page"] for r in job["results"] for p in r["pages"]]
     assert len(pages) == total
-    writes = store.page_writes(job["id"])
-    assert len(writes) == total and set(writes.values()) == {1}, writes
+    reads = store.page_reads(job["id"])
+    assert len(reads) == total and set(reads.values()) == {1}, reads
 
 
 def wait_until(predicate: Any, timeout_s: float, what: str) -> Any:

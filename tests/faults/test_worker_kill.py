@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 def reads_in_progress(store: JobStore, job_id: str) -> list[str]:
     """Slots of the job whose read has started and not finished (the attempts counter is positive)."""
     attempts = store.redis.hgetall(store._key(job_id, "attempts"))
-    done = set(store.page_writes(job_id))
+    done = set(store.page_reads(job_id))
     return [k.decode() for k, v in attempts.items() if int(v) > 0 and k.decode() not in done]
 
 

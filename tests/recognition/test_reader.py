@@ -57,11 +57,21 @@ def test_touching_zeros_read_as_two_zeros(classifier: Classifier, step: int) -> 
 
 
 @pytest.mark.parametrize(("mark", "kind"), [(",", "comma"), (".", "point"), ("-", "dash")])
-def test_marks_between_digits_are_separators(classifier: Classifier, mark: str, kind: str) -> None:
-    ink = hershey(f"38{mark}52")
+@pytest.mark.parametrize("digits", ["3852", "1001"])
+def test_marks_between_digits_are_separators(classifier: Classifier, mark: str, kind: str, digits: str) -> None:
+    ink = hershey(f"{digits[:2]}{mark}{digits[2:]}")
     result = read_string(classifier, free_field(ink))
-    assert result.text == "3852"
+    assert result.text == digits  # the mark is never read as a 1 or a 0
     assert [(s.position, s.kind) for s in result.separators] == [(2, kind)]
+    assert not any(
+        d.box.x < result.separators[0].box.x2 and d.box.x2 > result.separators[0].box.x for d in result.digits
+    )
+
+
+def test_several_separators_keep_their_positions(classifier: Classifier) -> None:
+    result = read_string(classifier, free_field(hershey("12,345.67")))
+    assert result.text == "1234567"
+    assert [(s.position, s.kind) for s in result.separators] == [(2, "comma"), (5, "point")]
 
 
 def test_boxes_are_in_page_coordinates(classifier: Classifier) -> None:
@@ -92,7 +102,7 @@ def draw_digit(digit: str) -> NDArray[np.uint8]:
     return image
 
 
-@pytest.mark.parametrize("digit", list("0235678"))
+@pytest.mark.parametrize("digit", list("0123456789"))
 def test_digit_mode_reads_either_polarity_the_same(classifier: Classifier, digit: str) -> None:
     black_on_white = draw_digit(digit)
     results = [
@@ -201,3 +211,59 @@ def test_mnist_strings_with_two_touching_digits(classifier: Classifier, mnist_di
         right += read_string(classifier, free_field(ink)).text == truth
     # A 99%-per-digit classifier reads ~95% of clean 5-digit strings; the touching pair costs some.
     assert right / tried >= 0.7
+
+
+def comb_with(digits: dict[int, tuple[str, int]], cells: int = 4, cell_w: int = 32) -> Field:
+    """A comb field of ``cells`` cells at page (100, 50); ``digits[i] = (char, x offset in the cell)``."""
+    boxes = tuple(Box(100 + i * cell_w, 50, cell_w, 60) for i in range(cells))
+    ink = np.zeros((60, cells * cell_w), np.uint8)
+    for i, (ch, dx) in digits.items():
+        layer = np.zeros_like(ink)
+        cv2.putText(layer, ch, (i * cell_w + dx, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 255, 4)
+        ink[layer > 127] = 255
+    return Field("field-1", "comb", Box(100, 50, cells * cell_w, 60), ink, boxes)
+
+
+def test_comb_digits_touching_across_a_cell_boundary_are_shared_out(classifier: Classifier) -> None:
+    comb = comb_with({1: ("0", 8), 2: ("0", -6)})  # the zeros overlap across the rule
+    assert cv2.connectedComponents(comb.ink)[0] - 1 == 1
+    (result,) = read_fields(classifier, [comb])
+    assert result.cells == (None, 0, 0, None)
+
+
+def test_comb_oversize_digit_stays_in_its_cell(classifier: Classifier) -> None:
+    comb = comb_with({0: ("8", 5), 1: ("2", 20)})  # the 2 reaches into the third cell
+    (result,) = read_fields(classifier, [comb])
+    assert result.cells == (8, 2, None, None)
+
+
+def test_review_follows_the_segmentation_margin(classifier: Classifier) -> None:
+    field = free_field(hershey("00", 20))
+    relaxed = read_string(classifier, field, ReadParams(review_threshold=0.0, min_margin=0.0))
+    doubtful = read_string(classifier, field, ReadParams(review_threshold=0.0, min_margin=1e6))
+    assert relaxed.text == doubtful.text == "00"
+    assert not relaxed.needs_review and doubtful.needs_review
+
+
+@pytest.mark.mnist
+def test_page_mode_reads_synthetic_forms(classifier: Classifier, mnist_dir: Path) -> None:
+    from recognition.synthetic import load_digit_source, make_form
+
+    source = load_digit_source(mnist_dir)
+    rng = np.random.default_rng(11)
+    right, total = 0, 0
+    for _ in range(2):
+        gray, truth = make_form(rng, source)
+        model = CountingModel(classifier)
+        page = read_image(model, gray, "page")
+        assert len(model.calls) == 1
+        for expected in truth["fields"]:
+            x, y, w, h = expected["bbox"]
+            centre = (x + w / 2, y + h / 2)
+            found = [f for f in page.fields if f.box.x <= centre[0] < f.box.x2 and f.box.y <= centre[1] < f.box.y2]
+            digits = "".join(c for c in expected["text"] if c.isdigit())
+            total += 1
+            right += bool(found) and found[0].text == digits
+            if found and expected["kind"] == "comb":
+                assert len(found[0].cells) == len(expected["cells"])
+    assert right / total >= 0.6

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -58,6 +60,66 @@ def test_line_field_keeps_digits_and_drops_guide_line(background: str) -> None:
     assert extra < 0.1 * np.count_nonzero(expected)
     assert field.kind == "free"
     assert field.ink.shape == (field.box.h, field.box.w)
+
+
+def test_line_field_guide_line_through_digits_is_removed_digits_kept() -> None:
+    shape = (130, 480)
+    text = "58302"
+    image = _string_image(np.full(shape, 238, np.uint8), text, guide_y=80)  # through the lower halves
+    field = line_field(image)
+    page_ink = np.zeros(shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    expected = _digits_only(text, shape)
+    # Strokes lying along the line (the tail of a 5 or 3) are lost with it; crossings are kept.
+    assert np.count_nonzero(page_ink & expected) > 0.9 * np.count_nonzero(expected)
+    _, labels = cv2.connectedComponents(page_ink, connectivity=8)
+    assert len(np.unique(labels[expected > 0])) - 1 <= len(text) + 1
+    # Between the digits the line is gone.
+    gaps = np.flatnonzero(expected[40:95].max(axis=0) == 0)
+    gaps = gaps[(gaps > 30) & (gaps < 300)]
+    assert gaps.size > 20
+    assert np.count_nonzero(page_ink[75:86, gaps]) == 0
+
+
+@pytest.mark.mnist
+def test_line_field_on_synthetic_lines_has_no_guide_line(mnist_dir: Path) -> None:
+    from recognition.synthetic import load_digit_source, make_line
+
+    source = load_digit_source(mnist_dir)
+    rng = np.random.default_rng(11)
+    for _ in range(8):
+        gray, text = make_line(rng, source)
+        field = line_field(gray)
+        digits = sum(ch.isdigit() for ch in text)
+        # The crop spans the string: at least ~0.3 digit heights per digit, and no row is a line across it.
+        assert field.box.w >= 0.3 * field.box.h * digits
+        assert (field.ink > 0).mean(axis=1).max() < 0.8
+        # No background texture: ink is a small share of the crop.
+        assert (field.ink > 0).mean() < 0.4
+
+
+@pytest.mark.parametrize("walls", [False, True])
+def test_line_field_removes_a_frame_around_the_string(walls: bool) -> None:
+    shape = (140, 480)
+    text = "7105"
+    image = np.full(shape, 240, np.uint8)
+    cv2.rectangle(image, (8, 20), (330, 118), 50, 2)  # an amount box
+    if walls:  # ... or the boxes of a comb
+        for x in (88, 168, 248):
+            cv2.line(image, (x, 20), (x, 118), 50, 2)
+    for i, ch in enumerate(text):
+        cv2.putText(image, ch, (25 + 80 * i, 95), FONT, 2.0, 20, 6)
+    field = line_field(image)
+    page_ink = np.zeros(shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    expected = np.zeros(shape, np.uint8)
+    for i, ch in enumerate(text):
+        cv2.putText(expected, ch, (25 + 80 * i, 95), FONT, 2.0, 255, 6)
+    expected = np.where(expected > 127, 255, 0).astype(np.uint8)  # putText anti-aliases
+    assert np.count_nonzero(page_ink & expected) > 0.97 * np.count_nonzero(expected)
+    assert np.count_nonzero(page_ink & ~expected) < 0.03 * np.count_nonzero(expected)
+    # The tall "1" standing between guide-free rows is not a frame side.
+    assert page_ink[60:90, 105:125].any()
 
 
 def test_line_field_box_is_tight() -> None:
@@ -170,3 +232,31 @@ def test_empty_page_has_no_fields() -> None:
     prepared = prepare_page(page)
     assert find_fields(prepared) == []
     assert prepared.ink.shape == page.shape
+
+
+@pytest.mark.mnist
+def test_find_fields_matches_synthetic_form_truth(mnist_dir: Path) -> None:
+    from recognition.synthetic import load_digit_source, make_form
+
+    source = load_digit_source(mnist_dir)
+    rng = np.random.default_rng(2024)
+    truth_count = matched = kinds = cells = combs = 0
+    for _ in range(6):
+        gray, truth = make_form(rng, source)
+        prepared = prepare_page(gray)
+        assert prepared.skew_deg == pytest.approx(truth["skew_deg"], abs=0.5)
+        fields = find_fields(prepared)
+        for expected in truth["fields"]:
+            truth_count += 1
+            x, y, w, h = expected["bbox"]
+            best = max(fields, key=lambda f: _iou(f.box, (x, y, x + w, y + h)), default=None)
+            if best is None or _iou(best.box, (x, y, x + w, y + h)) < 0.5:
+                continue
+            matched += 1
+            kinds += best.kind == expected["kind"]
+            if expected["kind"] == "comb":
+                combs += 1
+                cells += len(best.cells) == len(expected["cells"])
+    assert matched >= 0.9 * truth_count
+    assert kinds >= 0.9 * matched
+    assert cells >= 0.8 * combs

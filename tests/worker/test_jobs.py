@@ -53,6 +53,7 @@ def test_redelivered_page_overwrites_its_slot_and_job_finishes_once(store: JobSt
     assert store.set_plan(job_id, [PlannedFile("a.pdf", "upload:0", 2), PlannedFile("b.png", "upload:1", 1)]) == 3
     assert store.record_page(job_id, 0, 1, _page(1)) == (1, 3)
     assert store.record_page(job_id, 0, 1, _page(1)) == (1, 3)  # redelivery: same slot
+    assert store.page_reads(job_id) == {"0:1": 2}
     assert store.get_job(job_id)["state"] == "running"
     assert store.record_failed_page(job_id, 1, 1, "corrupt PNG") == (2, 3)
     assert store.file_bytes(job_id, "upload:0") == b"pdf"
@@ -129,6 +130,8 @@ def test_rate_limit_and_heartbeat(store: JobStore) -> None:
     assert store.workers_seen() == []
     store.beat("w1@host")
     assert store.workers_seen() == ["w1@host"]
+    store.forget_worker("w1@host")
+    assert store.workers_seen() == []
 
 
 def test_display_names_never_carry_paths() -> None:

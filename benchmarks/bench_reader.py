@@ -1,0 +1,155 @@
+"""Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
+
+Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard] [--lines 300]``.
+``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
+gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
+60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
+(3-9 digits overlapping up to 0.3 of their height, broken strokes, guide lines, security
+backgrounds, commas, points and dashes); compared with separators written back in.
+Each line is read in ``line`` mode (``read_image``: binarisation, guide-line removal,
+over-segmentation, one batched model call, best path). Time is wall time per line in one
+process with ``torch.set_num_threads(1)``, after a warm-up; the model's share is
+reported apart, and CPU time too, which other processes on a busy machine disturb less. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from recognition.classifier import load_classifier  # noqa: E402
+from recognition.mnist import load_split  # noqa: E402
+from recognition.reader import ReadParams, read_image  # noqa: E402
+from recognition.results import FieldResult  # noqa: E402
+from recognition.synthetic import load_digit_source  # noqa: E402
+from recognition.synthetic import make_line as make_hard_line  # noqa: E402
+from segmentation.strings import StringParams  # noqa: E402
+
+UPSCALE = 3
+MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "other": "?"}
+
+
+def with_separators(field: FieldResult) -> str:
+    """The field's digits with its separators written back in at their positions."""
+    marks: dict[int, str] = {}
+    for s in field.separators:
+        marks[s.position] = marks.get(s.position, "") + MARKS.get(s.kind, "?")
+    out = [marks.get(i, "") + str(d.digit) for i, d in enumerate(field.digits)]
+    return "".join(out) + marks.get(len(field.digits), "")
+
+
+def ink_crop(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """An MNIST digit (ink bright) cut to its ink."""
+    rows, cols = np.flatnonzero(image.max(axis=1) > 60), np.flatnonzero(image.max(axis=0) > 60)
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
+    """A grayscale line (dark ink on light paper) of MNIST digits with ``gaps`` px between them."""
+    crops = [ink_crop(i) for i in images]
+    width = sum(c.shape[1] for c in crops) + sum(gaps) + 24
+    canvas = np.zeros((36, width), np.uint8)
+    x = 12
+    for crop, gap in zip(crops, [*gaps, 0], strict=True):
+        y = 30 - crop.shape[0]
+        region = canvas[y : y + crop.shape[0], x : x + crop.shape[1]]
+        np.maximum(region, crop, out=region)
+        x += crop.shape[1] + gap
+    big = cv2.resize(canvas, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
+    return (235 - (big.astype(np.float32) * (200 / 255))).clip(0, 255).astype(np.uint8)
+
+
+class TimedModel:
+    """The classifier, with the time spent inside it."""
+
+    def __init__(self, model: object) -> None:
+        self.model = model
+        self.seconds = 0.0
+
+    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        start = time.perf_counter()
+        out = self.model.probabilities(images)  # type: ignore[attr-defined]
+        self.seconds += time.perf_counter() - start
+        return out  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "mnist")
+    parser.add_argument("--set", choices=("simple", "hard"), default="simple")
+    parser.add_argument("--lines", type=int, default=300)
+    parser.add_argument("--digits", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    test = load_split(args.data, "t10k")
+    rng = np.random.default_rng(args.seed)
+    model = TimedModel(load_classifier())
+    params = ReadParams(string=StringParams(max_cuts_per_component=args.max_cuts))
+    lines = []
+    if args.set == "hard":
+        source = load_digit_source(args.data)
+        lines = [make_hard_line(rng, source) for _ in range(args.lines)]
+    for _ in range(args.lines if args.set == "simple" else 0):
+        picks = rng.choice(len(test), size=args.digits, replace=False)
+        gaps = [int(g) for g in rng.integers(-1, 7, size=args.digits - 1)]
+        lines.append((make_line(test.images[picks], gaps), "".join(str(d) for d in test.labels[picks])))
+    for image, _ in lines[:10]:
+        read_image(model, image, "line", params)  # warm-up: the traced model specialises on first calls
+
+    model.seconds = 0.0
+    start, cpu_start = time.perf_counter(), time.process_time()
+    fields = [read_image(model, image, "line", params).fields[0] for image, _ in lines]
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    truths = [truth for _, truth in lines]
+    right = sum(with_separators(f) == t for f, t in zip(fields, truths, strict=True))
+    digit_truths = ["".join(c for c in t if c.isdigit()) for t in truths]
+    digits_right = sum(f.text == t for f, t in zip(fields, digit_truths, strict=True))
+    same_length = [(f.text, t) for f, t in zip(fields, digit_truths, strict=True) if len(f.text) == len(t)]
+    digit_right = sum(a == b for text, t in same_length for a, b in zip(text, t, strict=True))
+    review = sum(f.needs_review for f in fields)
+    wrong_flagged = sum(f.needs_review for f, t in zip(fields, truths, strict=True) if with_separators(f) != t)
+    # Digit mode: one drawn digit per image, either polarity; the non-model part must stay < 5 ms.
+    digit_images = [line[0][:, : line[0].shape[0]] for line in lines[:50]]
+    line_model_seconds, model.seconds = model.seconds, 0.0
+    start = time.perf_counter()
+    for image in digit_images:
+        read_image(model, image, "digit")
+    digit_ms = 1000 * (time.perf_counter() - start - model.seconds) / len(digit_images)
+    print(
+        json.dumps(
+            {
+                "lines": args.lines,
+                "set": args.set,
+                "exact_match": round(right / args.lines, 4),
+                "digits_exact_match": round(digits_right / args.lines, 4),
+                "right_length": round(len(same_length) / args.lines, 4),
+                "digit_accuracy_when_length_right": round(digit_right / max(1, sum(len(t) for _, t in same_length)), 4),
+                "needs_review_share": round(review / args.lines, 4),
+                "wrong_lines_flagged_for_review": f"{wrong_flagged}/{args.lines - right}",
+                "ms_per_line": round(1000 * elapsed / args.lines, 2),
+                "cpu_ms_per_line": round(1000 * cpu / args.lines, 2),
+                "model_ms_per_line": round(1000 * line_model_seconds / args.lines, 2),
+                "line_image_px": list(lines[0][0].shape),
+                "digit_mode_ms_without_model": round(digit_ms, 2),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Read comb fields: one digit per printed cell, empty cells recorded.
+
+The field's ink (binary, ink = 255, printed lines already removed) is shared out among the
+cells: a piece of ink belongs to the cell holding most of its width; a piece spread over
+several cells (digits touching across a removed rule) is cut at the cell boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from recognition.decoding import digit_result, normalise_mask, separator_kind
+from recognition.model import REJECT
+from recognition.results import DigitResult, FieldResult, Separator
+from segmentation.elements import Box, Field, GrayImage
+from segmentation.errors import InvalidInput
+
+# Ink in a comb cell whose larger side is below this share of the cell height is dust.
+CELL_SPECK_SHARE = 0.1
+# A piece filling at least this share of the width of several cells holds one digit per
+# such cell (two digits touching across a removed rule); an oversize digit reaching into
+# the next cell fills less of it (a 21-px Hershey 2 reaching 9 px into a 32-px cell: 0.28).
+SPAN_CELL_SHARE = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class CombPlan:
+    """The non-empty cells of a comb field: ``cell_index[i]`` holds ``masks[i]`` at ``boxes[i]`` (field coordinates)."""
+
+    cell_index: tuple[int, ...]
+    boxes: tuple[Box, ...]
+    masks: tuple[GrayImage, ...] = field(repr=False)
+    images: NDArray[np.float32] = field(repr=False)
+
+
+def _cell_owners(comb: Field) -> NDArray[np.int32]:
+    """Per ink pixel of the field, 1 + the index of the cell it belongs to (0 = background).
+
+    A piece goes whole to the cell holding most of its columns, unless it fills at least
+    ``SPAN_CELL_SHARE`` of the width of two or more cells (digits touching across a removed
+    rule): then it is cut at the boundaries between those cells, and columns reaching into
+    other cells follow the nearest of them.
+    """
+    cells = [c.shifted(-comb.box.x, -comb.box.y) for c in comb.cells]
+    widths = np.array([max(1, c.w) for c in cells], dtype=np.float64)
+    bounds = np.array([(a.x2 + b.x) / 2.0 for a, b in pairwise(cells)], dtype=np.float64)
+    column_cell = np.searchsorted(bounds, np.arange(comb.ink.shape[1]) + 0.5).astype(np.int32)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(comb.ink, connectivity=8)
+    owners = np.zeros(comb.ink.shape, np.int32)
+    for label in range(1, count):
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        columns = column_cell[x : x + w]
+        cover = np.bincount(columns, minlength=len(cells)) / widths
+        spanned = np.flatnonzero(cover >= SPAN_CELL_SHARE)
+        piece = labels[y : y + h, x : x + w] == label
+        region = owners[y : y + h, x : x + w]
+        if spanned.size < 2:
+            region[piece] = int(np.argmax(np.bincount(columns))) + 1
+            continue
+        nearest = spanned[np.abs(columns[:, None] - spanned[None, :]).argmin(axis=1)]
+        region[piece] = np.broadcast_to(nearest + 1, piece.shape)[piece]
+    return owners
+
+
+def _cell_mask(owned: NDArray[np.bool_], min_side: float) -> tuple[Box, GrayImage] | None:
+    """The box and mask (ink = 255) of one cell's ink without dust, or None when nothing is left."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(owned.astype(np.uint8), connectivity=8)
+    keep = [i for i in range(1, count) if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) >= min_side]
+    if not keep:
+        return None
+    box = Box(*(int(v) for v in stats[keep[0], :4]))
+    for i in keep[1:]:
+        box = box.union(Box(*(int(v) for v in stats[i, :4])))
+    window = labels[box.y : box.y2, box.x : box.x2]
+    return box, np.where(np.isin(window, keep), 255, 0).astype(np.uint8)
+
+
+def plan_comb(comb: Field) -> CombPlan:
+    """One normalised candidate per non-empty cell, ready for a batched model call."""
+    owners = _cell_owners(comb)
+    indices: list[int] = []
+    boxes: list[Box] = []
+    masks: list[GrayImage] = []
+    images: list[NDArray[np.float32]] = []
+    for i, cell in enumerate(comb.cells):
+        found = _cell_mask(owners == i + 1, CELL_SPECK_SHARE * cell.h)
+        if found is None:
+            continue
+        box, mask = found
+        try:
+            images.append(normalise_mask(mask))
+        except InvalidInput:
+            continue
+        indices.append(i)
+        boxes.append(box)
+        masks.append(mask)
+    stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
+    return CombPlan(tuple(indices), tuple(boxes), tuple(masks), stacked)
+
+
+def decode_comb(
+    comb: Field, plan: CombPlan, probabilities: NDArray[np.float32], review_threshold: float
+) -> FieldResult:
+    """Per cell: the digit, or None (empty or a mark); marks that are not punctuation need review."""
+    cells: list[int | None] = [None] * len(comb.cells)
+    digits: list[DigitResult] = []
+    separators: list[Separator] = []
+    review = False
+    for cell_index, box, mask, p in zip(plan.cell_index, plan.boxes, plan.masks, probabilities, strict=True):
+        page_box = box.shifted(comb.box.x, comb.box.y)
+        best = int(np.argmax(p))
+        if best == REJECT:
+            cell = comb.cells[cell_index]
+            top = cell.y - comb.box.y
+            kind = separator_kind(box, mask, top, top + cell.h)
+            separators.append(Separator(position=len(digits), kind=kind, box=page_box))
+            review = review or kind == "other"
+            continue
+        cells[cell_index] = best
+        digits.append(digit_result(best, p, page_box))
+    return FieldResult(
+        name=comb.name,
+        box=comb.box,
+        text="".join(str(d.digit) for d in digits),
+        confidence=math.prod(d.confidence for d in digits),
+        needs_review=review or any(d.confidence < review_threshold for d in digits),
+        digits=tuple(digits),
+        separators=tuple(separators),
+        kind="comb",
+        cells=tuple(cells),
+    )

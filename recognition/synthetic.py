@@ -1,0 +1,317 @@
+"""Synthetic forms and digit strings built from MNIST test digits, with ground truth.
+
+Used by tests, ``formdigits sample`` and the benchmarks; nothing here is used at
+inference. Images are grayscale ``NDArray[np.uint8]`` (H, W), dark ink on light paper.
+Truth boxes are ``[x, y, w, h]`` in the upright page frame: the page is drawn upright,
+then rotated about its centre, which is the frame :func:`segmentation.fields.prepare_page`
+returns to when it deskews.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from recognition.mnist import DigitSet, load_split
+
+Gray = NDArray[np.uint8]
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+TITLES = ("APPLICATION FORM", "ORDER FORM", "SURVEY", "CLAIM FORM", "REGISTRATION")
+LABELS = ("Account number", "Postal code", "Amount", "Date", "Phone", "Customer ID", "Quantity", "Reference")
+SEPARATORS = (",", ".", "-")
+# MNIST pixels above this level are the digit's ink when cropping to its box.
+MNIST_INK_LEVEL = 30
+
+
+@dataclass(frozen=True, slots=True)
+class FormParams:
+    """Form size and degradations; sizes scale with ``width`` (1240 px = A4 at 150 dpi)."""
+
+    width: int = 1240
+    height: int = 1754
+    max_skew_deg: float = 5.0
+    max_blur_sigma: float = 1.0
+    max_noise_sigma: float = 6.0
+    jpeg_probability: float = 0.5
+    texture_probability: float = 0.25
+
+
+def security_pattern(shape: tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float32]:
+    """A guilloche-like background of wavy lines, 1.0 on the lines and 0.0 elsewhere, float32 (H, W)."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    period = float(rng.uniform(3.0, 7.0))
+    waves = np.sin(xx / period + 3.0 * np.sin(yy / float(rng.uniform(8, 20))))
+    return (waves > 0.6).astype(np.float32)
+
+
+def load_digit_source(mnist_dir: Path) -> DigitSet:
+    """MNIST t10k digits (never seen in training): ``images`` (N, 28, 28) ink bright, ``labels`` (N,)."""
+    return load_split(Path(mnist_dir), "t10k")
+
+
+def digit_alpha(source: DigitSet, label: int, height_px: int, rng: np.random.Generator) -> NDArray[np.float32]:
+    """A random MNIST ``label`` as ink coverage (0..1, float32), cropped to its ink, ``height_px`` tall, slanted a bit."""
+    index = int(rng.choice(np.flatnonzero(source.labels == label)))
+    image = source.images[index]
+    rows = np.flatnonzero(image.max(axis=1) > MNIST_INK_LEVEL)
+    cols = np.flatnonzero(image.max(axis=0) > MNIST_INK_LEVEL)
+    crop = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32) / 255.0
+    h, w = crop.shape
+    width = max(2, round(w * height_px / h))
+    alpha = cv2.resize(crop, (width, height_px), interpolation=cv2.INTER_CUBIC)
+    shear = float(rng.uniform(-0.15, 0.15))
+    pad = int(abs(shear) * height_px) + 1
+    matrix = np.array([[1.0, shear, pad - shear * height_px / 2.0], [0.0, 1.0, 0.0]], np.float32)
+    alpha = cv2.warpAffine(alpha, matrix, (width + 2 * pad, height_px))
+    cols = np.flatnonzero(alpha.max(axis=0) > 0.1)
+    return np.clip(alpha[:, cols[0] : cols[-1] + 1], 0.0, 1.0)
+
+
+def separator_alpha(kind: str, digit_height: int) -> tuple[NDArray[np.float32], int]:
+    """A drawn ``,`` ``.`` or ``-`` as ink coverage, and its top offset from the digits' top."""
+    size = max(6, digit_height // 3)
+    canvas = np.zeros((size, size), np.float32)
+    radius = max(2, digit_height // 16)
+    if kind == "-":
+        thickness = max(2, digit_height // 12)
+        cv2.line(canvas, (1, size // 2), (size - 2, size // 2), 1.0, thickness)
+        return canvas, digit_height // 2 - size // 2
+    cv2.circle(canvas, (size // 2, radius + 1), radius, 1.0, -1)
+    if kind == ",":
+        cv2.line(canvas, (size // 2 + radius // 2, radius + 1), (size // 2 - radius, size - 2), 1.0, max(2, radius))
+    return canvas, digit_height - radius - 2
+
+
+def _stamp(page: NDArray[np.float32], alpha: NDArray[np.float32], x: int, y: int, ink: float) -> list[int] | None:
+    """Darken ``page`` with ``alpha`` at (x, y) towards level ``ink``; returns the tight ink box or None."""
+    h, w = alpha.shape
+    if x < 0 or y < 0 or x + w > page.shape[1] or y + h > page.shape[0]:
+        return None
+    region = page[y : y + h, x : x + w]
+    region[:] = region * (1.0 - alpha) + ink * alpha
+    rows = np.flatnonzero(alpha.max(axis=1) > 0.3)
+    cols = np.flatnonzero(alpha.max(axis=0) > 0.3)
+    if rows.size == 0:
+        return None
+    return [x + int(cols[0]), y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
+
+
+def _union(boxes: list[list[int]]) -> list[int]:
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def draw_string(
+    page: NDArray[np.float32],
+    source: DigitSet,
+    rng: np.random.Generator,
+    *,
+    x: int,
+    baseline: int,
+    height: int,
+    length: int,
+    ink: float,
+    separators: bool = True,
+    overlap: float = 0.15,
+) -> tuple[str, list[int]] | None:
+    """Draw a digit string with its bottom on ``baseline``; returns its text and tight box, or None if it won't fit.
+
+    Gaps between digits are uniform in ``[-overlap, 0.3]`` x the height, so some digits
+    touch or overlap; with ``separators`` a ``,`` ``.`` or ``-`` may follow a digit.
+    """
+    text, boxes = "", []
+    for position in range(length):
+        digit = int(rng.integers(0, 10))
+        h = max(8, round(height * rng.uniform(0.85, 1.1)))
+        alpha = digit_alpha(source, digit, h, rng)
+        top = baseline - h + int(rng.integers(-h // 12, h // 12 + 1))
+        box = _stamp(page, alpha, x, top, ink)
+        if box is None:
+            return None
+        text, x = text + str(digit), box[0] + box[2] + round(height * rng.uniform(-overlap, 0.3))
+        boxes.append(box)
+        if separators and position < length - 1 and rng.random() < 0.12:
+            kind = str(rng.choice(SEPARATORS))
+            mark, offset = separator_alpha(kind, height)
+            x += round(0.15 * height)
+            mark_box = _stamp(page, mark, x, baseline - height + offset, ink)
+            if mark_box is None:
+                return None
+            text, x = text + kind, mark_box[0] + mark_box[2] + round(0.2 * height)
+            boxes.append(mark_box)
+    return text, _union(boxes)
+
+
+def _draw_comb(
+    page: NDArray[np.float32], source: DigitSet, rng: np.random.Generator, x0: int, y0: int, scale: float
+) -> dict[str, Any]:
+    """A row of boxes with one digit per cell (some empty, some crossing the lines)."""
+    cells = int(rng.integers(4, 11))
+    cell_w, cell_h = round(rng.uniform(50, 70) * scale), round(rng.uniform(62, 82) * scale)
+    thickness = max(1, round(rng.uniform(1, 3) * scale))
+    line_level = float(rng.uniform(20, 90))
+    cv2.rectangle(page, (x0, y0), (x0 + cells * cell_w, y0 + cell_h), line_level, thickness)
+    for i in range(1, cells):
+        cv2.line(page, (x0 + i * cell_w, y0), (x0 + i * cell_w, y0 + cell_h), line_level, thickness)
+    ink = float(rng.uniform(0, 70))
+    truth_cells: list[dict[str, Any]] = []
+    for i in range(cells):
+        cell = [x0 + i * cell_w, y0, cell_w, cell_h]
+        if rng.random() < 0.15:
+            truth_cells.append({"bbox": cell, "text": ""})
+            continue
+        digit = int(rng.integers(0, 10))
+        oversize = rng.random() < 0.15
+        h = round(cell_h * (rng.uniform(1.0, 1.2) if oversize else rng.uniform(0.55, 0.85)))
+        alpha = digit_alpha(source, digit, h, rng)
+        w = alpha.shape[1]
+        x = x0 + i * cell_w + (cell_w - w) // 2 + int(rng.integers(-cell_w // 10, cell_w // 10 + 1))
+        y = y0 + (cell_h - h) // 2 + int(rng.integers(-cell_h // 10, cell_h // 10 + 1))
+        _stamp(page, alpha, x, y, ink)
+        truth_cells.append({"bbox": cell, "text": str(digit)})
+    text = "".join(c["text"] for c in truth_cells)
+    return {"kind": "comb", "bbox": [x0, y0, cells * cell_w, cell_h], "text": text, "cells": truth_cells}
+
+
+def _draw_free(
+    page: NDArray[np.float32], source: DigitSet, rng: np.random.Generator, x0: int, baseline: int, scale: float
+) -> dict[str, Any] | None:
+    """A handwritten string on a guide line."""
+    height = round(rng.uniform(40, 65) * scale)
+    length = int(rng.integers(3, 9))
+    line_end = min(page.shape[1] - round(40 * scale), x0 + round(length * 0.9 * height + 80 * scale))
+    cv2.line(page, (x0, baseline + 2), (line_end, baseline + 2), float(rng.uniform(30, 110)), max(1, round(scale)))
+    drawn = draw_string(
+        page, source, rng, x=x0 + round(15 * scale), baseline=baseline, height=height, length=length,
+        ink=float(rng.uniform(0, 70)),
+    )  # fmt: skip
+    if drawn is None:
+        return None
+    text, box = drawn
+    return {"kind": "free", "bbox": box, "text": text, "cells": []}
+
+
+def _degrade(
+    page: NDArray[np.float32], rng: np.random.Generator, params: FormParams, scale: float, angle: float
+) -> Gray:
+    """Rotate by ``angle`` degrees (counter-clockwise), blur, add noise, maybe JPEG-compress; returns uint8."""
+    h, w = page.shape
+    paper = float(np.median(page))
+    matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
+    rotated = np.asarray(cv2.warpAffine(page, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=paper))
+    sigma = float(rng.uniform(0.0, params.max_blur_sigma)) * scale
+    if sigma > 0.3:
+        rotated = np.asarray(cv2.GaussianBlur(rotated, (0, 0), sigma))
+    noisy = rotated + rng.normal(0.0, rng.uniform(1.0, params.max_noise_sigma), rotated.shape)
+    gray: Gray = np.clip(noisy, 0, 255).astype(np.uint8)
+    if rng.random() < params.jpeg_probability:
+        quality = int(rng.integers(50, 91))
+        ok, encoded = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok:
+            gray = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
+    return gray
+
+
+def make_form(
+    rng: np.random.Generator, digits_source: DigitSet, params: FormParams = FormParams()
+) -> tuple[Gray, dict[str, Any]]:
+    """A filled-in form: title, labels, 2-4 comb fields and 1-3 free strings, skewed and degraded.
+
+    Returns ``(gray, truth)``: the (height, width) uint8 page and ``{"fields": [{"name",
+    "kind", "bbox", "text", "cells"}], "skew_deg"}`` with boxes in the upright frame,
+    fields in reading order (each on its own row), named ``field-1``...
+    """
+    scale = params.width / 1240.0
+    page = np.full((params.height, params.width), float(rng.uniform(215, 250)), np.float32)
+    shade = np.linspace(float(rng.uniform(0.85, 1.0)), 1.0, params.width, dtype=np.float32)
+    page *= shade[None, :] if rng.random() < 0.5 else shade[::-1][None, :]
+    if rng.random() < params.texture_probability:
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(10, 30))
+    # Printed text goes on its own uint8 layer (cv2.putText draws on 8-bit images only).
+    printed = np.full(page.shape, 255, np.uint8)
+    title = str(rng.choice(TITLES))
+    cv2.putText(
+        printed, title, (round(120 * scale), round(110 * scale)), FONT, 1.4 * scale, 30, max(1, round(3 * scale))
+    )
+
+    kinds = ["comb"] * int(rng.integers(2, 5)) + ["free"] * int(rng.integers(1, 4))
+    rng.shuffle(kinds)
+    fields: list[dict[str, Any]] = []
+    y = round(200 * scale)
+    row_h = (params.height - y - round(80 * scale)) // len(kinds)
+    for kind in kinds:
+        x0 = round(rng.uniform(80, 200) * scale)
+        label = str(rng.choice(LABELS))
+        label_y = y + round(25 * scale)
+        label_size = (FONT, 0.6 * scale, max(1, round(scale)))
+        top = label_y + round(20 * scale)
+        baseline = top + round(85 * scale)
+        if kind == "free" and rng.random() < 0.5:
+            # The label on the string's line, to its left (close to the digits, much smaller).
+            cv2.putText(printed, label, (x0, baseline), *label_size[:2], 40, label_size[2])
+            (label_w, _), _ = cv2.getTextSize(label, *label_size)
+            x0 += label_w + round(rng.uniform(10, 40) * scale)
+        else:
+            cv2.putText(printed, label, (x0, label_y), *label_size[:2], 40, label_size[2])
+        if kind == "comb":
+            field = _draw_comb(page, digits_source, rng, x0, top + round(10 * scale), scale)
+        else:
+            drawn = _draw_free(page, digits_source, rng, x0, baseline, scale)
+            if drawn is None:
+                y += row_h
+                continue
+            field = drawn
+        fields.append(field)
+        y += row_h
+    for number, field in enumerate(fields, start=1):
+        field["name"] = f"field-{number}"
+    page *= printed.astype(np.float32) / 255.0
+    angle = float(rng.uniform(-params.max_skew_deg, params.max_skew_deg))
+    gray = _degrade(page, rng, params, scale, angle)
+    return gray, {"fields": fields, "skew_deg": angle}
+
+
+def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int = 120) -> tuple[Gray, str]:
+    """A hard line-mode string (cheque amount, ZIP code): ``(gray, text)``.
+
+    Digits touch and overlap, strokes are sometimes broken, separators appear, a guide
+    line may run under or through the digits, a box may frame the string, and the
+    background may be a tinted security pattern. ``gray`` is (height, W) uint8 with W fitting the string.
+    """
+    length = int(rng.integers(3, 10))
+    digit_h = round(height * rng.uniform(0.45, 0.65))
+    width = round(length * digit_h * 1.8 + 2 * digit_h)  # room for the widest string; cropped below
+    paper = float(rng.uniform(215, 250))
+    page = np.full((height, width), paper, np.float32)
+    if rng.random() < 0.6:
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(15, 40))
+    baseline = (height + digit_h) // 2
+    if rng.random() < 0.7:
+        guide_y = baseline + int(rng.integers(-digit_h // 5, 4))
+        cv2.line(page, (4, guide_y), (width - 4, guide_y), float(rng.uniform(40, 120)), int(rng.integers(1, 4)))
+    drawn = draw_string(
+        page, digits_source, rng, x=digit_h // 2, baseline=baseline, height=digit_h, length=length,
+        ink=float(rng.uniform(0, 60)), overlap=0.3,
+    )  # fmt: skip
+    if drawn is None:
+        raise ValueError(f"a {length}-digit string does not fit a {width}-px line")
+    text, box = drawn
+    if rng.random() < 0.3:
+        # A broken stroke: a thin gap of paper across one digit.
+        x = box[0] + int(rng.integers(0, max(1, box[2])))
+        cv2.line(page, (x, box[1]), (x + digit_h // 4, box[1] + box[3]), paper, 1)
+    page = np.ascontiguousarray(page[:, : min(width, box[0] + box[2] + digit_h // 2)])
+    if rng.random() < 0.2:
+        # An amount box around the string.
+        level, thickness = float(rng.uniform(40, 120)), int(rng.integers(1, 3))
+        cv2.rectangle(page, (2, 3), (page.shape[1] - 3, height - 4), level, thickness)
+    page += rng.normal(0.0, rng.uniform(1.0, 5.0), page.shape).astype(np.float32)
+    return np.clip(page, 0, 255).astype(np.uint8), text

@@ -64,6 +64,9 @@ def create_app(settings: Settings, *, store: JobStore | None = None) -> Flask:
     from webui.api import bp as api_bp
 
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from webui.metrics import bp as metrics_bp
+
+    app.register_blueprint(metrics_bp)
     if importlib.util.find_spec("webui.pages") is not None:
         app.register_blueprint(importlib.import_module("webui.pages").bp)
     app.add_url_rule("/healthz", "healthz", healthz)

@@ -23,6 +23,10 @@ DIGITS_QUEUE = "digits"
 # restores unacked messages). It must exceed the longest page (the hard time limit) by a margin,
 # or a slow page would be read twice; redelivery is harmless (slots are idempotent) but wasteful.
 VISIBILITY_MARGIN_S = 300
+# A new pool child loads the model (torch.jit trace and freeze) before it reports "up". Celery's
+# default patience is 4 s; under load that was too short (the load test saw children killed and
+# restarted in a loop for ~20 s after each max-tasks-per-child recycle).
+CHILD_START_TIMEOUT_S = 60.0
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -53,13 +57,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_soft_time_limit": settings.page_soft_time_limit_s,
         "task_time_limit": settings.page_hard_time_limit_s,
         "worker_max_tasks_per_child": settings.max_tasks_per_child,
+        "worker_proc_alive_timeout": CHILD_START_TIMEOUT_S,
         "worker_concurrency": settings.worker_concurrency,
         "broker_connection_retry_on_startup": True,
         # When the broker connection drops, running pages are redelivered anyway (late acks):
         # cancel them instead of finishing work whose ack can no longer be sent.
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "broker_transport_options": {
-            "visibility_timeout": int(settings.page_hard_time_limit_s) + VISIBILITY_MARGIN_S,
+            "visibility_timeout": visibility_timeout_s(settings),
+            # Look for messages past their visibility timeout (those of a worker that died) every
+            # few seconds on every scan; kombu's default looks only every 10th time, every 100 s.
+            "unacked_restore_interval": max(1, min(10, visibility_timeout_s(settings) // 4)),
+            "unacked_restore_throttle": 1,
             # Celery's own keys (queues, unacked messages, bindings) share the job store's prefix.
             "global_keyprefix": f"{settings.key_prefix}:celery:",
         },
@@ -70,6 +79,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": False,
         "worker_enable_remote_control": True,
     }
+
+
+def visibility_timeout_s(settings: Settings) -> int:
+    """Seconds before an unacknowledged message is handed out again: the setting, or hard limit + margin."""
+    return settings.visibility_timeout_s or int(settings.page_hard_time_limit_s) + VISIBILITY_MARGIN_S
 
 
 def __getattr__(name: str) -> Celery:

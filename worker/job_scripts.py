@@ -21,15 +21,20 @@ local function settle(meta, results, failed, now)
 end
 """
 
-# KEYS: meta, results, overlays, failed, reads. ARGV: slot, page_json, overlay_png, failed(0/1), now, ttl_s.
+# KEYS: meta, results, overlays, failed, reads, stats.
+# ARGV: slot, page_json, overlay_png, failed(0/1), now, ttl_s.
 # Returns {done, total, finished_now}; {-1, -1, 0} when the job no longer exists (deleted or expired).
+# The service-wide page counters move only when a slot is filled for the first time.
 RECORD_PAGE_LUA = (
     SETTLE_LUA
     + """
-local meta, results, overlays, failed, reads = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local meta, results, overlays, failed, reads, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local slot, page, overlay, is_failed, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 if redis.call('EXISTS', meta) == 0 then return {-1, -1, 0} end
-redis.call('HSET', results, slot, page)
+if redis.call('HSET', results, slot, page) == 1 then
+  if is_failed == '1' then redis.call('HINCRBY', stats, 'pages_failed', 1)
+  else redis.call('HINCRBY', stats, 'pages_done', 1) end
+end
 if overlay ~= '' then redis.call('HSET', overlays, slot, overlay) else redis.call('HDEL', overlays, slot) end
 if is_failed == '1' then redis.call('SADD', failed, slot) else redis.call('SREM', failed, slot) end
 redis.call('HINCRBY', reads, slot, 1)

@@ -16,6 +16,11 @@ Keys (``P`` = ``<prefix>:job:<id>``), every one with the job's TTL:
 - ``P:attempts``   hash: slot -> page reads started and not finished (crash detection).
 - ``P:reads``      hash: slot -> results recorded (1 unless a page was redelivered after its read).
 
+Service-wide keys for ``/metrics``: ``<prefix>:stats`` (hash of counters: pages done/failed,
+counted once per slot; jobs submitted/done/failed), ``<prefix>:stats:latency`` (hash: job
+latency histogram buckets, sum and count) and ``<prefix>:jobs:active`` (sorted set of the ids of
+unfinished jobs, scored by creation time).
+
 The plan is a list of files ``{"source", "key", "pages", "error"}`` in submission order (archives
 expanded); pages are numbered from 1 within each file.
 """
@@ -49,6 +54,8 @@ HEARTBEAT_FRESH_S = 20.0
 MAX_NAME_CHARS = 200
 # Enqueueing must fail fast when Redis is down, so the web answers 503 instead of hanging.
 SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.0, "interval_step": 0.2, "interval_max": 0.5}
+# Upper bounds (seconds) of the job latency histogram's buckets, submission to last page.
+LATENCY_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
 class JobNotFound(LookupError):
@@ -110,6 +117,18 @@ class JobStore:
     def _key(self, job_id: str, *parts: str) -> str:
         return ":".join((self.prefix, "job", job_id, *parts))
 
+    @property
+    def stats_key(self) -> str:
+        return f"{self.prefix}:stats"
+
+    @property
+    def active_key(self) -> str:
+        return f"{self.prefix}:jobs:active"
+
+    @property
+    def latency_key(self) -> str:
+        return f"{self.prefix}:stats:latency"
+
     # --- submission (web side) --------------------------------------------------------------------
     def create_job(self, files: Sequence[tuple[str, bytes]], mode: str, *, expand: bool = True) -> str:
         """Store ``files`` (display name, bytes) as a new job in ``mode`` and enqueue it; returns the id.
@@ -131,6 +150,7 @@ class JobStore:
             "mode": mode,
             "created": _now_iso(),
             "finished": "",
+            "created_ts": f"{time.time():.3f}",
             "total": "-1",
             "uploads": json.dumps(names),
             "plan": "",
@@ -143,6 +163,8 @@ class JobStore:
             pipe.set(self._key(job_id, "upload", str(i)), data, ex=self.ttl_s)
         pipe.hset(self._key(job_id), mapping=meta)
         pipe.expire(self._key(job_id), self.ttl_s)
+        pipe.zadd(self.active_key, {job_id: time.time()})
+        pipe.hincrby(self.stats_key, "jobs_submitted", 1)
         pipe.execute()
         try:
             if expand:
@@ -192,6 +214,7 @@ class JobStore:
         args: list[Any] = [json.dumps([f.to_dict() for f in plan]), total, _now_iso()]
         if self._set_plan(keys=keys, args=args) == 1:
             self._release_uploads(job_id)
+            self._observe_finished(job_id)
         return total
 
     def plan(self, job_id: str) -> list[PlannedFile]:
@@ -216,6 +239,7 @@ class JobStore:
         """Store one page's result (or failure) in its slot; returns (pages done, total) after it."""
         failed = "error" in result and result["error"] is not None
         keys = [self._key(job_id)] + [self._key(job_id, s) for s in ("results", "overlays", "failed", "reads")]
+        keys.append(self.stats_key)
         args: list[Any] = [
             f"{file_index}:{page}",
             json.dumps(result),
@@ -227,6 +251,7 @@ class JobStore:
         done, total, finished = self._record_page(keys=keys, args=args)
         if finished:
             self._release_uploads(job_id)
+            self._observe_finished(job_id)
             log.info("job=%s finished: %d page(s)", job_id, total)
         return int(done), int(total)
 
@@ -255,6 +280,22 @@ class JobStore:
         """Mark the whole job failed (expansion itself broke); keeps what is stored for inspection."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self._key(job_id), mapping={"state": "failed", "finished": _now_iso(), "error": message})
+        pipe.execute()
+        self._observe_finished(job_id)
+
+    def _observe_finished(self, job_id: str) -> None:
+        """Count a job that just finished and add its latency to the histogram (once per job)."""
+        if not self.redis.zrem(self.active_key, job_id):
+            return  # already observed (or deleted)
+        state, created = self.redis.hmget(self._key(job_id), ["state", "created_ts"])
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hincrby(self.stats_key, f"jobs_{(state or b'failed').decode()}", 1)
+        if created is not None:
+            latency = max(0.0, time.time() - float(created))
+            bucket = next((f"le_{b:g}" for b in LATENCY_BUCKETS_S if latency <= b), "le_inf")
+            pipe.hincrby(self.latency_key, bucket, 1)
+            pipe.hincrby(self.latency_key, "count", 1)
+            pipe.hincrbyfloat(self.latency_key, "sum", latency)
         pipe.execute()
 
     def _release_uploads(self, job_id: str) -> None:
@@ -328,6 +369,7 @@ class JobStore:
             files = {key for _, key in self.uploads(job_id)} | {f.key for f in self.plan(job_id)}
         except JobNotFound:
             return False
+        self.redis.zrem(self.active_key, job_id)
         parts = ("results", "overlays", "failed", "attempts", "reads", *sorted(files))
         return self.redis.delete(self._key(job_id), *(self._key(job_id, part) for part in parts)) > 0
 

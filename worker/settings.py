@@ -8,6 +8,7 @@ the variable, rather than failing later inside a request or a task.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -44,6 +45,15 @@ class Settings:
     max_tasks_per_child: int = 500
     rate_limit_per_min: int = 600  # POSTs per minute per client; 0 turns the limit off
     weights_path: Path | None = None  # None: the shipped weights/digitnet.pt
+    # Seconds after which a delivered but unacknowledged page goes back to the queue (a worker
+    # whose whole machine died). 0: the hard time limit plus a margin (see worker.celery_app).
+    visibility_timeout_s: int = 0
+    # Test and debug knobs, off by default; never set them in production.
+    # Every page read sleeps this long first (fault tests use it to kill a worker mid-page).
+    test_page_delay_s: float = 0.0
+    # "raise:<text>" or "kill:<text>": a page of a file whose name contains <text> raises
+    # RuntimeError in the reader, or kills its worker process (SIGKILL); the poison-page tests.
+    test_poison: str = ""
 
     def __post_init__(self) -> None:
         positive = (
@@ -61,6 +71,10 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.visibility_timeout_s < 0 or self.test_page_delay_s < 0:
+            raise SettingsError("visibility_timeout_s and test_page_delay_s must not be negative")
+        if self.test_poison and not re.fullmatch(r"(raise|kill):.+", self.test_poison):
+            raise SettingsError(f"test_poison must be 'raise:<text>' or 'kill:<text>', got {self.test_poison!r}")
         if self.rate_limit_per_min < 0:
             raise SettingsError(f"rate_limit_per_min must be 0 (off) or positive, got {self.rate_limit_per_min}")
         if self.page_hard_time_limit_s <= self.page_soft_time_limit_s:
@@ -99,7 +113,7 @@ class Settings:
         env = {}
         for spec in fields(self):
             value = getattr(self, spec.name)
-            if value is not None:
+            if value is not None and value != "":
                 env[ENV_NAMES[spec.name]] = str(value)
         return env
 
@@ -133,6 +147,9 @@ ENV_NAMES = {
     "max_tasks_per_child": "FORMDIGITS_MAX_TASKS_PER_CHILD",
     "rate_limit_per_min": "FORMDIGITS_RATE_LIMIT",
     "weights_path": "FORMDIGITS_WEIGHTS",
+    "visibility_timeout_s": "FORMDIGITS_VISIBILITY_TIMEOUT_S",
+    "test_page_delay_s": "FORMDIGITS_TEST_PAGE_DELAY_S",
+    "test_poison": "FORMDIGITS_TEST_POISON",
 }
 PARSERS: dict[str, type] = {
     "redis_url": str,
@@ -150,6 +167,9 @@ PARSERS: dict[str, type] = {
     "max_tasks_per_child": int,
     "rate_limit_per_min": int,
     "weights_path": Path,
+    "visibility_timeout_s": int,
+    "test_page_delay_s": float,
+    "test_poison": str,
 }
 
 

@@ -4,7 +4,9 @@
   plan, then fan out one ``read_page`` per page. A bad file becomes that file's error.
 - ``formdigits.read_page(job_id, file_index, page)``: load one page, read it, store its result
   (or its failure) in its own slot. Bad input fails the page without retry; Redis hiccups retry
-  with backoff; a page that keeps killing its worker process fails after MAX_UNFINISHED_READS.
+  with backoff; an unexpected exception (a bug the page triggers) is retried CRASH_RETRIES times,
+  then the page fails with the exception's type as its reason; a page that keeps killing its
+  worker process fails after MAX_UNFINISHED_READS.
 
 Every log line carries ``job=<id> page=<file>:<n>``.
 """
@@ -13,6 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
+import time
 from typing import Any
 
 import redis
@@ -35,6 +40,10 @@ log = logging.getLogger(__name__)
 # A page whose read started this many times without finishing (the process died each time:
 # segfault, OOM kill, hard time limit) is failed instead of being handed out again.
 MAX_UNFINISHED_READS = 3
+# A page whose read raises an unexpected exception is tried this many more times (the cause may
+# be passing: memory pressure, a flaky library) before it is failed with the exception's type.
+CRASH_RETRIES = 2
+CRASH_RETRY_DELAY_S = 0.5
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 1, "retry_backoff_max": 30, "retry_jitter": True}
 
@@ -119,8 +128,8 @@ def _plan_upload(job_id: str, name: str, key: str, settings: Settings) -> list[P
     return planned
 
 
-@shared_task(name=READ_PAGE, base=PageTask, max_retries=5, **RETRY)
-def read_page(job_id: str, file_index: int, page: int) -> None:
+@shared_task(name=READ_PAGE, base=PageTask, bind=True, max_retries=5, **RETRY)
+def read_page(self: Task, job_id: str, file_index: int, page: int) -> None:
     """Read page ``page`` (from 1) of the job's file ``file_index`` into its slot."""
     store = resources.job_store()
     try:
@@ -145,6 +154,16 @@ def read_page(job_id: str, file_index: int, page: int) -> None:
     except SoftTimeLimitExceeded:
         log.warning("job=%s page=%s:%s timed out", job_id, file_index, page)
         store.record_failed_page(job_id, file_index, page, "timed out")
+    except TRANSIENT:
+        raise  # autoretry_for: Redis will be back
+    except Exception as exc:  # the task edge: a bug this page triggers must not take the job down
+        tries = self.request.retries + 1
+        if tries <= CRASH_RETRIES:
+            log.warning("job=%s page=%s:%s reader crashed (%r); retry %d", job_id, file_index, page, exc, tries)
+            raise self.retry(exc=exc, countdown=CRASH_RETRY_DELAY_S) from exc
+        log.error("job=%s page=%s:%s reader crashed %d times: %r", job_id, file_index, page, tries, exc)
+        reason = f"the reader crashed on this page {tries} times ({type(exc).__name__})"
+        store.record_failed_page(job_id, file_index, page, reason)
     finally:
         # Reached on every way out but a dead process; a Redis error here leaves the count
         # one too high, which costs at most one of the MAX_UNFINISHED_READS.
@@ -154,9 +173,22 @@ def read_page(job_id: str, file_index: int, page: int) -> None:
 
 def _read(store: Any, job_id: str, entry: PlannedFile, page: int, mode: str) -> tuple[dict[str, Any], bytes | None]:
     """Load, read and render one page: (the page's JSON, its overlay PNG)."""
+    _test_hooks(store.settings, entry.source)
     data = store.file_bytes(job_id, entry.key)
     if data is None:
         raise FormdigitsError("the upload expired before this page was read")
     loaded = load_page(data, entry.source, page, load_limits(store.settings))
     result = read_loaded_page(resources.classifier(), loaded, mode)
     return result.to_dict(), render_overlay_png(loaded.image, result)
+
+
+def _test_hooks(settings: Settings, source: str) -> None:
+    """The test/debug knobs of Settings (off by default): a delay per page, poison pages."""
+    if settings.test_page_delay_s:
+        time.sleep(settings.test_page_delay_s)
+    if settings.test_poison:
+        action, marker = settings.test_poison.split(":", 1)
+        if marker in source:
+            if action == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError(f"test poison page {source!r}")

@@ -35,6 +35,9 @@ def test_every_variable_is_read() -> None:
         "FORMDIGITS_MAX_TASKS_PER_CHILD": "7",
         "FORMDIGITS_RATE_LIMIT": "0",
         "FORMDIGITS_WEIGHTS": "/models/w.pt",
+        "FORMDIGITS_VISIBILITY_TIMEOUT_S": "8",
+        "FORMDIGITS_TEST_PAGE_DELAY_S": "0.5",
+        "FORMDIGITS_TEST_POISON": "raise:bad",
     }
     assert set(env) == set(ENV_NAMES.values())
     s = Settings.from_env(env)
@@ -44,6 +47,7 @@ def test_every_variable_is_read() -> None:
     assert (s.page_soft_time_limit_s, s.page_hard_time_limit_s) == (1.5, 2.5)
     assert (s.worker_concurrency, s.max_tasks_per_child, s.rate_limit_per_min) == (3, 7, 0)
     assert s.weights_path == Path("/models/w.pt")
+    assert (s.visibility_timeout_s, s.test_page_delay_s, s.test_poison) == (8, 0.5, "raise:bad")
     # to_env round-trips through from_env.
     assert Settings.from_env(s.to_env()) == s
 
@@ -57,6 +61,8 @@ def test_every_variable_is_read() -> None:
         ("FORMDIGITS_PAGE_HARD_TIME_LIMIT_S", "10", "hard time limit"),
         ("REDIS_URL", "http://x", "REDIS_URL"),
         ("FORMDIGITS_KEY_PREFIX", "a b", "key_prefix"),
+        ("FORMDIGITS_TEST_POISON", "explode:x", "test_poison"),
+        ("FORMDIGITS_VISIBILITY_TIMEOUT_S", "-1", "visibility_timeout_s"),
     ],
 )
 def test_bad_values_fail_with_the_variable_named(variable: str, value: str, fragment: str) -> None:

@@ -315,3 +315,19 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
         cv2.rectangle(page, (2, 3), (page.shape[1] - 3, height - 4), level, thickness)
     page += rng.normal(0.0, rng.uniform(1.0, 5.0), page.shape).astype(np.float32)
     return np.clip(page, 0, 255).astype(np.uint8), text
+
+
+def field_at(truth_field: dict[str, Any], fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The read field (JSON form) whose box holds the centre of a ground-truth field, if any."""
+    x, y, w, h = truth_field["bbox"]
+    cx, cy = x + w / 2, y + h / 2
+    for f in fields:
+        fx, fy, fw, fh = f["bbox"]
+        if fx <= cx < fx + fw and fy <= cy < fy + fh:
+            return f
+    return None
+
+
+def truth_digits(truth_field: dict[str, Any]) -> str:
+    """The digits a ground-truth field should read as (separators left out, like ``text``)."""
+    return "".join(c for c in truth_field["text"] if c.isdigit())

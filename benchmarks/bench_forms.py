@@ -1,0 +1,109 @@
+"""Page-reading benchmark: synthetic forms from MNIST test digits read end to end in ``page`` mode.
+
+Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi 150|300]``.
+Forms come from ``recognition.synthetic.make_form`` (printed title and labels, comb and free
+fields, digits touching boxes and each other, skew up to 5 degrees, blur, noise, JPEG
+artefacts). Each form is encoded as PNG and read like an upload (``load_page`` then
+``read_page``), one process, ``torch.set_num_threads(1)``. A truth field is matched by the read
+field holding its centre. Prints one JSON object: field exact match, digit accuracy (1 - edit
+distance / truth digits, over all fields), share of misread fields flagged ``needs_review``,
+wall and CPU ms per page, and the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from recognition.classifier import load_classifier  # noqa: E402
+from recognition.reader import read_page  # noqa: E402
+from recognition.synthetic import FormParams, field_at, load_digit_source, make_form, truth_digits  # noqa: E402
+from segmentation.loading import load_page  # noqa: E402
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between two digit strings."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def score(truth: dict[str, Any], fields: list[dict[str, Any]]) -> tuple[int, int, int, int, int]:
+    """(fields, exact, truth digits, digit errors, misread but flagged) for one form."""
+    n = exact = digits = errors = flagged = 0
+    for expected in truth["fields"]:
+        found = field_at(expected, fields)
+        want = truth_digits(expected)
+        got = found["text"] if found else ""
+        n += 1
+        exact += got == want
+        digits += len(want)
+        errors += min(len(want), edit_distance(got, want))
+        flagged += got != want and found is not None and found["needs_review"]
+    return n, exact, digits, errors, flagged
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "mnist")
+    parser.add_argument("--forms", type=int, default=200)
+    parser.add_argument("--dpi", type=int, choices=(150, 300), default=150)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    model = load_classifier()
+    source = load_digit_source(args.data)
+    rng = np.random.default_rng(args.seed)
+    params = FormParams() if args.dpi == 150 else FormParams(width=2480, height=3508)
+    totals = np.zeros(5, dtype=np.int64)
+    wall: list[float] = []
+    cpu: list[float] = []
+    for index in range(args.forms + 1):
+        gray, truth = make_form(rng, source, params)
+        ok, png = cv2.imencode(".png", gray)
+        assert ok
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        page = load_page(png.tobytes(), f"form-{index}.png", 1)
+        result = read_page(model, page, "page").to_dict()
+        if index == 0:
+            continue  # warm-up
+        wall.append(time.perf_counter() - start_wall)
+        cpu.append(time.process_time() - start_cpu)
+        totals += score(truth, result["fields"])
+    n, exact, digits, errors, flagged = (int(v) for v in totals)
+    print(
+        json.dumps(
+            {
+                "forms": args.forms,
+                "page_px": [params.width, params.height],
+                "fields": n,
+                "field_exact_match": round(exact / n, 4),
+                "digit_accuracy": round(1 - errors / max(1, digits), 4),
+                "misread_fields_flagged": round(flagged / max(1, n - exact), 4),
+                "ms_per_page_wall_median": round(1000 * float(np.median(wall)), 1),
+                "ms_per_page_cpu_median": round(1000 * float(np.median(cpu)), 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

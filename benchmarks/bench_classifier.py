@@ -3,7 +3,8 @@
 Run: ``python benchmarks/bench_classifier.py [--data ../shared/datasets/mnist] [--seconds 5]``.
 Speed is batch-256 inference in one process with ``torch.set_num_threads(1)``. The
 reference is the network of pytorch/examples ``mnist/main.py`` (conv32-conv64-fc128),
-run in the same process and compiled the same way, so the ratio does not depend on
+run in the same process (ours with batch norm folded into the convolutions, the reference as a
+frozen TorchScript trace, each its fastest form here), so the ratio does not depend on
 how fast this machine happens to be.
 """
 

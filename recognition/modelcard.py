@@ -82,9 +82,10 @@ Handwritten digit classifier of formdigits: 10 digit classes plus class 10, *not
 Command: `{card["command"]}`
 
 Data: MNIST train less the held-out split, distorted afresh every epoch (affine with slant,
-elastic, stroke thickness, broken strokes, border cuts, blur, noise: `recognition/augment.py`),
+elastic, stroke thickness, broken strokes, border cuts, blur, noise: `recognition/augment.py`;
+{config.get("clean_fraction", 0.0) * 100:.0f}% of samples left undistorted),
 plus {config["nondigit_fraction"] * 100:.0f}% synthetic non-digits (blobs, dashes, slashes, commas,
-box-line corners, half digits, merged pairs: `recognition/nondigits.py`). AdamW, one-cycle
+box-line corners, flat slices of digits, merged pairs: `recognition/nondigits.py`), distorted like the digits. AdamW, one-cycle
 learning rate (max {config["max_lr"]}), label smoothing {config["label_smoothing"]}, batch {config["batch_size"]},
 {config["epochs"]} epochs, seed {config["seed"]}; the shipped weights are the exponential moving average (decay {config["ema_decay"]}).
 

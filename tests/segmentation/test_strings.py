@@ -10,7 +10,7 @@ import pytest
 from numpy.typing import NDArray
 
 from segmentation.errors import InvalidInput
-from segmentation.strings import StringParams, StringSegmentation, segment_string
+from segmentation.strings import WIDE_MERGED_SHARE, WIDE_SHARE, StringParams, StringSegmentation, segment_string
 
 SCALE, THICK, BASE_Y = 1.3, 4, 48
 
@@ -168,3 +168,16 @@ def test_point_tucked_under_a_digit_is_not_merged_into_it() -> None:
     seg = segment_string(canvas)
     assert len(seg.atoms) == 2
     assert min(a.box.h for a in seg.atoms) <= 8
+
+
+def test_one_component_a_little_wider_than_a_digit_is_cut() -> None:
+    """Two crossing strokes (overlapping digits) 0.8 of the height wide: one component, cut into atoms."""
+    ink = np.zeros((60, 60), np.uint8)
+    cv2.line(ink, (10, 10), (42, 49), 255, 3)
+    cv2.line(ink, (42, 10), (10, 49), 255, 3)
+    box = cv2.boundingRect(cv2.findNonZero(ink))
+    assert cv2.connectedComponents(ink)[0] - 1 == 1
+    assert WIDE_SHARE < box[2] / box[3] < WIDE_MERGED_SHARE, "the piece must lie between both thresholds"
+    seg = segment_string(ink)
+    assert len(seg.atoms) >= 2
+    assert (atom_coverage(seg, ink.shape) == (ink > 0)).all()

@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    cv2.setNumThreads(1)  # one core: OpenCV would otherwise use every core
 
     model = load_classifier()
     source = load_digit_source(args.data)

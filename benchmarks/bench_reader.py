@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    cv2.setNumThreads(1)  # one core: OpenCV would otherwise use every core
 
     test = load_split(args.data, "t10k")
     rng = np.random.default_rng(args.seed)

@@ -7,17 +7,13 @@ imported inside the handlers.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.pt"
 DEFAULT_MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "mnist"
-CSV_COLUMNS = ("source", "page", "field", "kind", "text", "separators", "confidence", "needs_review", "error")
 
 
 def add_read_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,43 +35,6 @@ def add_sample_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(handler=run_sample)
 
 
-def rows_of(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One CSV row per field (or per failed file / page), in reading order."""
-    rows: list[dict[str, Any]] = []
-    for doc in results:
-        if doc.get("error"):
-            rows.append({"source": doc["source"], "error": doc["error"]})
-            continue
-        for page in doc["pages"]:
-            if page.get("error"):
-                rows.append({"source": doc["source"], "page": page["page"], "error": page["error"]})
-                continue
-            for f in page["fields"]:
-                rows.append(
-                    {
-                        "source": doc["source"],
-                        "page": page["page"],
-                        "field": f["name"],
-                        "kind": f.get("kind", ""),
-                        "text": f["text"],
-                        "separators": " ".join(f"{s['position']}:{s['kind']}" for s in f["separators"]),
-                        "confidence": f"{f['confidence']:.4f}",
-                        "needs_review": str(bool(f["needs_review"])).lower(),
-                    }
-                )
-    return rows
-
-
-def format_csv(results: Iterable[dict[str, Any]]) -> str:
-    """The CSV form of ``read``'s results (also used by the API's results.csv)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows_of(results):
-        writer.writerow({k: row.get(k, "") for k in CSV_COLUMNS})
-    return buffer.getvalue()
-
-
 def _overlay_name(source: str, page: int) -> str:
     """A safe file name for a page's overlay, derived from the source label."""
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(source).name) or "page"
@@ -88,6 +47,7 @@ def run_read(args: argparse.Namespace) -> int:
 
     from recognition.classifier import load_classifier
     from recognition.documents import read_document
+    from recognition.results import results_csv
     from segmentation.archive import expand_upload
     from segmentation.errors import FormdigitsError
 
@@ -125,7 +85,7 @@ def run_read(args: argparse.Namespace) -> int:
         json.dump({"results": results}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(format_csv(results))
+        sys.stdout.write(results_csv(results))
     return 1 if failed_inputs == len(args.paths) else 0
 
 

@@ -6,6 +6,8 @@ exactly, so a result stored by a worker reads back equal.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,3 +182,50 @@ class PageResult:
             fields=tuple(FieldResult.from_dict(f) for f in data["fields"]),
             skew_deg=float(data.get("skew_deg", 0.0)),
         )
+
+
+# The CSV of read-shaped results (``{"source", "error", "pages": [...]}`` dicts), shared by
+# ``formdigits read --format csv``, the API's results.csv and ``formdigits submit --format csv``.
+CSV_COLUMNS = ("source", "page", "field", "kind", "text", "separators", "confidence", "needs_review", "error")
+
+
+def _csv_safe(value: Any) -> Any:
+    """Defuse spreadsheet formulas in user-supplied strings (file names)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csv_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per field, and one per failed file or page, in reading order."""
+    rows: list[dict[str, Any]] = []
+    for doc in results:
+        if doc.get("error"):
+            rows.append({"source": doc["source"], "error": doc["error"]})
+        for page in doc.get("pages", []):
+            if page.get("error"):
+                rows.append({"source": doc["source"], "page": page["page"], "error": page["error"]})
+            for f in page["fields"]:
+                rows.append(
+                    {
+                        "source": doc["source"],
+                        "page": page["page"],
+                        "field": f["name"],
+                        "kind": f.get("kind", ""),
+                        "text": f["text"],
+                        "separators": " ".join(f"{s['position']}:{s['kind']}" for s in f["separators"]),
+                        "confidence": f"{f['confidence']:.4f}",
+                        "needs_review": "true" if f["needs_review"] else "false",
+                    }
+                )
+    return rows
+
+
+def results_csv(results: list[dict[str, Any]]) -> str:
+    """The CSV text (header first, ``\\n`` line ends) of read-shaped results."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in csv_rows(results):
+        writer.writerow({k: _csv_safe(row.get(k, "")) for k in CSV_COLUMNS})
+    return buffer.getvalue()

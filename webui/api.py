@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import BadRequest, NotFound, TooManyRequests
 
+from recognition import results as read_results
 from segmentation.errors import InvalidInput, UnsupportedFormat
 from segmentation.formats import IMAGE_FORMATS, UPLOAD_FORMATS, sniff_format
 from webui.app import job_store
@@ -24,7 +23,6 @@ from worker.jobs import MODES
 bp = Blueprint("api", __name__)
 
 SNIFF_BYTES = 2048
-CSV_COLUMNS = ("source", "page", "field", "text", "confidence", "needs_review", "error")
 DATA_URL_PREFIX = "data:"
 
 
@@ -121,40 +119,11 @@ def results_json(job_id: str) -> Response:
 
 @bp.get("/jobs/<job_id>/results.csv")
 def results_csv(job_id: str) -> Response:
-    """One row per field (and one per failed file or page): source, page, field, text, confidence, ..."""
+    """The CSV of ``formdigits read --format csv``: one row per field, and per failed file or page."""
     job = job_store().get_job(job_id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in csv_rows(job["results"]):
-        writer.writerow([_csv_safe(v) for v in row])
-    response = Response(out.getvalue(), mimetype="text/csv")
+    response = Response(read_results.results_csv(job["results"]), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="formdigits-{job_id}.csv"'
     return response
-
-
-def csv_rows(results: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """The CSV rows of ``read``-shaped results, in job order."""
-    rows: list[tuple[Any, ...]] = []
-    for result in results:
-        if result["error"]:
-            rows.append((result["source"], "", "", "", "", "", result["error"]))
-        for page in result["pages"]:
-            if page.get("error"):
-                rows.append((result["source"], page["page"], "", "", "", "", page["error"]))
-            for field in page["fields"]:
-                review = "true" if field["needs_review"] else "false"
-                rows.append(
-                    (result["source"], page["page"], field["name"], field["text"], field["confidence"], review, "")
-                )
-    return rows
-
-
-def _csv_safe(value: Any) -> Any:
-    """Defuse spreadsheet formulas in user-supplied strings (file names)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @bp.get("/jobs/<job_id>/pages/<int:n>/overlay.png")

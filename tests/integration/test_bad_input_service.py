@@ -48,10 +48,14 @@ def _multipart(mode: str, filename: str, data: bytes) -> tuple[bytes, str]:
     """A multipart body built in memory (the test client would spool large bodies to a temp file)."""
     boundary = "fd-corpus-boundary-7c1e"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="mode"\r\n\r\n{mode}\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="mode"\r\n\r\n{mode}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 

@@ -118,9 +118,9 @@ def test_results_downloads_and_overlay(app, client) -> None:  # type: ignore[no-
     store.record_failed_page(job_id, 1, 1, "no ink")
     rows = list(csv.reader(io.StringIO(client.get(f"/api/v1/jobs/{job_id}/results.csv").get_data(as_text=True))))
     assert rows == [
-        ["source", "page", "field", "text", "confidence", "needs_review", "error"],
-        ["'=cmd.png", "1", "field-1", "42", "0.97", "false", ""],
-        ["b.png", "1", "", "", "", "", "no ink"],
+        ["source", "page", "field", "kind", "text", "separators", "confidence", "needs_review", "error"],
+        ["'=cmd.png", "1", "field-1", "free", "42", "", "0.9700", "false", ""],
+        ["b.png", "1", "", "", "", "", "", "", "no ink"],
     ]
     body = client.get(f"/api/v1/jobs/{job_id}/results.json").get_json()
     assert body == {"results": client.get(f"/api/v1/jobs/{job_id}").get_json()["results"]}

@@ -18,6 +18,7 @@ from typing import Any
 
 from recognition.overlay import render_overlay_png
 from recognition.reader import ProbabilityModel, ReadParams, read_page
+from recognition.results import failed_page, page_record
 from segmentation.archive import ArchiveLimits, expand_upload
 from segmentation.errors import FormdigitsError, LimitExceeded
 from segmentation.loading import LoadLimits, count_pages, load_page
@@ -36,11 +37,6 @@ def _document(source: str, pages: list[dict[str, Any]], error: FormdigitsError |
         "error_code": None if error is None else error.code,
         "pages": pages,
     }
-
-
-def failed_page(number: int, error: FormdigitsError) -> dict[str, Any]:
-    """The record of a page that could not be read, with its reason."""
-    return {"page": number, "width": 0, "height": 0, "error": error.message, "error_code": error.code, "fields": []}
 
 
 def read_document(
@@ -69,9 +65,9 @@ def read_document(
             result = read_page(model, page, mode, params)
         except FormdigitsError as exc:
             log.info("source=%s page=%d: %s (%s)", source, number, exc.message, exc.code)
-            pages.append(failed_page(number, exc))
+            pages.append(failed_page(number, exc.message, exc.code))
             continue
-        pages.append({**result.to_dict(), "error": None})
+        pages.append(page_record(result))
         if overlays is not None:
             overlays[number] = render_overlay_png(page.image, result)
     return _document(source, pages)

@@ -184,6 +184,16 @@ class PageResult:
         )
 
 
+def page_record(result: PageResult) -> dict[str, Any]:
+    """A page that was read, as it stands in read-shaped results (``error`` None)."""
+    return {**result.to_dict(), "error": None}
+
+
+def failed_page(number: int, message: str, code: str) -> dict[str, Any]:
+    """A page that could not be read, as it stands in read-shaped results, with its reason."""
+    return {"page": number, "width": 0, "height": 0, "error": message, "error_code": code, "fields": []}
+
+
 # The CSV of read-shaped results (``{"source", "error", "pages": [...]}`` dicts), shared by
 # ``formdigits read --format csv``, the API's results.csv and ``formdigits submit --format csv``.
 CSV_COLUMNS = ("source", "page", "field", "kind", "text", "separators", "confidence", "needs_review", "error")

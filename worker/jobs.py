@@ -39,6 +39,7 @@ from typing import Any
 import redis
 from celery import Celery
 
+from recognition.results import failed_page
 from worker.celery_app import DIGITS_QUEUE, EXPAND_JOB, PAGES_QUEUE, READ_PAGE
 from worker.job_scripts import RECORD_PAGE_LUA, SET_PLAN_LUA
 from worker.settings import Settings
@@ -255,9 +256,11 @@ class JobStore:
             log.info("job=%s finished: %d page(s)", job_id, total)
         return int(done), int(total)
 
-    def record_failed_page(self, job_id: str, file_index: int, page: int, message: str) -> tuple[int, int]:
-        """Mark one page failed with a reason (``{"page", "error", "fields": []}``)."""
-        return self.record_page(job_id, file_index, page, {"page": page, "error": message, "fields": []})
+    def record_failed_page(
+        self, job_id: str, file_index: int, page: int, message: str, code: str = "read_failed"
+    ) -> tuple[int, int]:
+        """Mark one page failed with a reason, shaped as ``formdigits read`` shapes a failed page."""
+        return self.record_page(job_id, file_index, page, failed_page(page, message, code))
 
     def page_reads(self, job_id: str) -> dict[str, int]:
         """Slot -> how many times a result was recorded for it (every slot 1: each page read once)."""

@@ -26,6 +26,7 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
 from recognition.overlay import render_overlay_png
 from recognition.reader import read_page as read_loaded_page
+from recognition.results import page_record
 from segmentation.archive import ArchiveLimits, expand_upload
 from segmentation.errors import FormdigitsError
 from segmentation.formats import sniff_format
@@ -143,17 +144,17 @@ def read_page(self: Task, job_id: str, file_index: int, page: int) -> None:
     unfinished = store.start_attempt(job_id, file_index, page)
     if unfinished > MAX_UNFINISHED_READS:
         log.error("job=%s page=%s:%s killed its worker %d times", job_id, file_index, page, unfinished - 1)
-        store.record_failed_page(job_id, file_index, page, "this page crashed the reader repeatedly")
+        store.record_failed_page(job_id, file_index, page, "this page crashed the reader repeatedly", "reader_crashed")
         return
     try:
         result, overlay = _read(store, job_id, entry, page, mode)
         store.record_page(job_id, file_index, page, result, overlay)
     except FormdigitsError as exc:
         log.info("job=%s page=%s:%s failed: %s", job_id, file_index, page, exc.message)
-        store.record_failed_page(job_id, file_index, page, exc.message)
+        store.record_failed_page(job_id, file_index, page, exc.message, exc.code)
     except SoftTimeLimitExceeded:
         log.warning("job=%s page=%s:%s timed out", job_id, file_index, page)
-        store.record_failed_page(job_id, file_index, page, "timed out")
+        store.record_failed_page(job_id, file_index, page, "timed out", "timeout")
     except TRANSIENT:
         raise  # autoretry_for: Redis will be back
     except Exception as exc:  # the task edge: a bug this page triggers must not take the job down
@@ -163,7 +164,7 @@ def read_page(self: Task, job_id: str, file_index: int, page: int) -> None:
             raise self.retry(exc=exc, countdown=CRASH_RETRY_DELAY_S) from exc
         log.error("job=%s page=%s:%s reader crashed %d times: %r", job_id, file_index, page, tries, exc)
         reason = f"the reader crashed on this page {tries} times ({type(exc).__name__})"
-        store.record_failed_page(job_id, file_index, page, reason)
+        store.record_failed_page(job_id, file_index, page, reason, "reader_crashed")
     finally:
         # Reached on every way out but a dead process; a Redis error here leaves the count
         # one too high, which costs at most one of the MAX_UNFINISHED_READS.
@@ -174,12 +175,27 @@ def read_page(self: Task, job_id: str, file_index: int, page: int) -> None:
 def _read(store: Any, job_id: str, entry: PlannedFile, page: int, mode: str) -> tuple[dict[str, Any], bytes | None]:
     """Load, read and render one page: (the page's JSON, its overlay PNG)."""
     _test_hooks(store.settings, entry.source)
-    data = store.file_bytes(job_id, entry.key)
+    data = _upload_bytes(store, job_id, entry.key)
     if data is None:
         raise FormdigitsError("the upload expired before this page was read")
     loaded = load_page(data, entry.source, page, load_limits(store.settings))
     result = read_loaded_page(resources.classifier(), loaded, mode)
-    return result.to_dict(), render_overlay_png(loaded.image, result)
+    return page_record(result), render_overlay_png(loaded.image, result)
+
+
+# The pages of one file mostly reach the same process one after another: keep the last
+# upload's bytes rather than fetching the whole file from Redis again for every page.
+_last_upload: tuple[tuple[str, str], bytes] | None = None
+
+
+def _upload_bytes(store: Any, job_id: str, key: str) -> bytes | None:
+    """The bytes of one stored upload, from this process's one-entry cache when it holds them."""
+    global _last_upload
+    if _last_upload is not None and _last_upload[0] == (job_id, key):
+        return _last_upload[1]
+    data = store.file_bytes(job_id, key)
+    _last_upload = None if data is None else ((job_id, key), data)
+    return data
 
 
 def _test_hooks(settings: Settings, source: str) -> None:

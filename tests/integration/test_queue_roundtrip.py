@@ -10,8 +10,7 @@ import pytest
 from conftest import draw_digit_image, png_bytes, wait_for
 from PIL import Image
 
-from recognition.reader import read_page
-from segmentation.loading import load_pages
+from recognition.documents import read_document
 from webui.app import create_app
 
 pytestmark = pytest.mark.integration
@@ -46,12 +45,13 @@ def finished_job(api, url: str, timeout_s: float = 60.0) -> dict[str, Any]:  # t
 
 
 def in_process(classifier, name: str, data: bytes, mode: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """What ``formdigits read`` makes of one file: the reference for the queued results."""
-    return {
-        "source": name,
-        "error": None,
-        "pages": [read_page(classifier, p, mode).to_dict() for p in load_pages(data, name)],
-    }
+    """What ``formdigits read`` makes of one file: the reference for the queued results.
+
+    The job store keeps no ``error_code`` per file (only per page), so that key is left out.
+    """
+    document = read_document(classifier, name, data, mode)
+    del document["error_code"]
+    return document
 
 
 def assert_same(actual: Any, expected: Any, path: str = "") -> None:

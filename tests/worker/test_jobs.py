@@ -7,6 +7,7 @@ import json
 import pytest
 import redis
 
+from recognition.results import failed_page
 from worker.celery_app import make_celery
 from worker.jobs import JobNotFound, JobStore, PlannedFile, safe_display_name
 from worker.settings import Settings
@@ -63,7 +64,7 @@ def test_redelivered_page_overwrites_its_slot_and_job_finishes_once(store: JobSt
     assert job["progress"] == {"done": 3, "total": 3}
     assert job["results"] == [
         {"source": "a.pdf", "error": None, "pages": [_page(1), _page(2)]},
-        {"source": "b.png", "error": None, "pages": [{"page": 1, "error": "corrupt PNG", "fields": []}]},
+        {"source": "b.png", "error": None, "pages": [failed_page(1, "corrupt PNG", "read_failed")]},
     ]
     # Uploaded bytes are released once read; the overlay is found by its index over the whole job.
     assert store.file_bytes(job_id, "upload:0") is None

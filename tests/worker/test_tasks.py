@@ -13,6 +13,7 @@ from celery import _state
 from conftest import png_bytes
 from PIL import Image
 
+from recognition.results import failed_page
 from worker import tasks
 from worker.celery_app import READ_PAGE, make_celery
 from worker.jobs import JobStore
@@ -81,7 +82,7 @@ def test_page_that_keeps_killing_its_worker_fails(store: JobStore) -> None:
     tasks.read_page.run(job_id, 0, 1)
     job = store.get_job(job_id)
     assert job["state"] == "failed"
-    assert job["results"][0]["pages"] == [{"page": 1, "error": "this page crashed the reader repeatedly", "fields": []}]
+    assert job["results"][0]["pages"] == [failed_page(1, "this page crashed the reader repeatedly", "reader_crashed")]
 
 
 def test_page_of_an_expired_upload_fails_with_reason(store: JobStore) -> None:

@@ -42,14 +42,12 @@ def _overlay_name(source: str, page: int) -> str:
 
 
 def run_read(args: argparse.Namespace) -> int:
-    """Read each path (a ZIP's members each count as one file); print one JSON document or CSV."""
+    """Read each path (a ZIP's members each count as one document); print one JSON document or CSV."""
     from tqdm import tqdm
 
     from recognition.classifier import load_classifier
-    from recognition.documents import read_document
+    from recognition.documents import read_paths
     from recognition.results import results_csv
-    from segmentation.archive import expand_upload
-    from segmentation.errors import FormdigitsError
 
     classifier = load_classifier(args.weights)
     if args.overlay is not None:
@@ -59,27 +57,14 @@ def run_read(args: argparse.Namespace) -> int:
     failed_inputs = 0
     bar = tqdm(args.paths, desc="reading", unit="file", file=sys.stderr, disable=len(args.paths) < 2)
     for path in bar:
-        source = str(path)
-        try:
-            data = path.read_bytes()
-            files = expand_upload(path.name, data)
-        except (OSError, FormdigitsError) as exc:
-            message = exc.message if isinstance(exc, FormdigitsError) else f"cannot read {source}: {exc.strerror}"
-            code = exc.code if isinstance(exc, FormdigitsError) else "unreadable"
-            results.append({"source": source, "error": message, "error_code": code, "pages": []})
-            failed_inputs += 1
-            continue
-        doc_failures = 0
-        for upload in files:
-            # A ZIP's members are named ``archive/member``, as in the web service's results.
-            label = source if len(files) == 1 and upload.name == path.name else f"{source}/{upload.name}"
-            overlays: dict[int, bytes] | None = {} if args.overlay is not None else None
-            doc = read_document(classifier, label, upload.data, args.mode, overlays=overlays)
-            doc_failures += bool(doc["error"]) or all(p["error"] for p in doc["pages"])
-            results.append(doc)
-            for number, png in (overlays or {}).items():
-                (args.overlay / _overlay_name(label, number)).write_bytes(png)
-        failed_inputs += doc_failures == len(files)
+        overlays: dict[str, dict[int, bytes]] | None = {} if args.overlay is not None else None
+        documents = read_paths(classifier, [path], args.mode, overlays=overlays)
+        results.extend(documents)
+        # An input failed when none of its documents gave a single page.
+        failed_inputs += all(d["error"] or all(p["error"] for p in d["pages"]) for d in documents)
+        for source, pages in (overlays or {}).items():
+            for number, png in pages.items():
+                (args.overlay / _overlay_name(source, number)).write_bytes(png)
 
     if args.format == "json":
         json.dump({"results": results}, sys.stdout, indent=2)

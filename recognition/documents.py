@@ -20,7 +20,7 @@ from recognition.overlay import render_overlay_png
 from recognition.reader import ProbabilityModel, ReadParams, read_page
 from recognition.results import failed_page, page_record
 from segmentation.archive import ArchiveLimits, expand_upload
-from segmentation.errors import FormdigitsError, LimitExceeded
+from segmentation.errors import FormdigitsError, InvalidInput, LimitExceeded
 from segmentation.loading import LoadLimits, count_pages, load_page
 
 log = logging.getLogger(__name__)
@@ -81,15 +81,24 @@ def read_upload(
     params: ReadParams = DEFAULT_PARAMS,
     limits: LoadLimits = DEFAULT_LIMITS,
     archive_limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+    *,
+    overlays: dict[str, dict[int, bytes]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Read one uploaded file: a document, or each document inside a ZIP (sources ``name/member``)."""
+    """Read one uploaded file: a document, or each document inside a ZIP (sources ``name/member``).
+
+    When ``overlays`` is a dict it is filled with source -> {page number -> overlay PNG}.
+    """
     try:
         files = expand_upload(name, data, archive_limits)
     except FormdigitsError as exc:
         return [_document(name, [], exc)]
-    if len(files) == 1 and files[0].name == name:
-        return [read_document(model, name, data, mode, params, limits)]
-    return [read_document(model, f"{name}/{f.name}", f.data, mode, params, limits) for f in files]
+    plain = len(files) == 1 and files[0].name == name
+    documents = []
+    for upload in files:
+        source = name if plain else f"{name}/{upload.name}"
+        pages: dict[int, bytes] | None = None if overlays is None else overlays.setdefault(source, {})
+        documents.append(read_document(model, source, upload.data, mode, params, limits, overlays=pages))
+    return documents
 
 
 def read_paths(
@@ -99,18 +108,26 @@ def read_paths(
     params: ReadParams = DEFAULT_PARAMS,
     limits: LoadLimits = DEFAULT_LIMITS,
     archive_limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+    *,
+    overlays: dict[str, dict[int, bytes]] | None = None,
 ) -> list[dict[str, Any]]:
     """Read files from disk in order; ZIP files are expanded. One result dict per document.
 
     A file larger than ``limits.max_file_bytes`` is refused before it is read; a file that
-    cannot be opened is a ``FileNotFoundError`` / ``OSError`` for the caller (a CLI typo).
+    cannot be opened is recorded as an error document like any other unreadable input.
     """
     results: list[dict[str, Any]] = []
     for path in paths:
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            error = LimitExceeded(f"{path}: {size:,} bytes, more than the limit of {limits.max_file_bytes:,}")
-            results.append(_document(str(path), [], error))
+        try:
+            size = path.stat().st_size
+            if size > limits.max_file_bytes:
+                raise LimitExceeded(f"{path}: {size:,} bytes, more than the limit of {limits.max_file_bytes:,}")
+            data = path.read_bytes()
+        except OSError as exc:
+            results.append(_document(str(path), [], InvalidInput(f"cannot read {path}: {exc.strerror}")))
             continue
-        results.extend(read_upload(model, str(path), path.read_bytes(), mode, params, limits, archive_limits))
+        except LimitExceeded as exc:
+            results.append(_document(str(path), [], exc))
+            continue
+        results.extend(read_upload(model, str(path), data, mode, params, limits, archive_limits, overlays=overlays))
     return results

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -89,5 +88,5 @@ def test_read_paths_reads_files_from_disk(classifier: Classifier, tmp_path: Path
     results = read_paths(classifier, [tmp_path / "one.png", big], "line", limits=limits)
     assert results[0]["pages"][0]["fields"][0]["text"] == "74"
     assert results[1]["error_code"] == "limit_exceeded" and results[1]["pages"] == []
-    with pytest.raises(FileNotFoundError):
-        read_paths(classifier, [tmp_path / "missing.png"], "line")
+    (missing,) = read_paths(classifier, [tmp_path / "missing.png"], "line")
+    assert missing["error_code"] == "invalid_input" and "missing.png" in missing["error"]

@@ -69,17 +69,11 @@ def settings(redis_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Service settings on the test Redis under a fresh key prefix; the prefix's keys are removed afterwards."""
     import secrets
 
-    import redis
-
     from worker.settings import Settings
 
     prefix = f"fdtest-{secrets.token_hex(6)}"
     yield Settings(redis_url=redis_url, data_dir=tmp_path / "data", key_prefix=prefix, rate_limit_per_min=0)
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_keys(redis_url, prefix)
 
 
 @pytest.fixture
@@ -120,6 +114,17 @@ def draw_digit_image(digit: int, size: int = 140, *, ink: int = 0, paper: int = 
     origin = ((size - w) // 2, (size + h) // 2)
     cv2.putText(image, str(digit), origin, cv2.FONT_HERSHEY_SIMPLEX, scale, int(ink), thickness, cv2.LINE_AA)
     return image
+
+
+def delete_keys(redis_url: str, prefix: str) -> None:
+    """Delete every Redis key a test stack made under ``prefix``."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.05):  # type: ignore[no-untyped-def]
@@ -164,8 +169,6 @@ def service_settings(redis_url: str, tmp_path_factory: pytest.TempPathFactory, w
     """Settings shared by one module's worker process and its tests (own key prefix, cleaned up)."""
     import secrets
 
-    import redis
-
     from worker.settings import Settings
 
     prefix = f"fdtest-{secrets.token_hex(6)}"
@@ -178,11 +181,7 @@ def service_settings(redis_url: str, tmp_path_factory: pytest.TempPathFactory, w
         page_soft_time_limit_s=30,
         page_hard_time_limit_s=45,
     )
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_keys(redis_url, prefix)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import delete_keys
 
 from tests.browser.console import PageErrors
 
@@ -80,9 +81,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def live_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
     """Redis + one Celery worker subprocess + the Flask app on a free loopback port, shared by the browser test files."""
-    if not WEIGHTS.exists():
-        pytest.skip(f"no model weights at {WEIGHTS}")
-    import redis
+    assert WEIGHTS.exists(), f"no model weights at {WEIGHTS} (they are committed in weights/)"
     from werkzeug.serving import make_server
 
     from webui.app import create_app
@@ -121,11 +120,7 @@ def live_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         thread.join(timeout=10)
         server.server_close()
         _stop(worker)
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        delete_keys(redis_url, prefix)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -25,6 +24,7 @@ from recognition.decoding import (
 )
 from recognition.model import REJECT
 from recognition.results import FieldResult, PageResult
+from segmentation.cleanup import tight_box
 from segmentation.elements import Box, Field, GrayImage, Page
 from segmentation.errors import InvalidInput
 from segmentation.fields import PageParams, digit_field, find_fields, line_field, prepare_page
@@ -87,23 +87,16 @@ def read_page(model: ProbabilityModel, page: Page, mode: str, params: ReadParams
     return read_image(model, page.image, mode, params, page_number=page.number)
 
 
-def _ink_box(ink: GrayImage) -> Box | None:
-    """The bounding box of the ink (255) of a binary image, or None when it is blank."""
-    points = cv2.findNonZero(ink)
-    if points is None:
-        return None
-    return Box(*(int(v) for v in cv2.boundingRect(points)))
-
-
 def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadParams()) -> FieldResult:
     """Read a field holding one digit (``digit`` mode): at most one digit, never a separator.
 
     A blank field or a not-a-digit verdict gives an empty text marked ``needs_review``.
     """
-    box = _ink_box(digit.ink)
+    tight = tight_box(digit.ink)
     empty = FieldResult(digit.name, digit.box, "", 1.0, True, (), kind="digit")
-    if box is None:
+    if tight is None:
         return empty
+    box = Box(*tight)
     try:
         image = normalise_mask(digit.ink[box.y : box.y2, box.x : box.x2])
     except InvalidInput:

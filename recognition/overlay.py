@@ -42,9 +42,10 @@ def render_overlay_png(image: GrayImage, result: PageResult) -> bytes:
     Field boxes are green, or orange when the field needs review, with the read text on a label
     above them; digit boxes are blue.
     """
-    image = rotate(image, -result.skew_deg)
     scale = min(1.0, MAX_SIDE_PX / max(image.shape[:2]))
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1.0 else image
+    # Deskew like the reader did, on the small copy: rotating about the centre commutes with scaling.
+    small = rotate(small, -result.skew_deg)
     canvas = np.ascontiguousarray(small // (256 // GRAY_LEVELS), dtype=np.uint8)  # palette indexes 0..15
     thickness = max(1, round(2 * max(canvas.shape) / 1000))
     font_scale = max(0.4, max(canvas.shape) / 1600)

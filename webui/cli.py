@@ -18,11 +18,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from worker.settings import Settings, SettingsError
+from worker.settings import EMBEDDED_SOCKET, Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_SOCKET = "redis.sock"
 WORKER_STOP_TIMEOUT_S = 60.0
 
 
@@ -69,7 +68,7 @@ def run_serve(args: argparse.Namespace) -> int:
     embedded = None
     if settings.redis_url is None:
         embedded = start_embedded_redis(settings.data_dir)
-        settings = settings.with_redis_url(f"unix://{settings.data_dir / EMBEDDED_SOCKET}")
+        settings = settings.with_embedded_redis()
         log.info("embedded Redis with data in %s", settings.data_dir)
     worker = None
     server = None

@@ -20,7 +20,6 @@ from typing import Any
 
 from worker.settings import Settings, SettingsError
 
-EMBEDDED_SOCKET = "redis.sock"
 POLL_INTERVAL_S = 0.5
 
 
@@ -41,10 +40,9 @@ def worker_settings(args: argparse.Namespace) -> Settings:
     """The settings a worker runs with: REDIS_URL, or the embedded Redis's socket with ``--embedded``."""
     settings = Settings.from_env()
     if args.embedded:
-        socket = settings.data_dir / EMBEDDED_SOCKET
-        if not socket.exists():
-            raise SettingsError(f"no embedded Redis at {socket}: is `formdigits serve` running?")
-        settings = settings.with_redis_url(f"unix://{socket}")
+        if not settings.embedded_socket.exists():
+            raise SettingsError(f"no embedded Redis at {settings.embedded_socket}: is `formdigits serve` running?")
+        settings = settings.with_embedded_redis()
     if settings.redis_url is None:
         raise SettingsError("REDIS_URL is not set (or use --embedded next to a running `formdigits serve`)")
     return settings

@@ -102,6 +102,15 @@ class Settings:
         except SettingsError as exc:
             raise SettingsError(f"bad formdigits configuration in the environment: {exc}") from exc
 
+    @property
+    def embedded_socket(self) -> Path:
+        """Where ``formdigits serve``'s embedded Redis listens (a unix socket in the data directory)."""
+        return self.data_dir / EMBEDDED_SOCKET
+
+    def with_embedded_redis(self) -> Settings:
+        """A copy pointing at the embedded Redis's socket."""
+        return self.with_redis_url(f"unix://{self.embedded_socket}")
+
     def with_redis_url(self, url: str) -> Settings:
         """A copy pointing at ``url`` (used once ``serve`` has started its embedded Redis)."""
         values = {spec.name: getattr(self, spec.name) for spec in fields(self)}
@@ -171,6 +180,9 @@ PARSERS: dict[str, type] = {
     "test_page_delay_s": float,
     "test_poison": str,
 }
+
+
+EMBEDDED_SOCKET = "redis.sock"
 
 
 def broker_url(redis_url: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from webui.cli import EMBEDDED_SOCKET, start_embedded_redis
+from webui.cli import start_embedded_redis
+from worker.settings import EMBEDDED_SOCKET
 
 
 def test_embedded_redis_persists_across_restart(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ artefacts). Each form is encoded as PNG and read like an upload (``load_page`` t
 ``read_page``), one process, ``torch.set_num_threads(1)``. A truth field is matched by the read
 field holding its centre. Prints one JSON object: field exact match, digit accuracy (1 - edit
 distance / truth digits, over all fields), share of misread fields flagged ``needs_review``,
-wall and CPU ms per page, and the process's peak RSS.
+spurious fields (read fields with digits where the form has no field: printed text read
+as digits), wall and CPU ms per page, and the process's peak RSS.
 """
 
 from __future__ import annotations
@@ -43,11 +44,18 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def score(truth: dict[str, Any], fields: list[dict[str, Any]]) -> tuple[int, int, int, int, int]:
-    """(fields, exact, truth digits, digit errors, misread but flagged) for one form."""
+def score(truth: dict[str, Any], fields: list[dict[str, Any]]) -> tuple[int, int, int, int, int, int]:
+    """(fields, exact, truth digits, digit errors, misread but flagged, spurious) for one form.
+
+    A spurious field is a read field with digits that no truth field maps to (printed text
+    read as digits, say).
+    """
     n = exact = digits = errors = flagged = 0
+    matched: set[int] = set()
     for expected in truth["fields"]:
         found = field_at(expected, fields)
+        if found is not None:
+            matched.add(id(found))
         want = truth_digits(expected)
         got = found["text"] if found else ""
         n += 1
@@ -55,7 +63,8 @@ def score(truth: dict[str, Any], fields: list[dict[str, Any]]) -> tuple[int, int
         digits += len(want)
         errors += min(len(want), edit_distance(got, want))
         flagged += got != want and found is not None and found["needs_review"]
-    return n, exact, digits, errors, flagged
+    spurious = sum(1 for f in fields if id(f) not in matched and f["text"])
+    return n, exact, digits, errors, flagged, spurious
 
 
 def main() -> None:
@@ -72,7 +81,7 @@ def main() -> None:
     source = load_digit_source(args.data)
     rng = np.random.default_rng(args.seed)
     params = FormParams() if args.dpi == 150 else FormParams(width=2480, height=3508)
-    totals = np.zeros(5, dtype=np.int64)
+    totals = np.zeros(6, dtype=np.int64)
     wall: list[float] = []
     cpu: list[float] = []
     for index in range(args.forms + 1):
@@ -87,7 +96,7 @@ def main() -> None:
         wall.append(time.perf_counter() - start_wall)
         cpu.append(time.process_time() - start_cpu)
         totals += score(truth, result["fields"])
-    n, exact, digits, errors, flagged = (int(v) for v in totals)
+    n, exact, digits, errors, flagged, spurious = (int(v) for v in totals)
     print(
         json.dumps(
             {
@@ -97,6 +106,7 @@ def main() -> None:
                 "field_exact_match": round(exact / n, 4),
                 "digit_accuracy": round(1 - errors / max(1, digits), 4),
                 "misread_fields_flagged": round(flagged / max(1, n - exact), 4),
+                "spurious_fields": spurious,
                 "ms_per_page_wall_median": round(1000 * float(np.median(wall)), 1),
                 "ms_per_page_cpu_median": round(1000 * float(np.median(cpu)), 1),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -35,6 +35,13 @@ def add_train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--val-size", type=int, default=DEFAULT_VAL_SIZE)
     p.add_argument("--threads", type=int, default=1, help="torch threads for the training step")
     p.add_argument(
+        "--field-samples",
+        type=int,
+        default=0,
+        help="mix in N candidates cut by the page reader from synthetic fields of training digits",
+    )
+    p.add_argument("--init", type=Path, default=None, help="weights file to start from (fine-tuning)")
+    p.add_argument(
         "--checkpoint", type=Path, default=None, help="checkpoint to resume from and write (default: <out>.ckpt)"
     )
     p.add_argument("--no-card", action="store_true", help="skip the evaluation on MNIST test and the model card")
@@ -89,12 +96,16 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         limit=args.limit,
         val_size=args.val_size,
+        field_samples=args.field_samples,
+        init_weights=None if args.init is None else str(args.init),
     )
     train_set = load_split(args.data, "train")
     checkpoint = args.checkpoint or args.out.with_suffix(".ckpt")
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     n_samples = (len(train_set) - min(config.val_size, len(train_set) // 5)) if config.limit is None else config.limit
-    n_batches = (n_samples + int(n_samples * config.nondigit_fraction) + config.batch_size - 1) // config.batch_size
+    n_batches = (
+        n_samples + int(n_samples * config.nondigit_fraction) + config.field_samples + config.batch_size - 1
+    ) // config.batch_size
     bar: Any = None
 
     def on_batch(epoch: int, batch: int, loss: float, accuracy: float) -> None:

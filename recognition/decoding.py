@@ -50,6 +50,9 @@ BIG_REJECT_PENALTY = 3.0
 SMALL_REJECT_PENALTY = 0.5
 # A slash's top quarter lies right of its bottom quarter by at least this share of its height.
 SLASH_LEAN = 0.2
+# ... and is one stroke: at least this share of its rows hold a single run of ink (a "10"
+# whose 1 leans onto its 0 has two or three runs along the 0).
+SLASH_SINGLE_RUN_ROWS = 0.8
 BIG_HEIGHT_SHARE = 0.6
 BIG_WIDTH_SHARE = 0.4
 # A path that separates two digits at a cut through ink (not between pieces) pays this many
@@ -153,6 +156,15 @@ def _leans_right(mask: GrayImage) -> bool:
     return shift >= SLASH_LEAN * h
 
 
+def _one_stroke(mask: GrayImage) -> bool:
+    """Whether most rows of the mask hold a single run of ink (one stroke across them)."""
+    ink = mask > 0
+    starts = ink[:, 1:] & ~ink[:, :-1]
+    runs = starts.sum(axis=1) + ink[:, 0]
+    rows = runs > 0
+    return bool(rows.any()) and float(np.mean(runs[rows] == 1)) >= SLASH_SINGLE_RUN_ROWS
+
+
 def separator_kind(box: Box, mask: GrayImage, top: int, baseline: int) -> str:
     """Kind of a non-digit mark from its box and mask (field coordinates) and the string band ``top..baseline``.
 
@@ -162,7 +174,7 @@ def separator_kind(box: Box, mask: GrayImage, top: int, baseline: int) -> str:
     """
     height = max(1, baseline - top)
     centre = (box.y + box.h / 2.0 - top) / height  # 0 at the top of the band, 1 at the baseline
-    if box.h >= 0.6 * height and box.w < box.h and _leans_right(mask):
+    if box.h >= 0.6 * height and box.w < box.h and _leans_right(mask) and _one_stroke(mask):
         return "slash"
     if box.w >= 1.5 * box.h and box.h < 0.35 * height and 0.2 < centre < 0.85:
         return "dash"

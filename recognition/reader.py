@@ -2,13 +2,14 @@
 
 Three modes (:data:`MODES`): ``digit`` reads the whole image as one digit (any colours),
 ``line`` reads it as one handwritten digit string, ``page`` finds the comb and free fields
-of a scanned form and reads each. Every candidate crop of an image is classified in one
+of a scanned form and reads each (free strings that hold no digit, such as printed titles,
+are left out). Every candidate crop of an image is classified in one
 batched model call. Boxes in the results are page pixels (the deskewed page in ``page`` mode).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -77,9 +78,19 @@ def read_image(
         fields = (read_string(model, line_field(gray, params.page), params),)
     else:
         prepared = prepare_page(gray, params.page)
-        fields = read_fields(model, find_fields(prepared, params.page), params)
+        fields = digit_fields(read_fields(model, find_fields(prepared, params.page), params))
         skew_deg = prepared.skew_deg
     return PageResult(page=page_number, width=width, height=height, fields=fields, skew_deg=skew_deg)
+
+
+def digit_fields(fields: tuple[FieldResult, ...]) -> tuple[FieldResult, ...]:
+    """The fields of a page that hold digits, renamed ``field-1``... in reading order.
+
+    A free string read as no digit at all is printed text (a title, a label) or a stray
+    mark, not a field: it is left out. Comb fields are kept even when empty.
+    """
+    kept = [f for f in fields if f.kind != "free" or f.text]
+    return tuple(replace(f, name=f"field-{number}") for number, f in enumerate(kept, start=1))
 
 
 def read_page(model: ProbabilityModel, page: Page, mode: str, params: ReadParams = ReadParams()) -> PageResult:

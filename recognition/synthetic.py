@@ -121,8 +121,10 @@ def draw_string(
     ink: float,
     separators: bool = True,
     overlap: float = 0.15,
-) -> tuple[str, list[int]] | None:
-    """Draw a digit string with its bottom on ``baseline``; returns its text and tight box, or None if it won't fit.
+) -> tuple[str, list[int], list[list[int]]] | None:
+    """Draw a digit string with its bottom on ``baseline``; None if it won't fit.
+
+    Returns its text, its tight box and one tight box per character of the text.
 
     Gaps between digits are uniform in ``[-overlap, 0.3]`` x the height, so some digits
     touch or overlap; with ``separators`` a ``,`` ``.`` or ``-`` may follow a digit.
@@ -147,10 +149,10 @@ def draw_string(
                 return None
             text, x = text + kind, mark_box[0] + mark_box[2] + round(0.2 * height)
             boxes.append(mark_box)
-    return text, _union(boxes)
+    return text, _union(boxes), boxes
 
 
-def _draw_comb(
+def draw_comb(
     page: NDArray[np.float32], source: DigitSet, rng: np.random.Generator, x0: int, y0: int, scale: float
 ) -> dict[str, Any]:
     """A row of boxes with one digit per cell (some empty, some crossing the lines)."""
@@ -195,11 +197,11 @@ def _draw_free(
     )  # fmt: skip
     if drawn is None:
         return None
-    text, box = drawn
+    text, box, _ = drawn
     return {"kind": "free", "bbox": box, "text": text, "cells": []}
 
 
-def _degrade(
+def degrade(
     page: NDArray[np.float32], rng: np.random.Generator, params: FormParams, scale: float, angle: float
 ) -> Gray:
     """Rotate by ``angle`` degrees (counter-clockwise), blur, add noise, maybe JPEG-compress; returns uint8."""
@@ -262,7 +264,7 @@ def make_form(
         else:
             cv2.putText(printed, label, (x0, label_y), *label_size[:2], 40, label_size[2])
         if kind == "comb":
-            field = _draw_comb(page, digits_source, rng, x0, top + round(10 * scale), scale)
+            field = draw_comb(page, digits_source, rng, x0, top + round(10 * scale), scale)
         else:
             drawn = _draw_free(page, digits_source, rng, x0, baseline, scale)
             if drawn is None:
@@ -275,7 +277,7 @@ def make_form(
         field["name"] = f"field-{number}"
     page *= printed.astype(np.float32) / 255.0
     angle = float(rng.uniform(-params.max_skew_deg, params.max_skew_deg))
-    gray = _degrade(page, rng, params, scale, angle)
+    gray = degrade(page, rng, params, scale, angle)
     return gray, {"fields": fields, "skew_deg": angle}
 
 
@@ -303,7 +305,7 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
     )  # fmt: skip
     if drawn is None:
         raise ValueError(f"a {length}-digit string does not fit a {width}-px line")
-    text, box = drawn
+    text, box, _ = drawn
     if rng.random() < 0.3:
         # A broken stroke: a thin gap of paper across one digit.
         x = box[0] + int(rng.integers(0, max(1, box[2])))

@@ -23,6 +23,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from recognition.augment import distort_or_retry
 from recognition.calibration import fit_temperature
+from recognition.fieldsamples import field_samples
+from recognition.mnist import DigitSet
 from recognition.model import REJECT, DigitNet, standardise
 from recognition.nondigits import nondigit_sample
 from recognition.normalise import normalise_digit
@@ -48,6 +50,12 @@ class TrainConfig:
     # 12% of MNIST test.
     clean_fraction: float = 0.2
     limit: int | None = None  # use only the first N training digits (smoke runs)
+    # Candidates cut by the page reader from synthetic fields of training digits
+    # (recognition.fieldsamples), mixed into every epoch: box-line remnants, rule bites,
+    # neighbours' strokes, wrong cuts. 0 trains on MNIST alone.
+    field_samples: int = 0
+    # Weights file (as written by save_weights) to start from instead of a random network.
+    init_weights: str | None = None
     loader_workers: int = 1
     widths: tuple[int, int, int, int] = (16, 32, 64, 96)
 
@@ -74,20 +82,32 @@ class TrainResult:
 
 
 class DistortedDigits(Dataset[tuple[torch.Tensor, int]]):
-    """Digits distorted afresh each epoch, followed by synthetic non-digits (label 10)."""
+    """Digits distorted afresh each epoch, then synthetic non-digits (label 10), then field samples as they are."""
 
-    def __init__(self, images: NDArray[np.uint8], labels: NDArray[np.uint8], config: TrainConfig) -> None:
+    def __init__(
+        self,
+        images: NDArray[np.uint8],
+        labels: NDArray[np.uint8],
+        config: TrainConfig,
+        field_images: NDArray[np.float32] | None = None,
+        field_labels: NDArray[np.int64] | None = None,
+    ) -> None:
         self.images = images
         self.labels = labels
         self.seed = config.seed
         self.n_nondigits = int(len(images) * config.nondigit_fraction)
         self.clean_fraction = config.clean_fraction
+        self.field_images = field_images if field_images is not None else np.zeros((0, 28, 28), np.float32)
+        self.field_labels = field_labels if field_labels is not None else np.zeros(0, np.int64)
         self.epoch = 0
 
     def __len__(self) -> int:
-        return len(self.images) + self.n_nondigits
+        return len(self.images) + self.n_nondigits + len(self.field_images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        field_index = index - len(self.images) - self.n_nondigits
+        if field_index >= 0:
+            return torch.from_numpy(self.field_images[field_index]), int(self.field_labels[field_index])
         rng = np.random.default_rng((self.seed, self.epoch, index))
         clean = rng.random() < self.clean_fraction
         if index < len(self.images):
@@ -167,8 +187,16 @@ def train(
     """
     torch.manual_seed(config.seed)
     train_x, train_y, val_x, val_y = split_train_val(images, labels, config)
-    dataset = DistortedDigits(train_x, train_y, config)
+    field_x = field_y = None
+    if config.field_samples > 0:
+        log.info("cutting %d field samples from synthetic fields of training digits", config.field_samples)
+        source = DigitSet(train_x, train_y, Path(), Path())
+        field_x, field_y = field_samples(source, config.field_samples, config.seed)
+    dataset = DistortedDigits(train_x, train_y, config, field_x, field_y)
     network = DigitNet(widths=config.widths)
+    if config.init_weights is not None:
+        payload = torch.load(config.init_weights, map_location="cpu", weights_only=True)
+        network.load_state_dict(payload["state_dict"], strict=True)
     ema = AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     optimiser = torch.optim.AdamW(network.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
     steps_per_epoch = (len(dataset) + config.batch_size - 1) // config.batch_size

@@ -91,7 +91,8 @@ def group_strings(boxes: Boxes, *, join_gap_share: float) -> list[Box]:
     Pass 1 joins components of similar height that overlap vertically and are at most
     ``join_gap_share`` x the taller one apart, so printed labels (small letters) do not
     merge with big handwritten digits. Pass 2 attaches small groups (separators such as
-    ``,`` ``.`` ``-``, detached strokes) to the nearest big string next to them.
+    ``,`` ``.`` ``-``, detached strokes) to the nearest big string next to them. Pass 3
+    joins the resulting strings by the rule of pass 1, applied to their whole boxes.
     """
     if boxes.shape[0] == 0:
         return []
@@ -117,9 +118,14 @@ def group_strings(boxes: Boxes, *, join_gap_share: float) -> list[Box]:
         if np.array_equal(nxt, target):
             break
         target = nxt
+    grouped = np.array([_union(_as_boxes(spans[target == t])) for t in np.unique(target)])
+    # Pass 3: join whole strings the same way. A gap measured between components can be wider
+    # than the string's real gap, which a detached stroke or a separator bridges (the top bar
+    # of a 5 reaching towards "." and "78" in "5.78").
+    merged = np.array(_join_pairs(_as_boxes(grouped), join_gap_share))
     result = []
-    for t in np.unique(target):
-        span = _union(np.concatenate([_as_boxes(spans[target == t])]))
+    for m in np.unique(merged):
+        span = _union(_as_boxes(grouped[merged == m]))
         result.append(Box(int(span[0]), int(span[1]), int(span[2] - span[0]), int(span[3] - span[1])))
     return result
 

@@ -134,3 +134,25 @@ def test_cli_defaults_match_train_config() -> None:
         cli_train.DEFAULT_SEED,
         cli_train.DEFAULT_VAL_SIZE,
     )
+
+
+def test_field_samples_and_warm_start(tmp_path: Path) -> None:
+    """Field samples join the epoch; a run starting from weights at a vanishing rate keeps them."""
+    from recognition.classifier import save_weights
+    from recognition.train import DistortedDigits
+
+    images, labels = _font_digits(200, seed=2)
+    first = train(images, labels, _config(epochs=1))
+    start = tmp_path / "start.pt"
+    save_weights(start, first.network, first.temperature)
+    config = _config(epochs=1, field_samples=40, init_weights=str(start), max_lr=1e-12)
+    tuned = train(images, labels, config)
+    # Parameters only: batch-norm statistics follow the data even at a zero rate.
+    for a, b in zip(tuned.network.parameters(), first.network.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+    x = np.zeros((10, 28, 28), np.float32)
+    y = np.full(10, 3, np.int64)
+    dataset = DistortedDigits(images[:50], labels[:50], _config(), x, y)
+    assert len(dataset) == 50 + int(50 * _config().nondigit_fraction) + 10
+    image, label = dataset[len(dataset) - 1]
+    assert label == 3 and image.shape == (28, 28)

@@ -1,0 +1,214 @@
+"""Training samples cut by the page reader itself from synthetic fields: what the network meets on forms.
+
+MNIST digits are clean, centred and alone. On a form the network sees what the
+segmentation hands it: a comb cell with a remnant of a box line, a digit with a bite
+taken where a rule was removed, a neighbour's stroke reaching over a wall, half of two
+touching digits. This module draws comb fields and free strings from *training* digits
+(:mod:`recognition.synthetic`), degrades them like a scan, runs the real segmentation
+(:func:`segmentation.fields.prepare_page`, :func:`recognition.combs.plan_comb`,
+:func:`recognition.decoding.plan_string`) and labels each candidate it produces from the
+drawing's ground truth:
+
+- a comb cell candidate takes the digit drawn in that cell, or not-a-digit when the cell
+  was left empty (ink there is a neighbour's or a rule's);
+- a free-string candidate that matches one drawn character (IoU >= ``MATCH_IOU``) takes
+  its digit, or not-a-digit for a separator; one that overlaps characters but matches none
+  (IoU < ``WRONG_IOU``: a slice of a digit, two digits merged) is not-a-digit; anything in
+  between is ambiguous and left out;
+- a candidate cut from a printed title line (letters, a few digits) is read the same way:
+  letters are not-a-digit.
+
+Used only for training; nothing here runs at inference. Never feed it MNIST test digits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from recognition.combs import plan_comb
+from recognition.decoding import plan_string
+from recognition.mnist import DigitSet
+from recognition.model import REJECT
+from recognition.synthetic import FormParams, degrade, draw_comb, draw_string, security_pattern
+from segmentation.elements import Box
+from segmentation.fields import REFERENCE_LONG_SIDE_PX, find_fields, prepare_page
+
+log = logging.getLogger(__name__)
+
+# A candidate matching a drawn character this well (intersection over union) is that character.
+MATCH_IOU = 0.75
+# A candidate overlapping drawn characters but matching none of them this well is a wrong cut.
+WRONG_IOU = 0.4
+# Wrong cuts kept per right one, so not-a-digit does not swamp the digits.
+WRONG_PER_RIGHT = 0.5
+# Atoms per candidate, as the reader uses (recognition.reader.ReadParams.max_atoms_per_digit).
+MAX_ATOMS = 4
+# Printed titles: the reader must not read printed words as digits. Their letters are
+# not-a-digit, except letters a digit is commonly written like (O, I, l, S, Z, B, g, q ...),
+# which are left out; printed digits among them keep their digit.
+PRINTED_PROBABILITY = 0.5
+PRINTED_LETTERS = "CEFHKMNPRUVWXcefkmnprtuvwx"
+PRINTED_DIGITS = "0123456789"
+PRINTED_DIGIT_SHARE = 0.15
+FONTS = (
+    cv2.FONT_HERSHEY_SIMPLEX,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+    cv2.FONT_HERSHEY_PLAIN,
+)
+
+Images = NDArray[np.float32]
+Labels = NDArray[np.int64]
+
+
+def _iou(a: Box, b: Box) -> float:
+    inter_w = min(a.x2, b.x2) - max(a.x, b.x)
+    inter_h = min(a.y2, b.y2) - max(a.y, b.y)
+    if inter_w <= 0 or inter_h <= 0:
+        return 0.0
+    inter = inter_w * inter_h
+    return inter / float(a.w * a.h + b.w * b.h - inter)
+
+
+def _strip(
+    rng: np.random.Generator, digits: DigitSet
+) -> tuple[NDArray[np.uint8], dict, dict | None, dict | None]:
+    """A degraded strip of page: a comb field, a free string on a guide line, maybe a printed title line.
+
+    Returns ``(gray, comb_truth, free_truth, printed_truth)``; boxes are in the upright frame, which the
+    deskew of :func:`prepare_page` returns to. The strip is as wide as a page at the
+    reference scale, so the segmentation uses its usual pixel sizes.
+    """
+    scale = float(rng.uniform(0.9, 1.3))
+    width, height = round(REFERENCE_LONG_SIDE_PX * scale), round(420 * scale)
+    page = np.full((height, width), float(rng.uniform(215, 250)), np.float32)
+    if rng.random() < 0.25:
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(10, 30))
+    comb = draw_comb(page, digits, rng, round(rng.uniform(60, 400) * scale), round(40 * scale), scale)
+    baseline = round(265 * scale)
+    x0 = round(rng.uniform(60, 400) * scale)
+    text_height = round(rng.uniform(40, 65) * scale)
+    guide_end = min(width - 10, x0 + round(10 * text_height))
+    if rng.random() < 0.7:
+        cv2.line(page, (x0, baseline + 2), (guide_end, baseline + 2), float(rng.uniform(30, 110)), max(1, round(scale)))
+    drawn = draw_string(
+        page, digits, rng, x=x0 + round(15 * scale), baseline=baseline, height=text_height,
+        length=int(rng.integers(3, 9)), ink=float(rng.uniform(0, 70)),
+    )  # fmt: skip
+    free = None if drawn is None else {"text": drawn[0], "bbox": drawn[1], "chars": drawn[2]}
+    printed = None
+    if rng.random() < PRINTED_PROBABILITY:
+        printed = _printed_line(page, rng, round(rng.uniform(60, 400) * scale), round(385 * scale), scale)
+    angle = float(rng.uniform(-3.0, 3.0))
+    return degrade(page, rng, FormParams(), scale, angle), comb, free, printed
+
+
+def _printed_line(page: NDArray[np.float32], rng: np.random.Generator, x: int, baseline: int, scale: float) -> dict:
+    """Print a title-sized line of letters (and a few digits) on ``page``; its truth like a free string's."""
+    font = int(rng.choice(FONTS)) | (cv2.FONT_ITALIC if rng.random() < 0.2 else 0)
+    size, thickness = float(rng.uniform(0.9, 1.8)) * scale, max(1, round(rng.uniform(1, 4) * scale))
+    level = float(rng.uniform(20, 70))
+    text = "".join(
+        str(rng.choice(list(PRINTED_DIGITS if rng.random() < PRINTED_DIGIT_SHARE else PRINTED_LETTERS)))
+        for _ in range(int(rng.integers(4, 11)))
+    )
+    chars: list[str] = []
+    boxes: list[list[int]] = []
+    for char in text:
+        (w, h), _ = cv2.getTextSize(char, font, size, thickness)
+        y0, x1 = max(0, baseline - 2 * h), min(page.shape[1], x + 2 * w + 2 * thickness)
+        if x1 <= x:
+            break
+        layer = np.zeros((baseline + h - y0, x1 - x), np.uint8)
+        cv2.putText(layer, char, (0, baseline - y0), font, size, 255, thickness, cv2.LINE_AA)
+        rows, cols = np.flatnonzero(layer.max(axis=1) > 80), np.flatnonzero(layer.max(axis=0) > 80)
+        if rows.size:
+            alpha = layer.astype(np.float32) / 255.0
+            region = page[y0 : y0 + layer.shape[0], x:x1]
+            region[:] = region * (1.0 - alpha[: region.shape[0]]) + level * alpha[: region.shape[0]]
+            chars.append(char)
+            boxes.append([x + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)])
+        x += w + (w // 2 if char == " " else 0)
+    if not boxes:
+        return {"text": "", "bbox": [0, 0, 1, 1], "chars": []}
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return {"text": "".join(chars), "bbox": [x0, y0, x1 - x0, y1 - y0], "chars": boxes}
+
+
+def _comb_samples(fields: list, truth: dict) -> tuple[list[Images], list[int]]:
+    images: list[Images] = []
+    labels: list[int] = []
+    cells = [(Box(*c["bbox"]), c["text"]) for c in truth["cells"]]
+    for f in fields:
+        if f.kind != "comb":
+            continue
+        plan = plan_comb(f)
+        entry = plan.entry or tuple(range(len(plan.cell_index)))
+        for row, index in enumerate(entry):
+            cell = f.cells[plan.cell_index[index]]
+            cx, cy = cell.x + cell.w / 2.0, cell.y + cell.h / 2.0
+            drawn = [text for box, text in cells if box.x <= cx < box.x2 and box.y <= cy < box.y2]
+            if len(drawn) != 1:
+                continue  # a cell the truth does not know: a misfound wall
+            images.append(plan.images[row])
+            labels.append(int(drawn[0]) if drawn[0] else REJECT)
+    return images, labels
+
+
+def _free_samples(fields: list, truth: dict, rng: np.random.Generator) -> tuple[list[Images], list[int]]:
+    chars = [(Box(*b), c) for b, c in zip(truth["chars"], truth["text"], strict=True)]
+    span = Box(*truth["bbox"])
+    right: list[tuple[Images, int]] = []
+    wrong: list[Images] = []
+    for f in fields:
+        if f.kind != "free" or _iou(f.box, span) < 0.3:
+            continue
+        plan = plan_string(f.ink, MAX_ATOMS)
+        for candidate, image in zip(plan.candidates, plan.images, strict=True):
+            box = candidate.box.shifted(f.box.x, f.box.y)
+            scores = [_iou(box, c) for c, _ in chars]
+            best = int(np.argmax(scores))
+            if scores[best] >= MATCH_IOU:
+                char = chars[best][1]
+                right.append((image, int(char) if char.isdigit() else REJECT))
+            elif 0.0 < scores[best] < WRONG_IOU:
+                wrong.append(image)
+    keep = int(WRONG_PER_RIGHT * len(right))
+    if len(wrong) > keep:
+        wrong = [wrong[i] for i in rng.choice(len(wrong), keep, replace=False)]
+    return [i for i, _ in right] + wrong, [label for _, label in right] + [REJECT] * len(wrong)
+
+
+def field_samples(
+    digits: DigitSet, count: int, seed: int, *, on_progress: Callable[[int], None] | None = None
+) -> tuple[Images, Labels]:
+    """About ``count`` labelled candidates ``(images (N, 28, 28) float32, labels (N,) int64)`` from synthetic fields.
+
+    Deterministic for a given ``seed`` and digit set. ``on_progress(n)`` reports the
+    number of samples so far after each strip.
+    """
+    rng = np.random.default_rng((seed, 31_337))
+    images: list[Images] = []
+    labels: list[int] = []
+    while len(labels) < count:
+        gray, comb, free, printed = _strip(rng, digits)
+        fields = find_fields(prepare_page(gray))
+        new_images, new_labels = _comb_samples(fields, comb)
+        for truth in (free, printed):
+            if truth is not None and truth["chars"]:
+                more_images, more_labels = _free_samples(fields, truth, rng)
+                new_images += more_images
+                new_labels += more_labels
+        images += new_images
+        labels += new_labels
+        if on_progress is not None:
+            on_progress(len(labels))
+    stacked = np.stack(images[:count]).astype(np.float32)
+    return stacked, np.asarray(labels[:count], dtype=np.int64)

@@ -288,6 +288,14 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
     line may run under or through the digits, a box may frame the string, and the
     background may be a tinted security pattern. ``gray`` is (height, W) uint8 with W fitting the string.
     """
+    gray, text, _ = make_line_with_boxes(rng, digits_source, height=height)
+    return gray, text
+
+
+def make_line_with_boxes(
+    rng: np.random.Generator, digits_source: DigitSet, *, height: int = 120
+) -> tuple[Gray, str, list[list[int]]]:
+    """:func:`make_line` plus the tight box ``[x, y, w, h]`` of each character of the text."""
     length = int(rng.integers(3, 10))
     digit_h = round(height * rng.uniform(0.45, 0.65))
     width = round(length * digit_h * 1.8 + 2 * digit_h)  # room for the widest string; cropped below
@@ -305,7 +313,7 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
     )  # fmt: skip
     if drawn is None:
         raise ValueError(f"a {length}-digit string does not fit a {width}-px line")
-    text, box, _ = drawn
+    text, box, char_boxes = drawn
     if rng.random() < 0.3:
         # A broken stroke: a thin gap of paper across one digit.
         x = box[0] + int(rng.integers(0, max(1, box[2])))
@@ -316,7 +324,7 @@ def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int 
         level, thickness = float(rng.uniform(40, 120)), int(rng.integers(1, 3))
         cv2.rectangle(page, (2, 3), (page.shape[1] - 3, height - 4), level, thickness)
     page += rng.normal(0.0, rng.uniform(1.0, 5.0), page.shape).astype(np.float32)
-    return np.clip(page, 0, 255).astype(np.uint8), text
+    return np.clip(page, 0, 255).astype(np.uint8), text, char_boxes
 
 
 def field_at(truth_field: dict[str, Any], fields: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -54,8 +54,13 @@ log = logging.getLogger(__name__)
 MATCH_IOU = 0.75
 # A candidate overlapping drawn characters but matching none of them this well is a wrong cut.
 WRONG_IOU = 0.4
+# A candidate holding this share of the boxes of two characters is a merge, not-a-digit
+# (a 4 with a thin 1 touching it can match the 4 with IoU > MATCH_IOU: labelled a 4, it taught
+# the network to swallow 1s); a match may hold at most OTHER_COVER of any other character.
+MERGED_COVER = 0.8
+OTHER_COVER = 0.5
 # Wrong cuts kept per right one, so not-a-digit does not swamp the digits.
-WRONG_PER_RIGHT = 0.5
+WRONG_PER_RIGHT = 0.3
 # Only wrong cuts at least this wide for their height are taught: a thin slice of a digit is
 # a 1 to anyone, and teaching it as not-a-digit taught the network to drop real 1s (a fine-tune
 # with thin slices lost a 1 in 8 of 60 forms' free strings).
@@ -65,7 +70,7 @@ MAX_ATOMS = 4
 # Printed titles: the reader must not read printed words as digits. Their letters are
 # not-a-digit, except letters a digit is commonly written like (O, I, l, S, Z, B, g, q ...),
 # which are left out; printed digits among them keep their digit.
-PRINTED_PROBABILITY = 0.5
+PRINTED_PROBABILITY = 0.35
 # Share of draws that are a hard line-mode string (recognition.synthetic.make_line: overlapping
 # digits, broken strokes, guide lines, frames, security backgrounds) instead of a form strip.
 LINE_SHARE = 0.3
@@ -159,6 +164,13 @@ def _printed_line(page: NDArray[np.float32], rng: np.random.Generator, x: int, b
     return {"text": "".join(chars), "bbox": [x0, y0, x1 - x0, y1 - y0], "chars": boxes}
 
 
+def _covered(char: Box, box: Box) -> float:
+    """Share of ``char``'s area inside ``box``."""
+    inter_w = min(char.x2, box.x2) - max(char.x, box.x)
+    inter_h = min(char.y2, box.y2) - max(char.y, box.y)
+    return max(0, inter_w) * max(0, inter_h) / float(max(1, char.w * char.h))
+
+
 def _comb_samples(fields: list, truth: dict) -> tuple[list[Images], list[int]]:
     images: list[Images] = []
     labels: list[int] = []
@@ -174,6 +186,9 @@ def _comb_samples(fields: list, truth: dict) -> tuple[list[Images], list[int]]:
             drawn = [text for box, text in cells if box.x <= cx < box.x2 and box.y <= cy < box.y2]
             if len(drawn) != 1:
                 continue  # a cell the truth does not know: a misfound wall
+            box = plan.boxes[index]
+            if not drawn[0] and box.w < WRONG_MIN_ASPECT * box.h:
+                continue  # a thin stroke of a neighbour in an empty cell is a 1 to anyone
             images.append(plan.images[row])
             labels.append(int(drawn[0]) if drawn[0] else REJECT)
     return images, labels
@@ -191,8 +206,12 @@ def _free_samples(fields: list, truth: dict, rng: np.random.Generator) -> tuple[
         for candidate, image in zip(plan.candidates, plan.images, strict=True):
             box = candidate.box.shifted(f.box.x, f.box.y)
             scores = [_iou(box, c) for c, _ in chars]
+            covers = [_covered(c, box) for c, _ in chars]
             best = int(np.argmax(scores))
-            if scores[best] >= MATCH_IOU:
+            others = max((v for i, v in enumerate(covers) if i != best), default=0.0)
+            if sum(v >= MERGED_COVER for v in covers) >= 2:
+                wrong.append(image)  # two characters in one candidate, however wide
+            elif scores[best] >= MATCH_IOU and others < OTHER_COVER:
                 char = chars[best][1]
                 right.append((image, int(char) if char.isdigit() else REJECT))
             elif 0.0 < scores[best] < WRONG_IOU and candidate.box.w >= WRONG_MIN_ASPECT * candidate.box.h:

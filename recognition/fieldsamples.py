@@ -98,9 +98,7 @@ def _iou(a: Box, b: Box) -> float:
     return inter / float(a.w * a.h + b.w * b.h - inter)
 
 
-def _strip(
-    rng: np.random.Generator, digits: DigitSet
-) -> tuple[NDArray[np.uint8], dict, dict | None, dict | None]:
+def _strip(rng: np.random.Generator, digits: DigitSet) -> tuple[NDArray[np.uint8], dict, dict | None, dict | None]:
     """A degraded strip of page: a comb field, a free string on a guide line, maybe a printed title line.
 
     Returns ``(gray, comb_truth, free_truth, printed_truth)``; boxes are in the upright frame, which the
@@ -155,7 +153,9 @@ def _printed_line(page: NDArray[np.float32], rng: np.random.Generator, x: int, b
             region = page[y0 : y0 + layer.shape[0], x:x1]
             region[:] = region * (1.0 - alpha[: region.shape[0]]) + level * alpha[: region.shape[0]]
             chars.append(char)
-            boxes.append([x + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)])
+            boxes.append(
+                [x + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
+            )
         x += w + (w // 2 if char == " " else 0)
     if not boxes:
         return {"text": "", "bbox": [0, 0, 1, 1], "chars": []}
@@ -240,8 +240,8 @@ def field_samples(
                 field = line_field(line)
             except InvalidInput:
                 continue
-            truth = {"text": text, "bbox": field.box.to_list(), "chars": boxes}
-            line_images, line_labels = _free_samples([field], truth, rng)
+            line_truth = {"text": text, "bbox": field.box.to_list(), "chars": boxes}
+            line_images, line_labels = _free_samples([field], line_truth, rng)
             images += line_images
             labels += line_labels
             continue

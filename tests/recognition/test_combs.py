@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from recognition.combs import _strip_rims, _whole_pieces, plan_comb
+from recognition.combs import _strip_rims, _whole_pieces, decode_comb, plan_comb
 from segmentation.elements import Box, Field
 
 
@@ -40,3 +41,25 @@ def test_plan_comb_adds_candidates_only_for_cells_that_change() -> None:
     assert plan.cell_index == (0, 1)
     assert plan.entry == (0, 1, 1)
     assert plan.images.shape == (3, 28, 28)
+
+
+class _SaysNotADigit:
+    """A stand-in classifier that calls everything not-a-digit, with 3 as the likeliest digit."""
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        p = np.full((len(images), 11), 0.01, np.float32)
+        p[:, 3] = 0.1
+        p[:, 10] = 1.0 - p[:, :10].sum(axis=1)
+        return p
+
+
+def test_digit_tall_ink_in_a_cell_is_read_as_a_digit_for_review_and_small_ink_as_a_mark() -> None:
+    ink = np.zeros((40, 80), np.uint8)
+    ink[8:32, 14:26] = 255  # digit-tall ink in the first cell
+    ink[26:30, 58:62] = 255  # a point in the second
+    field = Field("f", "comb", Box(0, 0, 80, 40), ink, cells=(Box(2, 5, 36, 30), Box(42, 5, 36, 30)))
+    plan = plan_comb(field)
+    result = decode_comb(field, plan, _SaysNotADigit().probabilities(plan.images), 0.9)
+    assert result.text == "3" and result.cells == (3, None)
+    assert result.needs_review and result.digits[0].confidence == pytest.approx(0.1)
+    assert [s.kind for s in result.separators] == ["point"]

@@ -65,6 +65,7 @@ CUT_PENALTY = 1.0
 # (0.25 -> 0.7: bench_reader --set hard 0.435 -> 0.46, fewer points read as a 1 or
 # swallowed; simple and form free fields unchanged).
 MARK_KINDS = ("point", "comma", "dash")
+EDGE_MARKS = ("point", "comma")
 MARK_LOG_FLOOR = math.log(0.7)
 # Rejected ink smaller than this share of the height, and not shaped or placed like
 # punctuation, is dust: dropped without a separator (a binarised point can be 0.09 high).
@@ -298,6 +299,9 @@ def decode_string(
                 separators.append(Separator(position=len(digits), kind=kind, box=page_box))
             continue
         digits.append(digit_result(step.digit, p, page_box))
+    # A point or comma before the first digit or after the last is a speck or a remnant of a
+    # removed line: no amount or code begins or ends with one.
+    separators = [s for s in separators if s.kind not in EDGE_MARKS or 0 < s.position < len(digits)]
     confidence = math.prod(d.confidence for d in digits)
     needs_review = doubtful or any(d.confidence < review_threshold for d in digits)
     needs_review = needs_review or any(s.kind == "other" for s in separators)  # ink that is no digit nor mark

@@ -74,6 +74,13 @@ def test_several_separators_keep_their_positions(classifier: Classifier) -> None
     assert [(s.position, s.kind) for s in result.separators] == [(2, "comma"), (5, "point")]
 
 
+def test_points_and_commas_at_the_ends_of_a_string_are_dropped(classifier: Classifier) -> None:
+    """A trailing point, a leading comma: specks or line remnants, not punctuation of the string."""
+    result = read_string(classifier, free_field(hershey(",38.52.")))
+    assert result.text == "3852"
+    assert [(s.position, s.kind) for s in result.separators] == [(2, "point")]
+
+
 def test_boxes_are_in_page_coordinates(classifier: Classifier) -> None:
     ink = hershey("2580")
     at_origin = read_string(classifier, free_field(ink))

@@ -28,6 +28,12 @@ CELL_WIDTH_RANGE = (0.6, 1.6)
 CELL_ASPECT_RANGE = (0.3, 3.0)
 # Printed lines have ragged, anti-aliased edges up to this many pixels beyond their solid core.
 RAGGED_EDGE_PX = 2
+# Ink across a rule at least this many pixels thicker than the rule (its measured thickness plus
+# two) is kept: a stroke crossing, touching or running along the rule, or a point on it. 60
+# synthetic forms: field exact 85.6% -> 91.5% against the old test (a run of the rule plus a
+# stroke width on each side, which cut points off guide lines and bit into digits on box
+# lines); 0 px left noisy guide lines of hard synthetic lines in place.
+KEEP_RUN_PX = 1
 # Breaks up to twice this many pixels long in a faint printed rule are bridged.
 RULE_BREAK_PX = 4
 # Two rules bound a comb when they overlap along x by this share of the longer one.
@@ -143,11 +149,13 @@ def remove_rules(
 ) -> tuple[GrayImage, GrayImage]:
     """Remove printed rules from the ink but keep handwriting that crosses or touches them.
 
-    A rule pixel is removed only where the ink does not continue across the rule: for a
-    horizontal rule, the vertical run through the pixel (ignoring vertical rules) must be
-    shorter than the rule's thickness plus ``stroke_px`` on each side. Gaps left in
-    strokes are then repaired by a short closing across the rule, restricted to the
-    removed band. Returns ``(clean, removed)``, both binary (H, W) uint8 masks.
+    A rule pixel is removed only where the ink across the rule is no thicker than the rule:
+    for a horizontal rule, the vertical run through the pixel (ignoring vertical rules) must
+    be shorter than the rule's thickness plus ``KEEP_RUN_PX``. So a stroke that crosses,
+    touches or runs along the rule keeps its pixels, and so does a point sitting on it.
+    Gaps left in strokes are then repaired by a short closing across the rule, restricted
+    to the removed band; ``stroke_px`` sizes the neighbourhood searched around each rule.
+    Returns ``(clean, removed)``, both binary (H, W) uint8 masks.
     """
     widen = {False: (1, 2 * RAGGED_EDGE_PX + 1), True: (2 * RAGGED_EDGE_PX + 1, 1)}
     bands: dict[bool, tuple[GrayImage, int]] = {}
@@ -163,9 +171,10 @@ def remove_rules(
         # Crossings between rules (comb corners) are not strokes: test runs without the other rules.
         other = bands.get(not is_vertical)
         tested = ink if other is None else as_gray(cv2.bitwise_and(ink, cv2.bitwise_not(other[0])))
-        run = thickness + 2 * stroke_px
-        regions_by[is_vertical] = _regions(band, run, vertical=is_vertical)
-        removed_by[is_vertical] = _strip_rule(tested, band, regions_by[is_vertical], run, vertical=is_vertical)
+        regions_by[is_vertical] = _regions(band, thickness + 2 * stroke_px, vertical=is_vertical)
+        removed_by[is_vertical] = _strip_rule(
+            tested, band, regions_by[is_vertical], thickness + KEEP_RUN_PX, vertical=is_vertical
+        )
     removed = np.zeros_like(ink)
     for mask in removed_by.values():
         removed |= mask

@@ -34,6 +34,20 @@ def test_ruled_line_is_removed_but_crossing_stroke_stays_connected() -> None:
     assert 60 + np.flatnonzero(ending.any(axis=1)).max() >= 94
 
 
+def test_a_point_on_a_guide_line_and_a_stroke_along_it_keep_their_pixels() -> None:
+    ink = np.zeros((200, 400), np.uint8)
+    cv2.line(ink, (10, 100), (390, 100), 255, 2)  # the guide line, rows 100..101
+    cv2.circle(ink, (120, 100), 4, 255, -1)  # the point of an amount, written on the line
+    cv2.line(ink, (220, 97), (300, 97), 255, 4)  # the bottom stroke of a 2, lying on the line
+
+    clean, _ = _remove_horizontal(ink)
+
+    point = cv2.circle(np.zeros_like(ink), (120, 100), 4, 255, -1) > 0
+    assert np.count_nonzero(clean[point]) >= 0.75 * np.count_nonzero(point)
+    assert clean[96:99, 225:295].all()
+    assert np.count_nonzero(clean[98:104, 20:100]) == 0 and np.count_nonzero(clean[98:104, 320:390]) == 0
+
+
 def test_slanted_stroke_crossing_rule_stays_connected() -> None:
     ink = np.zeros((200, 400), np.uint8)
     cv2.line(ink, (10, 100), (390, 100), 255, 2)

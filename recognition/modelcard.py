@@ -55,6 +55,23 @@ class ModelCard:
         return json_path, md_path
 
 
+def _field_samples(config: dict[str, Any]) -> str:
+    count = int(config.get("field_samples", 0))
+    if count <= 0:
+        return ""
+    return (
+        f"\nPlus {count:,} candidates that the page reader itself cut from synthetic comb fields, free"
+        "\nstrings, hard line strings and printed title lines drawn with the *training* digits and labelled"
+        "\nfrom the drawing (`recognition/fieldsamples.py`): rule remnants, bites, neighbours' strokes,"
+        "\nwrong cuts and printed letters as not-a-digit; the same every epoch."
+    )
+
+
+def _init(config: dict[str, Any]) -> str:
+    start = config.get("init_weights")
+    return f"Started from the weights `{start}`. " if start else ""
+
+
 def render_markdown(card: dict[str, Any]) -> str:
     """The human-readable model card."""
     clean, degraded = card["mnist_test"], card["mnist_test_degraded"]
@@ -85,7 +102,8 @@ Data: MNIST train less the held-out split, distorted afresh every epoch (affine 
 elastic, stroke thickness, broken strokes, border cuts, blur, noise: `recognition/augment.py`;
 {config.get("clean_fraction", 0.0) * 100:.0f}% of samples left undistorted),
 plus {config["nondigit_fraction"] * 100:.0f}% synthetic non-digits (blobs, dashes, slashes, commas,
-box-line corners, flat slices of digits, merged pairs: `recognition/nondigits.py`), distorted like the digits. AdamW, one-cycle
+box-line corners, flat slices of digits, merged pairs: `recognition/nondigits.py`), distorted like the digits.{_field_samples(config)}
+{_init(config)}AdamW, one-cycle
 learning rate (max {config["max_lr"]}), label smoothing {config["label_smoothing"]}, batch {config["batch_size"]},
 {config["epochs"]} epochs, seed {config["seed"]}; the shipped weights are the exponential moving average (decay {config["ema_decay"]}).
 

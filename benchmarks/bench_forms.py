@@ -1,6 +1,6 @@
 """Page-reading benchmark: synthetic forms from MNIST test digits read end to end in ``page`` mode.
 
-Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi 150|300]``.
+Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi 150|300] [--weights W]``.
 Forms come from ``recognition.synthetic.make_form`` (printed title and labels, comb and free
 fields, digits touching boxes and each other, skew up to 5 degrees, blur, noise, JPEG
 artefacts). Each form is encoded as PNG and read like an upload (``load_page`` then
@@ -73,11 +73,12 @@ def main() -> None:
     parser.add_argument("--forms", type=int, default=200)
     parser.add_argument("--dpi", type=int, choices=(150, 300), default=150)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped weights)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)  # one core: OpenCV would otherwise use every core
 
-    model = load_classifier()
+    model = load_classifier(args.weights) if args.weights else load_classifier()
     source = load_digit_source(args.data)
     rng = np.random.default_rng(args.seed)
     params = FormParams() if args.dpi == 150 else FormParams(width=2480, height=3508)

@@ -2,8 +2,8 @@
 
 Inputs and outputs are binary masks, ``NDArray[np.uint8]`` (H, W) with ink = 255, in the
 (deskewed) page frame. Printed rules are found with long thin morphological openings;
-they are removed from the ink only where no handwritten stroke continues across them,
-so digits that touch or cross a line keep their shape.
+they are removed from the ink only where the ink is no thicker than the rule itself,
+so digits that touch, cross or run along a line keep their strokes.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ Used only for training; nothing here runs at inference. Never feed it MNIST test
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -43,10 +42,12 @@ from recognition.synthetic import (
     draw_string,
     make_line_with_boxes,
     security_pattern,
+    union_box,
 )
 from segmentation.elements import Box
 from segmentation.errors import InvalidInput
 from segmentation.fields import REFERENCE_LONG_SIDE_PX, find_fields, line_field, prepare_page
+from segmentation.grouping import inside_share
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +130,13 @@ def _strip(rng: np.random.Generator, digits: DigitSet) -> tuple[NDArray[np.uint8
     return degrade(page, rng, FormParams(), scale, angle), comb, free, printed
 
 
-def _printed_line(page: NDArray[np.float32], rng: np.random.Generator, x: int, baseline: int, scale: float) -> dict:
-    """Print a title-sized line of letters (and a few digits) on ``page``; its truth like a free string's."""
+def _printed_line(
+    page: NDArray[np.float32], rng: np.random.Generator, x: int, baseline: int, scale: float
+) -> dict | None:
+    """Print a title-sized line of letters (and a few digits) on ``page``; its truth like a free string's.
+
+    None when no character fitted on the page.
+    """
     font = int(rng.choice(FONTS)) | (cv2.FONT_ITALIC if rng.random() < 0.2 else 0)
     size, thickness = float(rng.uniform(0.9, 1.8)) * scale, max(1, round(rng.uniform(1, 4) * scale))
     level = float(rng.uniform(20, 70))
@@ -156,19 +162,10 @@ def _printed_line(page: NDArray[np.float32], rng: np.random.Generator, x: int, b
             boxes.append(
                 [x + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
             )
-        x += w + (w // 2 if char == " " else 0)
+        x += w
     if not boxes:
-        return {"text": "", "bbox": [0, 0, 1, 1], "chars": []}
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
-    return {"text": "".join(chars), "bbox": [x0, y0, x1 - x0, y1 - y0], "chars": boxes}
-
-
-def _covered(char: Box, box: Box) -> float:
-    """Share of ``char``'s area inside ``box``."""
-    inter_w = min(char.x2, box.x2) - max(char.x, box.x)
-    inter_h = min(char.y2, box.y2) - max(char.y, box.y)
-    return max(0, inter_w) * max(0, inter_h) / float(max(1, char.w * char.h))
+        return None
+    return {"text": "".join(chars), "bbox": union_box(boxes), "chars": boxes}
 
 
 def _comb_samples(fields: list, truth: dict) -> tuple[list[Images], list[int]]:
@@ -196,6 +193,7 @@ def _comb_samples(fields: list, truth: dict) -> tuple[list[Images], list[int]]:
 
 def _free_samples(fields: list, truth: dict, rng: np.random.Generator) -> tuple[list[Images], list[int]]:
     chars = [(Box(*b), c) for b, c in zip(truth["chars"], truth["text"], strict=True)]
+    char_boxes = np.asarray(truth["chars"], dtype=np.int64).reshape(-1, 4)
     span = Box(*truth["bbox"])
     right: list[tuple[Images, int]] = []
     wrong: list[Images] = []
@@ -206,10 +204,10 @@ def _free_samples(fields: list, truth: dict, rng: np.random.Generator) -> tuple[
         for candidate, image in zip(plan.candidates, plan.images, strict=True):
             box = candidate.box.shifted(f.box.x, f.box.y)
             scores = [_iou(box, c) for c, _ in chars]
-            covers = [_covered(c, box) for c, _ in chars]
+            covers = inside_share(char_boxes, box)
             best = int(np.argmax(scores))
-            others = max((v for i, v in enumerate(covers) if i != best), default=0.0)
-            if sum(v >= MERGED_COVER for v in covers) >= 2:
+            others = float(np.delete(covers, best).max(initial=0.0))
+            if np.count_nonzero(covers >= MERGED_COVER) >= 2:
                 wrong.append(image)  # two characters in one candidate, however wide
             elif scores[best] >= MATCH_IOU and others < OTHER_COVER:
                 char = chars[best][1]
@@ -222,13 +220,10 @@ def _free_samples(fields: list, truth: dict, rng: np.random.Generator) -> tuple[
     return [i for i, _ in right] + wrong, [label for _, label in right] + [REJECT] * len(wrong)
 
 
-def field_samples(
-    digits: DigitSet, count: int, seed: int, *, on_progress: Callable[[int], None] | None = None
-) -> tuple[Images, Labels]:
-    """About ``count`` labelled candidates ``(images (N, 28, 28) float32, labels (N,) int64)`` from synthetic fields.
+def field_samples(digits: DigitSet, count: int, seed: int) -> tuple[Images, Labels]:
+    """``count`` labelled candidates ``(images (N, 28, 28) float32, labels (N,) int64)`` from synthetic fields.
 
-    Deterministic for a given ``seed`` and digit set. ``on_progress(n)`` reports the
-    number of samples so far after each strip.
+    Deterministic for a given ``seed`` and digit set.
     """
     rng = np.random.default_rng((seed, 31_337))
     images: list[Images] = []
@@ -249,13 +244,11 @@ def field_samples(
         fields = find_fields(prepare_page(gray))
         new_images, new_labels = _comb_samples(fields, comb)
         for truth in (free, printed):
-            if truth is not None and truth["chars"]:
+            if truth is not None:
                 more_images, more_labels = _free_samples(fields, truth, rng)
                 new_images += more_images
                 new_labels += more_labels
         images += new_images
         labels += new_labels
-        if on_progress is not None:
-            on_progress(len(labels))
     stacked = np.stack(images[:count]).astype(np.float32)
     return stacked, np.asarray(labels[:count], dtype=np.int64)

@@ -101,7 +101,8 @@ def _stamp(page: NDArray[np.float32], alpha: NDArray[np.float32], x: int, y: int
     return [x + int(cols[0]), y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
 
 
-def _union(boxes: list[list[int]]) -> list[int]:
+def union_box(boxes: list[list[int]]) -> list[int]:
+    """The ``[x, y, w, h]`` box holding all ``boxes``."""
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
     x1 = max(b[0] + b[2] for b in boxes)
@@ -149,7 +150,7 @@ def draw_string(
                 return None
             text, x = text + kind, mark_box[0] + mark_box[2] + round(0.2 * height)
             boxes.append(mark_box)
-    return text, _union(boxes), boxes
+    return text, union_box(boxes), boxes
 
 
 def draw_comb(

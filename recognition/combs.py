@@ -46,9 +46,8 @@ class CombPlan:
     boxes: tuple[Box, ...]
     masks: tuple[GrayImage, ...] = field(repr=False)
     images: NDArray[np.float32] = field(repr=False)
-    # ``entry[r]``: the non-empty cell (index into ``cell_index``) that image row ``r`` is a candidate
-    # for; empty means one image per cell, in order.
-    entry: tuple[int, ...] = ()
+    # ``entry[r]``: the non-empty cell (index into ``cell_index``) that image row ``r`` is a candidate for.
+    entry: tuple[int, ...] = field(repr=False)
 
 
 def _cell_owners(comb: Field) -> NDArray[np.int32]:
@@ -195,8 +194,6 @@ def _best_candidates(plan: CombPlan, probabilities: NDArray[np.float32]) -> NDAr
     The first (unaltered) candidate of a cell wins ties. ``probabilities``: (N, 11), one
     row per image; returns (len(plan.cell_index), 11).
     """
-    if not plan.entry:
-        return probabilities
     best = np.zeros((len(plan.cell_index), probabilities.shape[1]), np.float32)
     score = np.full(len(plan.cell_index), -np.inf)
     digit_share = np.delete(probabilities, REJECT, axis=1).max(axis=1)

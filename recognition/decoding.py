@@ -225,9 +225,10 @@ def _edges(plan: StringPlan, probabilities: NDArray[np.float32]) -> dict[int, li
         cut_cost = CUT_PENALTY / 2 * (seg.atoms[start].cut_before + seg.atoms[stop - 1].cut_after)
         digit_prior = _digit_prior(box, seg.top, seg.baseline) - cut_cost
         digit_prior -= JOIN_GAP_PENALTY * plan.gaps[index] / seg.height
-        kind = separator_kind(box, mask, seg.top, seg.baseline)
+        # Several atoms are never punctuation (see _reject_prior): their shape is not looked at.
+        kind = separator_kind(box, mask, seg.top, seg.baseline) if stop - start == 1 else "other"
         reject_logp = float(logp[index, REJECT])
-        if stop - start == 1 and kind in MARK_KINDS:
+        if kind in MARK_KINDS:
             # The network sees a normalised comma as a 1 too often; the shape and place decide.
             reject_logp = max(reject_logp, MARK_LOG_FLOOR)
         edges = outgoing.setdefault(start, [])

@@ -119,8 +119,11 @@ def save_weights(path: Path, network: DigitNet, temperature: float) -> None:
     torch.save(payload, path)
 
 
-def load_classifier(path: Path = DEFAULT_WEIGHTS, *, freeze: bool = True) -> Classifier:
-    """Load weights written by :func:`save_weights` (strict keys, CPU, weights only)."""
+def load_network(path: Path) -> tuple[DigitNet, float]:
+    """The network and temperature in a weights file written by :func:`save_weights`.
+
+    Strict keys, CPU, weights only; ``ModelError`` for a missing, corrupt or mismatched file.
+    """
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         network = DigitNet(widths=tuple(payload["widths"]))
@@ -131,5 +134,11 @@ def load_classifier(path: Path = DEFAULT_WEIGHTS, *, freeze: bool = True) -> Cla
         raise ModelError(f"the model weights at {path} are corrupt or do not match the network: {exc}") from exc
     if payload.get("mean") != MEAN or payload.get("std") != STD:
         raise ModelError(f"{path} was trained with another input normalisation")
-    log.info("loaded digit model from %s (T=%.3f)", path, payload["temperature"])
-    return Classifier(network, payload["temperature"], freeze=freeze)
+    return network, float(payload["temperature"])
+
+
+def load_classifier(path: Path = DEFAULT_WEIGHTS, *, freeze: bool = True) -> Classifier:
+    """Load weights written by :func:`save_weights` as a ready :class:`Classifier`."""
+    network, temperature = load_network(path)
+    log.info("loaded digit model from %s (T=%.3f)", path, temperature)
+    return Classifier(network, temperature, freeze=freeze)

@@ -35,6 +35,7 @@ from recognition.combs import plan_comb
 from recognition.decoding import plan_string
 from recognition.mnist import DigitSet
 from recognition.model import REJECT
+from recognition.reader import ReadParams
 from recognition.synthetic import (
     FormParams,
     degrade,
@@ -42,6 +43,7 @@ from recognition.synthetic import (
     draw_string,
     make_line_with_boxes,
     security_pattern,
+    stamp,
     union_box,
 )
 from segmentation.elements import Box
@@ -66,8 +68,8 @@ WRONG_PER_RIGHT = 0.3
 # a 1 to anyone, and teaching it as not-a-digit taught the network to drop real 1s (a fine-tune
 # with thin slices lost a 1 in 8 of 60 forms' free strings).
 WRONG_MIN_ASPECT = 0.5
-# Atoms per candidate, as the reader uses (recognition.reader.ReadParams.max_atoms_per_digit).
-MAX_ATOMS = 4
+# Strings are cut exactly as the reader cuts them.
+READ = ReadParams()
 # Printed titles: the reader must not read printed words as digits. Their letters are
 # not-a-digit, except letters a digit is commonly written like (O, I, l, S, Z, B, g, q ...),
 # which are left out; printed digits among them keep their digit.
@@ -151,17 +153,12 @@ def _printed_line(
         y0, x1 = max(0, baseline - 2 * h), min(page.shape[1], x + 2 * w + 2 * thickness)
         if x1 <= x:
             break
-        layer = np.zeros((baseline + h - y0, x1 - x), np.uint8)
+        layer = np.zeros((min(page.shape[0], baseline + h) - y0, x1 - x), np.uint8)
         cv2.putText(layer, char, (0, baseline - y0), font, size, 255, thickness, cv2.LINE_AA)
-        rows, cols = np.flatnonzero(layer.max(axis=1) > 80), np.flatnonzero(layer.max(axis=0) > 80)
-        if rows.size:
-            alpha = layer.astype(np.float32) / 255.0
-            region = page[y0 : y0 + layer.shape[0], x:x1]
-            region[:] = region * (1.0 - alpha[: region.shape[0]]) + level * alpha[: region.shape[0]]
+        box = stamp(page, layer.astype(np.float32) / 255.0, x, y0, level)
+        if box is not None:
             chars.append(char)
-            boxes.append(
-                [x + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
-            )
+            boxes.append(box)
         x += w
     if not boxes:
         return None
@@ -176,8 +173,7 @@ def _comb_samples(fields: list, truth: dict) -> tuple[list[Images], list[int]]:
         if f.kind != "comb":
             continue
         plan = plan_comb(f)
-        entry = plan.entry or tuple(range(len(plan.cell_index)))
-        for row, index in enumerate(entry):
+        for row, index in enumerate(plan.entry):
             cell = f.cells[plan.cell_index[index]]
             cx, cy = cell.x + cell.w / 2.0, cell.y + cell.h / 2.0
             drawn = [text for box, text in cells if box.x <= cx < box.x2 and box.y <= cy < box.y2]
@@ -200,7 +196,7 @@ def _free_samples(fields: list, truth: dict, rng: np.random.Generator) -> tuple[
     for f in fields:
         if f.kind != "free" or _iou(f.box, span) < 0.3:
             continue
-        plan = plan_string(f.ink, MAX_ATOMS)
+        plan = plan_string(f.ink, READ.max_atoms_per_digit, READ.string)
         for candidate, image in zip(plan.candidates, plan.images, strict=True):
             box = candidate.box.shifted(f.box.x, f.box.y)
             scores = [_iou(box, c) for c, _ in chars]

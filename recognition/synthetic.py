@@ -87,7 +87,7 @@ def separator_alpha(kind: str, digit_height: int) -> tuple[NDArray[np.float32], 
     return canvas, digit_height - radius - 2
 
 
-def _stamp(page: NDArray[np.float32], alpha: NDArray[np.float32], x: int, y: int, ink: float) -> list[int] | None:
+def stamp(page: NDArray[np.float32], alpha: NDArray[np.float32], x: int, y: int, ink: float) -> list[int] | None:
     """Darken ``page`` with ``alpha`` at (x, y) towards level ``ink``; returns the tight ink box or None."""
     h, w = alpha.shape
     if x < 0 or y < 0 or x + w > page.shape[1] or y + h > page.shape[0]:
@@ -136,7 +136,7 @@ def draw_string(
         h = max(8, round(height * rng.uniform(0.85, 1.1)))
         alpha = digit_alpha(source, digit, h, rng)
         top = baseline - h + int(rng.integers(-h // 12, h // 12 + 1))
-        box = _stamp(page, alpha, x, top, ink)
+        box = stamp(page, alpha, x, top, ink)
         if box is None:
             return None
         text, x = text + str(digit), box[0] + box[2] + round(height * rng.uniform(-overlap, 0.3))
@@ -145,7 +145,7 @@ def draw_string(
             kind = str(rng.choice(SEPARATORS))
             mark, offset = separator_alpha(kind, height)
             x += round(0.15 * height)
-            mark_box = _stamp(page, mark, x, baseline - height + offset, ink)
+            mark_box = stamp(page, mark, x, baseline - height + offset, ink)
             if mark_box is None:
                 return None
             text, x = text + kind, mark_box[0] + mark_box[2] + round(0.2 * height)
@@ -178,7 +178,7 @@ def draw_comb(
         w = alpha.shape[1]
         x = x0 + i * cell_w + (cell_w - w) // 2 + int(rng.integers(-cell_w // 10, cell_w // 10 + 1))
         y = y0 + (cell_h - h) // 2 + int(rng.integers(-cell_h // 10, cell_h // 10 + 1))
-        _stamp(page, alpha, x, y, ink)
+        stamp(page, alpha, x, y, ink)
         truth_cells.append({"bbox": cell, "text": str(digit)})
     text = "".join(c["text"] for c in truth_cells)
     return {"kind": "comb", "bbox": [x0, y0, cells * cell_w, cell_h], "text": text, "cells": truth_cells}

@@ -23,11 +23,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from recognition.augment import distort_or_retry
 from recognition.calibration import fit_temperature
+from recognition.classifier import load_network
 from recognition.fieldsamples import field_samples
 from recognition.mnist import DigitSet
 from recognition.model import REJECT, DigitNet, standardise
 from recognition.nondigits import nondigit_sample
 from recognition.normalise import normalise_digit
+from segmentation.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -195,8 +197,10 @@ def train(
     dataset = DistortedDigits(train_x, train_y, config, field_x, field_y)
     network = DigitNet(widths=config.widths)
     if config.init_weights is not None:
-        payload = torch.load(config.init_weights, map_location="cpu", weights_only=True)
-        network.load_state_dict(payload["state_dict"], strict=True)
+        initial, _ = load_network(Path(config.init_weights))
+        if initial.widths != network.widths:
+            raise ModelError(f"{config.init_weights} has widths {initial.widths}, the run asks for {network.widths}")
+        network.load_state_dict(initial.state_dict(), strict=True)
     ema = AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     optimiser = torch.optim.AdamW(network.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
     steps_per_epoch = (len(dataset) + config.batch_size - 1) // config.batch_size

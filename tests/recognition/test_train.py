@@ -156,3 +156,15 @@ def test_field_samples_and_warm_start(tmp_path: Path) -> None:
     assert len(dataset) == 50 + int(50 * _config().nondigit_fraction) + 10
     image, label = dataset[len(dataset) - 1]
     assert label == 3 and image.shape == (28, 28)
+
+
+def test_warm_start_from_weights_of_another_shape_is_a_model_error(tmp_path: Path) -> None:
+    from recognition.classifier import save_weights
+    from recognition.model import DigitNet
+    from segmentation.errors import ModelError
+
+    other = tmp_path / "other.pt"
+    save_weights(other, DigitNet(widths=(8, 8, 8, 8)), 1.0)
+    images, labels = _font_digits(60, seed=3)
+    with pytest.raises(ModelError, match="widths"):
+        train(images, labels, _config(init_weights=str(other)))

@@ -18,6 +18,7 @@ import json
 import resource
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,15 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def score(truth: dict[str, Any], fields: list[dict[str, Any]]) -> tuple[int, int, int, int, int, int]:
-    """(fields, exact, truth digits, digit errors, misread but flagged, spurious) for one form.
+def score(truth: dict[str, Any], fields: list[dict[str, Any]]) -> Counter[str]:
+    """Counts for one form: fields, exact, digits, errors, flagged (misread but marked
+    ``needs_review``), spurious, spurious_flagged, and ``<kind>_fields`` / ``<kind>_exact``
+    per truth field kind (comb, free).
 
     A spurious field is a read field with digits that no truth field maps to (printed text
     read as digits, say).
     """
-    n = exact = digits = errors = flagged = 0
+    counts: Counter[str] = Counter()
     matched: set[int] = set()
     for expected in truth["fields"]:
         found = field_at(expected, fields)
@@ -58,13 +61,19 @@ def score(truth: dict[str, Any], fields: list[dict[str, Any]]) -> tuple[int, int
             matched.add(id(found))
         want = truth_digits(expected)
         got = found["text"] if found else ""
-        n += 1
-        exact += got == want
-        digits += len(want)
-        errors += min(len(want), edit_distance(got, want))
-        flagged += got != want and found is not None and found["needs_review"]
-    spurious = sum(1 for f in fields if id(f) not in matched and f["text"])
-    return n, exact, digits, errors, flagged, spurious
+        right = got == want
+        counts.update(
+            fields=1,
+            exact=right,
+            digits=len(want),
+            errors=min(len(want), edit_distance(got, want)),
+            flagged=not right and found is not None and found["needs_review"],
+        )
+        counts[f"{expected['kind']}_fields"] += 1
+        counts[f"{expected['kind']}_exact"] += right
+    spurious = [f for f in fields if id(f) not in matched and f["text"]]
+    counts.update(spurious=len(spurious), spurious_flagged=sum(f["needs_review"] for f in spurious))
+    return counts
 
 
 def main() -> None:
@@ -82,7 +91,7 @@ def main() -> None:
     source = load_digit_source(args.data)
     rng = np.random.default_rng(args.seed)
     params = FormParams() if args.dpi == 150 else FormParams(width=2480, height=3508)
-    totals = np.zeros(6, dtype=np.int64)
+    totals: Counter[str] = Counter()
     wall: list[float] = []
     cpu: list[float] = []
     for index in range(args.forms + 1):
@@ -97,7 +106,7 @@ def main() -> None:
         wall.append(time.perf_counter() - start_wall)
         cpu.append(time.process_time() - start_cpu)
         totals += score(truth, result["fields"])
-    n, exact, digits, errors, flagged, spurious = (int(v) for v in totals)
+    n, exact = totals["fields"], totals["exact"]
     print(
         json.dumps(
             {
@@ -105,9 +114,11 @@ def main() -> None:
                 "page_px": [params.width, params.height],
                 "fields": n,
                 "field_exact_match": round(exact / n, 4),
-                "digit_accuracy": round(1 - errors / max(1, digits), 4),
-                "misread_fields_flagged": round(flagged / max(1, n - exact), 4),
-                "spurious_fields": spurious,
+                "field_exact_by_kind": {k: [totals[f"{k}_exact"], totals[f"{k}_fields"]] for k in ("comb", "free")},
+                "digit_accuracy": round(1 - totals["errors"] / max(1, totals["digits"]), 4),
+                "misread_fields_flagged": round(totals["flagged"] / max(1, n - exact), 4),
+                "spurious_fields": totals["spurious"],
+                "spurious_fields_flagged": totals["spurious_flagged"],
                 "ms_per_page_wall_median": round(1000 * float(np.median(wall)), 1),
                 "ms_per_page_cpu_median": round(1000 * float(np.median(cpu)), 1),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

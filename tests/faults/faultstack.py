@@ -298,6 +298,12 @@ def monotonic() -> float:
     return time.monotonic()
 
 
+def read_attempts(store: JobStore, job_id: str) -> dict[str, int]:
+    """Per page slot ("file:page") of a job, page reads started and not finished (the store's crash counter)."""
+    raw = store.redis.hgetall(store._key(job_id, "attempts"))
+    return {k.decode(): int(v) for k, v in raw.items()}
+
+
 def page_counters(store: JobStore) -> dict[str, int]:
     """The service-wide page counters behind /metrics: {"pages_done": n, "pages_failed": m}."""
     raw = store.redis.hgetall(store.stats_key)

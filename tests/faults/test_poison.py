@@ -16,6 +16,7 @@ from faultstack import (
     digit_files,
     fault_settings,
     page_counters,
+    read_attempts,
     running_stack,
     submit,
     wait_finished,
@@ -52,9 +53,8 @@ def test_poison_page_fails_alone(tmp_path: Path, weights_path: Path, poison: str
         assert all(p.get("error") is None and len(p["fields"]) == 1 for p in pages.values())
         assert all(p.get("error") is None for r in other["results"] for p in r["pages"])
         assert page_counters(stack.store) == {"pages_done": 6, "pages_failed": 1}
-        attempts = stack.store.redis.hgetall(stack.store._key(job_id, "attempts"))
         if poison.startswith("kill"):
             # Every delivery but the last one died in the reader; the last one gave up.
-            assert int(attempts[b"2:1"]) == MAX_UNFINISHED_READS + 1
+            assert read_attempts(stack.store, job_id)["2:1"] == MAX_UNFINISHED_READS + 1
         # The worker's main process lived through it all.
         assert worker.process.poll() is None

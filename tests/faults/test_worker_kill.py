@@ -18,6 +18,7 @@ from faultstack import (
     digit_files,
     fault_settings,
     page_counters,
+    read_attempts,
     running_stack,
     submit,
     wait_finished,
@@ -31,15 +32,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 def reads_in_progress(store: JobStore, job_id: str) -> list[str]:
     """Slots of the job whose read has started and not finished (the attempts counter is positive)."""
-    attempts = store.redis.hgetall(store._key(job_id, "attempts"))
     done = set(store.page_reads(job_id))
-    return [k.decode() for k, v in attempts.items() if int(v) > 0 and k.decode() not in done]
+    return [slot for slot in interrupted_slots(store, job_id) if slot not in done]
 
 
 def interrupted_slots(store: JobStore, job_id: str) -> list[str]:
     """Slots with a read that started and never finished: the ones a kill interrupted."""
-    attempts = store.redis.hgetall(store._key(job_id, "attempts"))
-    return [k.decode() for k, v in attempts.items() if int(v) > 0]
+    return [slot for slot, started in read_attempts(store, job_id).items() if started > 0]
 
 
 def test_killed_pool_child_page_is_read_again_and_counted_once(tmp_path: Path, weights_path: Path) -> None:

@@ -63,7 +63,7 @@ def render_metrics(store: JobStore) -> str:
         "formdigits_unacked_tasks", "gauge", "Tasks delivered to a worker and not yet acknowledged.", [("", unacked)]
     )
 
-    states = _active_job_states(store)
+    states = store.active_states(MAX_ACTIVE_JOBS_SCANNED)
     family(
         "formdigits_jobs",
         "gauge",
@@ -99,21 +99,6 @@ def render_metrics(store: JobStore) -> str:
 
     family("formdigits_workers_seen", "gauge", "Workers whose heartbeat is fresh.", [("", len(store.workers_seen()))])
     return "\n".join(lines) + "\n"
-
-
-def _active_job_states(store: JobStore) -> list[str]:
-    """The states of the unfinished jobs; ids of jobs that expired meanwhile are dropped from the index."""
-    ids = store.redis.zrange(store.active_key, 0, MAX_ACTIVE_JOBS_SCANNED - 1)
-    if not ids:
-        return []
-    pipe = store.redis.pipeline(transaction=False)
-    for job_id in ids:
-        pipe.hget(store._key(job_id.decode()), "state")
-    states = pipe.execute()
-    gone = [job_id for job_id, state in zip(ids, states, strict=True) if state is None]
-    if gone:
-        store.redis.zrem(store.active_key, *gone)
-    return [state.decode() for state in states if state is not None]
 
 
 def _number(value: float) -> str:

@@ -19,7 +19,7 @@ Keys (``P`` = ``<prefix>:job:<id>``), every one with the job's TTL:
 Service-wide keys for ``/metrics``: ``<prefix>:stats`` (hash of counters: pages done/failed,
 counted once per slot; jobs submitted/done/failed), ``<prefix>:stats:latency`` (hash: job
 latency histogram buckets, sum and count) and ``<prefix>:jobs:active`` (sorted set of the ids of
-unfinished jobs, scored by creation time).
+unfinished jobs, scored by creation time: the one record of it).
 
 The plan is a list of files ``{"source", "key", "pages", "error"}`` in submission order (archives
 expanded); pages are numbered from 1 within each file.
@@ -151,7 +151,6 @@ class JobStore:
             "mode": mode,
             "created": _now_iso(),
             "finished": "",
-            "created_ts": f"{time.time():.3f}",
             "total": "-1",
             "uploads": json.dumps(names),
             "plan": "",
@@ -164,7 +163,11 @@ class JobStore:
             pipe.set(self._key(job_id, "upload", str(i)), data, ex=self.ttl_s)
         pipe.hset(self._key(job_id), mapping=meta)
         pipe.expire(self._key(job_id), self.ttl_s)
-        pipe.zadd(self.active_key, {job_id: time.time()})
+        now = time.time()
+        # The index of unfinished jobs is pruned here, where it grows: a job whose hash expired
+        # unfinished (older than the TTL) is gone.
+        pipe.zremrangebyscore(self.active_key, "-inf", now - self.ttl_s)
+        pipe.zadd(self.active_key, {job_id: now})
         pipe.hincrby(self.stats_key, "jobs_submitted", 1)
         pipe.execute()
         try:
@@ -288,9 +291,13 @@ class JobStore:
 
     def _observe_finished(self, job_id: str) -> None:
         """Count a job that just finished and add its latency to the histogram (once per job)."""
-        if not self.redis.zrem(self.active_key, job_id):
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zscore(self.active_key, job_id)  # the creation time
+        pipe.zrem(self.active_key, job_id)
+        pipe.hget(self._key(job_id), "state")
+        created, removed, state = pipe.execute()
+        if not removed:
             return  # already observed (or deleted)
-        state, created = self.redis.hmget(self._key(job_id), ["state", "created_ts"])
         pipe = self.redis.pipeline(transaction=True)
         pipe.hincrby(self.stats_key, f"jobs_{(state or b'failed').decode()}", 1)
         if created is not None:
@@ -308,6 +315,16 @@ class JobStore:
         self.redis.delete(*keys)
 
     # --- reading (web side) ---------------------------------------------------------------------
+    def active_states(self, limit: int) -> list[str]:
+        """The states of up to ``limit`` unfinished jobs, oldest first (read only: see ``create_job``)."""
+        ids = self.redis.zrangebyscore(self.active_key, time.time() - self.ttl_s, "+inf", start=0, num=limit)
+        if not ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hget(self._key(job_id.decode()), "state")
+        return [state.decode() for state in pipe.execute() if state is not None]
+
     def get_job(self, job_id: str, *, with_results: bool = True) -> dict[str, Any]:
         """The job as the API shows it: id, state, progress, times, mode and ``read``-shaped results.
 

@@ -116,6 +116,33 @@ def test_unknown_or_malformed_ids_are_not_found(store: JobStore, job_id: str) ->
         store.get_job(job_id)
 
 
+def test_unfinished_jobs_index_is_pruned_when_a_job_is_created_and_only_read_by_active_states(
+    store: JobStore,
+) -> None:
+    running = store.create_job([("a.png", b"x")], "page")
+    store.record_page(running, 0, 1, _page(1))  # no plan yet: the job runs, unfinished
+    # A job that expired unfinished: its id is in the index, scored older than the TTL, its hash gone.
+    store.redis.zadd(store.active_key, {"expired-job-id": 1.0})
+    assert store.active_states(100) == ["running"]
+    assert store.redis.zscore(store.active_key, "expired-job-id") == 1.0  # reading changed nothing
+    queued = store.create_job([("b.png", b"y")], "page")
+    assert store.redis.zscore(store.active_key, "expired-job-id") is None
+    assert store.active_states(100) == ["running", "queued"]
+    assert store.active_states(1) == ["running"]
+    assert set(store.redis.zrange(store.active_key, 0, -1)) == {running.encode(), queued.encode()}
+
+
+def test_finished_job_latency_comes_from_its_creation_time(store: JobStore) -> None:
+    job_id = store.create_job([("a.png", b"x")], "page")
+    created = store.redis.zscore(store.active_key, job_id)
+    assert created is not None
+    store.set_plan(job_id, [PlannedFile("a.png", "upload:0", 1)])
+    store.record_page(job_id, 0, 1, _page(1))
+    assert store.redis.zscore(store.active_key, job_id) is None
+    latency = {k.decode(): float(v) for k, v in store.redis.hgetall(store.latency_key).items()}
+    assert latency["count"] == 1 and 0.0 <= latency["sum"] < 60.0
+
+
 def test_attempts_count_unfinished_reads(store: JobStore) -> None:
     job_id = store.create_job([("a.png", b"x")], "page")
     assert store.start_attempt(job_id, 0, 1) == 1

@@ -6,8 +6,6 @@ tasks by name; it never imports torch or OpenCV.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import io
 import logging
 from typing import IO, Any
@@ -24,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # Multipart framing (boundaries, part headers, the mode field) on top of the file bytes.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# The JSON API's mount point (the pages' scripts and the OpenAPI document use it too).
+API_PREFIX = "/api/v1"
 # Pages and static files may show data:/blob: images (the drawing preview); the API needs nothing.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
@@ -63,12 +63,13 @@ def create_app(settings: Settings, *, store: JobStore | None = None) -> Flask:
 
     from webui.api import bp as api_bp
 
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(api_bp, url_prefix=API_PREFIX)
     from webui.metrics import bp as metrics_bp
 
     app.register_blueprint(metrics_bp)
-    if importlib.util.find_spec("webui.pages") is not None:
-        app.register_blueprint(importlib.import_module("webui.pages").bp)
+    from webui.pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
 

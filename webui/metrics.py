@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from webui.app import job_store
-from worker.celery_app import DIGITS_QUEUE, PAGES_QUEUE
+from worker.celery_app import DIGITS_QUEUE, PAGES_QUEUE, celery_key_prefix
 from worker.jobs import LATENCY_BUCKETS_S, JobStore
 
 bp = Blueprint("metrics", __name__)
@@ -40,7 +40,7 @@ def render_metrics(store: JobStore) -> str:
         lines.append(f"# TYPE {name} {kind}")
         lines.extend(f"{name}{labels} {_number(value)}" for labels, value in samples)
 
-    celery = f"{store.prefix}:celery:"
+    celery = celery_key_prefix(store.prefix)
     pipe = store.redis.pipeline(transaction=False)
     for queue in (PAGES_QUEUE, DIGITS_QUEUE):
         for key in (queue, *(f"{queue}{PRIORITY_SEPARATOR}{p}" for p in PRIORITY_STEPS)):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from webui.app import API_PREFIX
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -41,7 +43,7 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": "Batch OCR of handwritten digits: submit files, poll the job, fetch the results.",
         },
-        "servers": [{"url": "/api/v1"}],
+        "servers": [{"url": API_PREFIX}],
         "paths": {
             "/jobs": {
                 "post": {

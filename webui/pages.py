@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from webui.app import API_PREFIX
 from worker.jobs import JOB_ID_RE
 
 bp = Blueprint("pages", __name__)
-
-API_PREFIX = "/api/v1"
 
 
 def _render(template: str, **context: object) -> str:

@@ -70,7 +70,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "unacked_restore_interval": max(1, min(10, visibility_timeout_s(settings) // 4)),
             "unacked_restore_throttle": 1,
             # Celery's own keys (queues, unacked messages, bindings) share the job store's prefix.
-            "global_keyprefix": f"{settings.key_prefix}:celery:",
+            "global_keyprefix": celery_key_prefix(settings.key_prefix),
         },
         "task_default_queue": PAGES_QUEUE,
         "task_routes": {READ_PAGE: {"queue": PAGES_QUEUE}, EXPAND_JOB: {"queue": PAGES_QUEUE}},
@@ -79,6 +79,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": False,
         "worker_enable_remote_control": True,
     }
+
+
+def celery_key_prefix(key_prefix: str) -> str:
+    """The prefix of Celery's own Redis keys (queues, unacked messages) under the service's ``key_prefix``."""
+    return f"{key_prefix}:celery:"
 
 
 def visibility_timeout_s(settings: Settings) -> int:

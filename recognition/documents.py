@@ -61,16 +61,37 @@ def read_document(
     pages: list[dict[str, Any]] = []
     for number in range(1, total + 1):
         try:
-            page = load_page(data, source, number, limits)
-            result = read_page(model, page, mode, params)
+            record, overlay = read_one_page(
+                model, source, data, number, mode, params, limits, overlay=overlays is not None
+            )
         except FormdigitsError as exc:
             log.info("source=%s page=%d: %s (%s)", source, number, exc.message, exc.code)
             pages.append(failed_page(number, exc.message, exc.code))
             continue
-        pages.append(page_record(result))
-        if overlays is not None:
-            overlays[number] = render_overlay_png(page.image, result)
+        pages.append(record)
+        if overlays is not None and overlay is not None:
+            overlays[number] = overlay
     return _document(source, pages)
+
+
+def read_one_page(
+    model: ProbabilityModel,
+    source: str,
+    data: bytes,
+    number: int,
+    mode: str,
+    params: ReadParams = DEFAULT_PARAMS,
+    limits: LoadLimits = DEFAULT_LIMITS,
+    *,
+    overlay: bool = True,
+) -> tuple[dict[str, Any], bytes | None]:
+    """Load page ``number`` (from 1) of one file's bytes and read it: (its page record, its overlay PNG or None).
+
+    Bad input raises :class:`FormdigitsError` (the caller records it as a failed page).
+    """
+    page = load_page(data, source, number, limits)
+    result = read_page(model, page, mode, params)
+    return page_record(result), render_overlay_png(page.image, result) if overlay else None
 
 
 def read_upload(

@@ -24,13 +24,11 @@ import redis
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
-from recognition.overlay import render_overlay_png
-from recognition.reader import read_page as read_loaded_page
-from recognition.results import page_record
+from recognition.documents import read_one_page
 from segmentation.archive import ArchiveLimits, expand_upload
 from segmentation.errors import FormdigitsError
 from segmentation.formats import sniff_format
-from segmentation.loading import LoadLimits, count_pages, load_page
+from segmentation.loading import LoadLimits, count_pages
 from worker import resources
 from worker.celery_app import EXPAND_JOB, READ_PAGE
 from worker.jobs import JobNotFound, PlannedFile
@@ -130,12 +128,16 @@ def _plan_upload(job_id: str, name: str, key: str, settings: Settings) -> list[P
 
 
 @shared_task(name=READ_PAGE, base=PageTask, bind=True, max_retries=5, **RETRY)
-def read_page(self: Task, job_id: str, file_index: int, page: int) -> None:
-    """Read page ``page`` (from 1) of the job's file ``file_index`` into its slot."""
+def read_page(self: Task, job_id: str, file_index: int, page: int, crashes: int = 0) -> None:
+    """Read page ``page`` (from 1) of the job's file ``file_index`` into its slot.
+
+    ``crashes``: how many earlier tries of this page raised an unexpected exception (Celery's
+    own retry count also counts the retries after Redis errors).
+    """
     store = resources.job_store()
     try:
-        entry = store.plan(job_id)[file_index]
-        mode = store.mode(job_id)
+        mode = store.mode(job_id)  # also tells that the job still exists
+        entry = _job_plan(store, job_id)[file_index]
     except (JobNotFound, IndexError):
         log.info("job=%s page=%s:%s: job gone, nothing to do", job_id, file_index, page)
         return
@@ -158,10 +160,10 @@ def read_page(self: Task, job_id: str, file_index: int, page: int) -> None:
     except TRANSIENT:
         raise  # autoretry_for: Redis will be back
     except Exception as exc:  # the task edge: a bug this page triggers must not take the job down
-        tries = self.request.retries + 1
+        tries = crashes + 1
         if tries <= CRASH_RETRIES:
             log.warning("job=%s page=%s:%s reader crashed (%r); retry %d", job_id, file_index, page, exc, tries)
-            raise self.retry(exc=exc, countdown=CRASH_RETRY_DELAY_S) from exc
+            raise self.retry(exc=exc, countdown=CRASH_RETRY_DELAY_S, kwargs={"crashes": tries}) from exc
         log.error("job=%s page=%s:%s reader crashed %d times: %r", job_id, file_index, page, tries, exc)
         reason = f"the reader crashed on this page {tries} times ({type(exc).__name__})"
         store.record_failed_page(job_id, file_index, page, reason, "reader_crashed")
@@ -178,14 +180,24 @@ def _read(store: Any, job_id: str, entry: PlannedFile, page: int, mode: str) -> 
     data = _upload_bytes(store, job_id, entry.key)
     if data is None:
         raise FormdigitsError("the upload expired before this page was read")
-    loaded = load_page(data, entry.source, page, load_limits(store.settings))
-    result = read_loaded_page(resources.classifier(), loaded, mode)
-    return page_record(result), render_overlay_png(loaded.image, result)
+    return read_one_page(resources.classifier(), entry.source, data, page, mode, limits=load_limits(store.settings))
 
 
-# The pages of one file mostly reach the same process one after another: keep the last
-# upload's bytes rather than fetching the whole file from Redis again for every page.
+# The pages of one job mostly reach the same process one after another: keep the last job's
+# parsed plan (it never changes once set) and the last upload's bytes rather than fetching and
+# parsing them from Redis again for every page.
+_last_plan: tuple[str, list[PlannedFile]] | None = None
 _last_upload: tuple[tuple[str, str], bytes] | None = None
+
+
+def _job_plan(store: Any, job_id: str) -> list[PlannedFile]:
+    """The job's planned files, from this process's one-entry cache when it holds them."""
+    global _last_plan
+    if _last_plan is not None and _last_plan[0] == job_id:
+        return _last_plan[1]
+    plan = store.plan(job_id)
+    _last_plan = (job_id, plan) if plan else None  # an empty plan is not final yet
+    return plan
 
 
 def _upload_bytes(store: Any, job_id: str, key: str) -> bytes | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import zipfile
@@ -83,6 +84,27 @@ def test_page_that_keeps_killing_its_worker_fails(store: JobStore) -> None:
     job = store.get_job(job_id)
     assert job["state"] == "failed"
     assert job["results"][0]["pages"] == [failed_page(1, "this page crashed the reader repeatedly", "reader_crashed")]
+
+
+def test_crashes_are_counted_apart_from_celerys_retries(settings: Settings) -> None:
+    poisoned = dataclasses.replace(settings, test_poison="raise:POISON")
+    previous = _state.get_current_app()
+    app = make_celery(poisoned)
+    app.set_current()
+    store = JobStore.connect(poisoned, app)
+    try:
+        job_id = store.create_job([("POISON.png", PNG)], "digit", expand=False)
+        with pytest.raises(RuntimeError, match="test poison"):
+            tasks.read_page.run(job_id, 0, 1)  # the first crash is retried (called directly: re-raised)
+        assert store.get_job(job_id)["state"] == "queued"
+        # The last allowed crash fails the page, whatever Celery's retry count says (0 here).
+        tasks.read_page.run(job_id, 0, 1, crashes=tasks.CRASH_RETRIES)
+        (page,) = store.get_job(job_id)["results"][0]["pages"]
+        reason = f"the reader crashed on this page {tasks.CRASH_RETRIES + 1} times (RuntimeError)"
+        assert page == failed_page(1, reason, "reader_crashed")
+    finally:
+        store.redis.close()
+        previous.set_current()
 
 
 def test_page_of_an_expired_upload_fails_with_reason(store: JobStore) -> None:

@@ -164,7 +164,7 @@ def nondigit_sample(
     for _ in range(MAX_TRIES):
         crop = nondigit_crop(rng, digits, kind)
         if rng.random() < 0.5:
-            crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.5, 1.2))
+            crop = np.asarray(cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.5, 1.2)), dtype=np.uint8)
         try:
             return normalise_digit(crop, ink_is_bright=True)
         except InvalidInput:

@@ -74,15 +74,15 @@ def normalise_digit(crop: NDArray[np.generic], *, ink_is_bright: bool | None = N
         raise InvalidInput("the digit crop is empty")
     if crop.size == 1:
         raise InvalidInput("the digit crop is a single pixel; there is nothing to read")
-    gray = crop if crop.dtype == np.uint8 else np.clip(crop, 0, 255).astype(np.uint8)
+    gray: NDArray[np.uint8] = np.asarray(crop if crop.dtype == np.uint8 else np.clip(crop, 0, 255), dtype=np.uint8)
 
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if ink_is_bright is None:
         ink_is_bright = _ink_bright(gray, threshold)
     if not ink_is_bright:
-        gray = cv2.bitwise_not(gray)
+        gray = np.asarray(cv2.bitwise_not(gray), dtype=np.uint8)
         threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    _, mask = cv2.threshold(gray, threshold, 255, cv2.THRESH_BINARY)
+    mask = np.asarray(cv2.threshold(gray, threshold, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
     ink_values = gray[mask > 0]
     if ink_values.size == 0 or ink_values.size == gray.size:
         raise InvalidInput("the digit crop has no ink")

@@ -43,7 +43,11 @@ def render_overlay_png(image: GrayImage, result: PageResult) -> bytes:
     above them; digit boxes are blue.
     """
     scale = min(1.0, MAX_SIDE_PX / max(image.shape[:2]))
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1.0 else image
+    small = (
+        np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        if scale < 1.0
+        else image
+    )
     # Deskew like the reader did, on the small copy: rotating about the centre commutes with scaling.
     small = rotate(small, -result.skew_deg)
     canvas = np.ascontiguousarray(small // (256 // GRAY_LEVELS), dtype=np.uint8)  # palette indexes 0..15

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import ipaddress
 import json
 import os
-import secrets
 import shutil
 import socket
 import statistics
@@ -46,6 +44,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from worker.cli import encode_job_upload  # noqa: E402
 from worker.settings import Settings  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
@@ -63,20 +62,6 @@ def digit_line_png(digits: str, rng: np.random.Generator) -> bytes:
     ok, png = cv2.imencode(".png", page)
     assert ok
     return png.tobytes()
-
-
-def multipart(files: list[tuple[str, bytes]], mode: str) -> tuple[bytes, str]:
-    boundary = "load-" + secrets.token_hex(8)
-    out = io.BytesIO()
-    out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="mode"\r\n\r\n{mode}\r\n'.encode())
-    for name, data in files:
-        out.write(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-            "Content-Type: image/png\r\n\r\n".encode()
-        )
-        out.write(data + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
@@ -129,7 +114,7 @@ def run_client(base: str, index: int, jobs: int, pages: int, poll_s: float, dead
             return
         texts = ["".join(str(d) for d in rng.integers(0, 10, size=4)) for _ in range(pages)]
         files = [(f"c{index}-j{j}-p{p}.png", digit_line_png(t, rng)) for p, t in enumerate(texts)]
-        body, content_type = multipart(files, "line")
+        body, content_type = encode_job_upload(files, "line")  # built before the clock starts
         start = time.monotonic()
         try:
             status, answer = request(base + "/api/v1/jobs", body, content_type)

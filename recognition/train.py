@@ -122,7 +122,7 @@ class DistortedDigits(Dataset[tuple[torch.Tensor, int]]):
             source = (image * 255).round().astype(np.uint8)
             if clean:
                 return torch.from_numpy(image), label
-        if image is None or not clean:
+        if not clean:
             image = distort_or_retry(source, rng)
         return torch.from_numpy(image), label
 

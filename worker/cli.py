@@ -136,6 +136,13 @@ def _request(url: str, data: bytes | None = None, headers: dict[str, str] | None
 
 def submit_files(base: str, files: list[tuple[str, bytes]], mode: str) -> dict[str, Any]:
     """POST ``files`` as multipart to ``/api/v1/jobs``; returns ``{"id", "url"}``."""
+    body, content_type = encode_job_upload(files, mode)
+    headers = {"Content-Type": content_type}
+    return json.loads(_request(base + "/api/v1/jobs", body, headers))  # type: ignore[no-any-return]
+
+
+def encode_job_upload(files: list[tuple[str, bytes]], mode: str) -> tuple[bytes, str]:
+    """The multipart body of a ``POST /api/v1/jobs`` (``mode`` and one ``files`` part each) and its Content-Type."""
     boundary = "formdigits-" + secrets.token_hex(16)
     parts = [_part(boundary, 'name="mode"', None, mode.encode())]
     for name, data in files:
@@ -143,8 +150,7 @@ def submit_files(base: str, files: list[tuple[str, bytes]], mode: str) -> dict[s
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         parts.append(_part(boundary, f'name="files"; filename="{quoted}"', content_type, data))
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    return json.loads(_request(base + "/api/v1/jobs", body, headers))  # type: ignore[no-any-return]
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _part(boundary: str, disposition: str, content_type: str | None, data: bytes) -> bytes:

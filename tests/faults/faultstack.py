@@ -9,7 +9,6 @@ own session so that a test can SIGKILL a whole worker (main process and pool chi
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import secrets
@@ -31,6 +30,7 @@ import redis
 from conftest import ROOT, draw_digit_image, png_bytes, stop_process, wait_for
 
 from worker.celery_app import make_celery
+from worker.cli import encode_job_upload
 from worker.jobs import JobStore
 from worker.settings import Settings
 
@@ -239,14 +239,9 @@ def http(url: str, data: bytes | None = None, headers: dict[str, str] | None = N
 
 
 def multipart(files: list[tuple[str, bytes]], mode: str) -> tuple[bytes, dict[str, str]]:
-    boundary = "fd-" + secrets.token_hex(8)
-    out = io.BytesIO()
-    out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="mode"\r\n\r\n{mode}\r\n'.encode())
-    for name, data in files:
-        head = f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-        out.write(head.encode() + b"Content-Type: image/png\r\n\r\n" + data + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    """A ``POST /api/v1/jobs`` body and its headers, encoded as ``formdigits submit`` encodes them."""
+    body, content_type = encode_job_upload(files, mode)
+    return body, {"Content-Type": content_type}
 
 
 def digit_files(digits: str, prefix: str = "d") -> list[tuple[str, bytes]]:

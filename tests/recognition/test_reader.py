@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -11,7 +12,7 @@ from numpy.typing import NDArray
 
 from recognition.classifier import Classifier
 from recognition.mnist import load_split
-from recognition.reader import ReadParams, read_fields, read_image, read_string
+from recognition.reader import ReadParams, digit_fields, looks_printed, read_fields, read_image, read_string
 from recognition.results import FieldResult, PageResult
 from segmentation.elements import Box, Field
 from segmentation.errors import InvalidInput
@@ -242,6 +243,25 @@ def test_comb_oversize_digit_stays_in_its_cell(classifier: Classifier) -> None:
     comb = comb_with({0: ("8", 5), 1: ("2", 20)})  # the 2 reaches into the third cell
     (result,) = read_fields(classifier, [comb])
     assert result.cells == (8, 2, None, None)
+
+
+def test_a_printed_digit_string_is_left_out_of_a_page_and_a_handwritten_one_kept(classifier: Classifier) -> None:
+    printed = read_string(classifier, free_field(hershey("40811", 26)))
+    assert printed.text == "40811" and looks_printed(printed)
+    # The same digits, each a little taller or shorter and higher or lower, as handwriting is.
+    handwritten = replace(
+        printed,
+        digits=tuple(
+            replace(d, box=Box(d.box.x, d.box.y + dy, d.box.w, d.box.h + dh))
+            for d, dy, dh in zip(printed.digits, (0, 2, -1, 3, 1), (0, -3, 2, 1, 4), strict=True)
+        ),
+    )
+    assert not looks_printed(handwritten)
+    assert not looks_printed(replace(printed, digits=printed.digits[:3]))  # too few digits to tell
+    comb = replace(printed, kind="comb", cells=(4, 0, 8, 1, 1))
+    kept = digit_fields((printed, handwritten, comb))
+    assert [(f.name, f.kind, f.text) for f in kept] == [("field-1", "free", "40811"), ("field-2", "comb", "40811")]
+    assert kept[0].digits == handwritten.digits
 
 
 def test_review_follows_the_segmentation_margin(classifier: Classifier) -> None:

@@ -31,6 +31,14 @@ BEAM = 8
 P_FLOOR = 1e-6
 # Candidates wider than this share of the string height are never one digit.
 MAX_WIDTH_SHARE = 1.3
+# ... unless the middle of their ink (all but CORE_TRIM of it at either side) is at most
+# CORE_WIDTH_SHARE of the height wide and the whole at most FLOURISH_WIDTH_SHARE: a 5 with a
+# long top bar or a 2 with a loop at its foot is one digit. Measured against 1.3 alone: free
+# strings of 100 forms 175 -> 178 of 201, of 60 forms at 300 dpi 99 -> 102 of 121, hard lines
+# 0.527 -> 0.54 of 300, simple lines unchanged (0.937); core share 1.0 gained nothing.
+FLOURISH_WIDTH_SHARE = 1.7
+CORE_WIDTH_SHARE = 1.2
+CORE_TRIM = 0.1
 # Atoms of one digit are never further apart than this share of the height, and joining
 # atoms across a gap costs JOIN_GAP_PENALTY nats per string height of empty columns (a comma
 # 4 px right of an 8 read as part of it, at 27 px height, cost 1.2 nats; slices of a cut
@@ -105,6 +113,18 @@ def normalise_mask(mask: GrayImage) -> NDArray[np.float32]:
     return normalise_digit(cv2.GaussianBlur(padded, (0, 0), sigma), ink_is_bright=True)
 
 
+def _core_width(seg: StringSegmentation, start: int, stop: int) -> int:
+    """Columns holding the middle of the ink of atoms ``start..stop-1`` (all but CORE_TRIM at each side)."""
+    atoms = seg.atoms[start:stop]
+    x0 = min(a.box.x for a in atoms)
+    profile = np.zeros(max(a.box.x2 for a in atoms) - x0, np.float64)
+    for a in atoms:
+        profile[a.box.x - x0 : a.box.x2 - x0] += np.count_nonzero(a.mask, axis=0)
+    cum = np.cumsum(profile)
+    lo, hi = np.searchsorted(cum, [CORE_TRIM * cum[-1], (1.0 - CORE_TRIM) * cum[-1]])
+    return int(hi - lo + 1)
+
+
 def _gaps(seg: StringSegmentation, start: int, stop: int) -> tuple[int, int]:
     """The widest and the total empty column run inside the x-span of atoms ``start..stop-1``."""
     spans = sorted((a.box.x, a.box.x2) for a in seg.atoms[start:stop])
@@ -130,8 +150,10 @@ def plan_string(ink: GrayImage, max_atoms: int, string_params: StringParams = DE
             if stop - start > 1:
                 x0 = min(a.box.x for a in seg.atoms[start:stop])
                 x1 = max(a.box.x2 for a in seg.atoms[start:stop])
-                if x1 - x0 > MAX_WIDTH_SHARE * height or widest > MAX_GAP_SHARE * height:
+                if widest > MAX_GAP_SHARE * height or x1 - x0 > FLOURISH_WIDTH_SHARE * height:
                     break
+                if x1 - x0 > MAX_WIDTH_SHARE * height and _core_width(seg, start, stop) > CORE_WIDTH_SHARE * height:
+                    continue
             candidate = seg.compose(start, stop)
             try:
                 image = normalise_mask(candidate.mask)

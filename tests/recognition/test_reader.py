@@ -264,6 +264,16 @@ def test_a_printed_digit_string_is_left_out_of_a_page_and_a_handwritten_one_kept
     assert kept[0].digits == handwritten.digits
 
 
+def test_a_5_with_a_long_top_bar_is_one_digit(classifier: Classifier) -> None:
+    ink = hershey("75", 26)
+    ys, xs = np.nonzero(ink[:, 30:])
+    left, top = int(xs.min()) + 30, int(ys.min())
+    cv2.line(ink, (left + 14, top + 1), (left + 34, top + 1), 255, 3)  # the 5's bar, 1.37 heights wide in all
+    ys, xs = np.nonzero(ink[:, 32:])
+    assert (xs.max() - xs.min() + 1) > 1.3 * (ys.max() - ys.min() + 1)  # wider than any digit's box used to be
+    assert read_string(classifier, free_field(ink)).text == "75"  # "757" when the bar end was a digit of its own
+
+
 def test_review_follows_the_segmentation_margin(classifier: Classifier) -> None:
     field = free_field(hershey("00", 20))
     relaxed = read_string(classifier, field, ReadParams(review_threshold=0.0, min_margin=0.0))

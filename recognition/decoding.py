@@ -108,7 +108,7 @@ def normalise_mask(mask: GrayImage) -> NDArray[np.float32]:
     A binary mask has hard edges that scanned and MNIST digits never have; it is blurred
     by about half a pixel of the 20-px digit box first, like a scanner's optics.
     """
-    padded = np.pad(mask, PAD_PX).astype(np.float32)
+    padded = cv2.copyMakeBorder(mask, PAD_PX, PAD_PX, PAD_PX, PAD_PX, cv2.BORDER_CONSTANT, value=0).astype(np.float32)
     sigma = EDGE_SIGMA * max(mask.shape) / 20.0
     return normalise_digit(cv2.GaussianBlur(padded, (0, 0), sigma), ink_is_bright=True)
 

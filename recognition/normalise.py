@@ -8,6 +8,8 @@ mass is at the centre. Drawings, crops cut from scans and MNIST itself all pass 
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -74,7 +76,7 @@ def normalise_digit(crop: NDArray[np.generic], *, ink_is_bright: bool | None = N
         raise InvalidInput("the digit crop is empty")
     if crop.size == 1:
         raise InvalidInput("the digit crop is a single pixel; there is nothing to read")
-    gray: NDArray[np.uint8] = np.asarray(crop if crop.dtype == np.uint8 else np.clip(crop, 0, 255), dtype=np.uint8)
+    gray: NDArray[np.uint8] = np.asarray(crop if crop.dtype == np.uint8 else _clamp(crop, 0, 255), dtype=np.uint8)
 
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if ink_is_bright is None:
@@ -100,13 +102,18 @@ def normalise_digit(crop: NDArray[np.generic], *, ink_is_bright: bool | None = N
     mask = _drop_specks(mask)
     near_ink = cv2.dilate(mask, NEIGHBOURS)
     scaled = (gray.astype(np.float32) - background) * (1.0 / (peak - background))
-    np.clip(scaled, 0.0, 1.0, out=scaled)
+    _clamp(scaled, 0.0, 1.0, out=scaled)
     scaled[near_ink == 0] = 0.0
 
     rows = np.flatnonzero(scaled.max(axis=1) > EDGE_LEVEL)
     cols = np.flatnonzero(scaled.max(axis=0) > EDGE_LEVEL)
     digit = scaled[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     return place_in_frame(digit)
+
+
+def _clamp(values: NDArray[Any], low: float, high: float, out: NDArray[Any] | None = None) -> NDArray[Any]:
+    """``np.clip`` without its per-call overhead (a tenth of a millisecond, per candidate several times)."""
+    return np.minimum(np.maximum(values, low, out=out), high, out=out)
 
 
 def place_in_frame(digit: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -116,7 +123,7 @@ def place_in_frame(digit: NDArray[np.float32]) -> NDArray[np.float32]:
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
     interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
     fitted = cv2.resize(digit, (new_w, new_h), interpolation=interpolation)
-    fitted = np.clip(fitted, 0.0, 1.0).astype(np.float32)
+    fitted = _clamp(np.asarray(fitted, dtype=np.float32), 0.0, 1.0)
 
     total = float(fitted.sum())
     if total <= 0.0:
@@ -124,8 +131,8 @@ def place_in_frame(digit: NDArray[np.float32]) -> NDArray[np.float32]:
     com_y = float((fitted.sum(axis=1) * np.arange(new_h)).sum()) / total
     com_x = float((fitted.sum(axis=0) * np.arange(new_w)).sum()) / total
     # MNIST puts the centre of mass at pixel index 14 (measured: 14.00 +- 0.28 on train).
-    top = int(np.clip(round(CENTRE - com_y), 0, SIZE - new_h))
-    left = int(np.clip(round(CENTRE - com_x), 0, SIZE - new_w))
+    top = min(max(round(CENTRE - com_y), 0), SIZE - new_h)
+    left = min(max(round(CENTRE - com_x), 0), SIZE - new_w)
     frame = np.zeros((SIZE, SIZE), dtype=np.float32)
     frame[top : top + new_h, left : left + new_w] = fitted
     return frame

@@ -40,7 +40,10 @@ class Classifier:
         # Folding batch norm into the convolutions is as fast as a frozen TorchScript trace on
         # this CPU (~5,900 vs ~5,600 digits/s, batch 256, one thread) and loads in milliseconds
         # instead of the ~0.7-0.9 s that tracing costs, so the model is ready well within 1 s.
-        self._module: torch.nn.Module = fuse_batch_norm(network) if freeze else network
+        # Channels-last memory runs this network's max-pools about 7x and the whole batch about
+        # 2x faster on this CPU than the default layout (same logits to 2e-6).
+        module = fuse_batch_norm(network) if freeze else network
+        self._module: torch.nn.Module = module.to(memory_format=torch.channels_last)
 
     def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         """Raw logits (N, 11) of normalised images (N, 28, 28), ink = 1.0."""
@@ -50,7 +53,7 @@ class Classifier:
         with torch.inference_mode():
             for start in range(0, images.shape[0], BATCH):
                 chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + BATCH], dtype=np.float32))
-                x = ((chunk - MEAN) / STD).unsqueeze(1)
+                x = ((chunk - MEAN) / STD).unsqueeze(1).contiguous(memory_format=torch.channels_last)
                 out[start : start + chunk.shape[0]] = self._module(x).numpy()
         return out
 

@@ -41,9 +41,10 @@ class Classifier:
         # this CPU (~5,900 vs ~5,600 digits/s, batch 256, one thread) and loads in milliseconds
         # instead of the ~0.7-0.9 s that tracing costs, so the model is ready well within 1 s.
         # Channels-last memory runs this network's max-pools about 7x and the whole batch about
-        # 2x faster on this CPU than the default layout (same logits to 2e-6).
+        # 2x faster on this CPU than the default layout (same logits to 2e-6). torch's stubs do not
+        # know Module.to's memory_format.
         module = fuse_batch_norm(network) if freeze else network
-        self._module: torch.nn.Module = module.to(memory_format=torch.channels_last)
+        self._module: torch.nn.Module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         """Raw logits (N, 11) of normalised images (N, 28, 28), ink = 1.0."""

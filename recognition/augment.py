@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recognition.normalise import normalise_digit
+from segmentation.cleanup import as_gray
 from segmentation.errors import InvalidInput
 
 UPSCALE = 2
@@ -59,15 +60,10 @@ DEGRADED = Distortions(
 )
 
 
-def _u8(image: object) -> NDArray[np.uint8]:
-    """An OpenCV result as the uint8 array it is (OpenCV keeps the input's depth; no copy)."""
-    return np.asarray(image, dtype=np.uint8)
-
-
 def _enlarge(digit: NDArray[np.uint8]) -> NDArray[np.uint8]:
     padded = cv2.copyMakeBorder(digit, MARGIN, MARGIN, MARGIN, MARGIN, cv2.BORDER_CONSTANT, value=0)
     size = padded.shape[0] * UPSCALE
-    return _u8(cv2.resize(padded, (size, size), interpolation=cv2.INTER_LINEAR))
+    return as_gray(cv2.resize(padded, (size, size), interpolation=cv2.INTER_LINEAR))
 
 
 def _affine(image: NDArray[np.uint8], d: Distortions, rng: np.random.Generator) -> NDArray[np.uint8]:
@@ -80,7 +76,7 @@ def _affine(image: NDArray[np.uint8], d: Distortions, rng: np.random.Generator) 
     centre = np.array([w / 2, h / 2])
     offset = centre - linear @ centre
     matrix = np.hstack([linear, offset[:, None]]).astype(np.float32)
-    return _u8(cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=0))
+    return as_gray(cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=0))
 
 
 def _elastic(image: NDArray[np.uint8], d: Distortions, rng: np.random.Generator) -> NDArray[np.uint8]:
@@ -93,15 +89,15 @@ def _elastic(image: NDArray[np.uint8], d: Distortions, rng: np.random.Generator)
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     map_x = np.asarray(grid_x + dx / norm * alpha, dtype=np.float32)
     map_y = np.asarray(grid_y + dy / norm * alpha, dtype=np.float32)
-    return _u8(cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderValue=0))
+    return as_gray(cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderValue=0))
 
 
 def _thickness(image: NDArray[np.uint8], rng: np.random.Generator) -> NDArray[np.uint8]:
     size = int(rng.integers(2, 5))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     if rng.random() < 0.6:
-        return _u8(cv2.dilate(image, kernel))
-    thinner = _u8(cv2.erode(image, kernel))
+        return as_gray(cv2.dilate(image, kernel))
+    thinner = as_gray(cv2.erode(image, kernel))
     # Never erase the digit: keep the original when erosion removes most of the ink.
     return thinner if np.count_nonzero(thinner > 128) > 0.35 * np.count_nonzero(image > 128) else image
 
@@ -170,7 +166,7 @@ def distort_digit(
     if rng.random() < d.p_border_cut:
         image = _border_cut(image, d, rng)
     if rng.random() < d.p_blur:
-        image = _u8(cv2.GaussianBlur(image, (0, 0), rng.uniform(0.8, 2.0)))
+        image = as_gray(cv2.GaussianBlur(image, (0, 0), rng.uniform(0.8, 2.0)))
     if rng.random() < d.p_noise:
         image = _noise(image, d, rng)
     return normalise_digit(image, ink_is_bright=True)

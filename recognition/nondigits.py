@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recognition.normalise import normalise_digit
+from segmentation.cleanup import as_gray
 from segmentation.errors import InvalidInput
 
 CANVAS = 64
@@ -164,7 +165,7 @@ def nondigit_sample(
     for _ in range(MAX_TRIES):
         crop = nondigit_crop(rng, digits, kind)
         if rng.random() < 0.5:
-            crop = np.asarray(cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.5, 1.2)), dtype=np.uint8)
+            crop = as_gray(cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.5, 1.2)))
         try:
             return normalise_digit(crop, ink_is_bright=True)
         except InvalidInput:

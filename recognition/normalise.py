@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from segmentation.cleanup import as_gray
 from segmentation.errors import InvalidInput
 
 SIZE = 28
@@ -82,9 +83,9 @@ def normalise_digit(crop: NDArray[np.generic], *, ink_is_bright: bool | None = N
     if ink_is_bright is None:
         ink_is_bright = _ink_bright(gray, threshold)
     if not ink_is_bright:
-        gray = np.asarray(cv2.bitwise_not(gray), dtype=np.uint8)
+        gray = as_gray(cv2.bitwise_not(gray))
         threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    mask = np.asarray(cv2.threshold(gray, threshold, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
+    mask = as_gray(cv2.threshold(gray, threshold, 255, cv2.THRESH_BINARY)[1])
     ink_values = gray[mask > 0]
     if ink_values.size == 0 or ink_values.size == gray.size:
         raise InvalidInput("the digit crop has no ink")

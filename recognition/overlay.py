@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from recognition.results import PageResult
-from segmentation.cleanup import rotate
+from segmentation.cleanup import as_gray, rotate
 from segmentation.elements import GrayImage
 
 MAX_SIDE_PX = 1000
@@ -43,11 +43,7 @@ def render_overlay_png(image: GrayImage, result: PageResult) -> bytes:
     above them; digit boxes are blue.
     """
     scale = min(1.0, MAX_SIDE_PX / max(image.shape[:2]))
-    small = (
-        np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-        if scale < 1.0
-        else image
-    )
+    small = as_gray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)) if scale < 1.0 else image
     # Deskew like the reader did, on the small copy: rotating about the centre commutes with scaling.
     small = rotate(small, -result.skew_deg)
     canvas = np.ascontiguousarray(small // (256 // GRAY_LEVELS), dtype=np.uint8)  # palette indexes 0..15

@@ -136,11 +136,13 @@ def test_finished_job_latency_comes_from_its_creation_time(store: JobStore) -> N
     job_id = store.create_job([("a.png", b"x")], "page")
     created = store.redis.zscore(store.active_key, job_id)
     assert created is not None
+    store.redis.zadd(store.active_key, {job_id: created - 40.0})  # as if submitted 40 s earlier
     store.set_plan(job_id, [PlannedFile("a.png", "upload:0", 1)])
     store.record_page(job_id, 0, 1, _page(1))
     assert store.redis.zscore(store.active_key, job_id) is None
-    latency = {k.decode(): float(v) for k, v in store.redis.hgetall(store.latency_key).items()}
-    assert latency["count"] == 1 and 0.0 <= latency["sum"] < 60.0
+    latency = {k.decode(): v.decode() for k, v in store.redis.hgetall(store.latency_key).items()}
+    assert latency["count"] == "1" and 40.0 <= float(latency["sum"]) < 70.0
+    assert latency.get("le_60") == "1"  # the 40 s job lands in the (30, 60] bucket
 
 
 def test_attempts_count_unfinished_reads(store: JobStore) -> None:

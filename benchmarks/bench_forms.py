@@ -1,6 +1,7 @@
 """Page-reading benchmark: synthetic forms from MNIST test digits read end to end in ``page`` mode.
 
-Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi 150|300] [--weights W]``.
+Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi 150|300] [--weights W]
+[--source test|val] [--no-pairs]``.
 Forms come from ``recognition.synthetic.make_form`` (printed title and labels, comb and free
 fields, digits touching boxes and each other, skew up to 5 degrees, blur, noise, JPEG
 artefacts). Each form is encoded as PNG and read like an upload (``load_page`` then
@@ -30,8 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recognition.classifier import load_classifier  # noqa: E402
-from recognition.reader import read_page  # noqa: E402
+from recognition.reader import ReadParams, read_page  # noqa: E402
 from recognition.synthetic import FormParams, field_at, load_digit_source, make_form, truth_digits  # noqa: E402
+from recognition.train import held_out_digits  # noqa: E402
 from segmentation.loading import load_page  # noqa: E402
 
 
@@ -83,12 +85,20 @@ def main() -> None:
     parser.add_argument("--dpi", type=int, choices=(150, 300), default=150)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped weights)")
+    parser.add_argument(
+        "--source",
+        choices=("test", "val"),
+        default="test",
+        help="digits from MNIST test, or from the held-out split of MNIST train (for tuning: no network trained on it)",
+    )
+    parser.add_argument("--no-pairs", action="store_true", help="read without the pair network (cuts only)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)  # one core: OpenCV would otherwise use every core
 
     model = load_classifier(args.weights) if args.weights else load_classifier()
-    source = load_digit_source(args.data)
+    source = load_digit_source(args.data) if args.source == "test" else held_out_digits(args.data)
+    read_params = ReadParams(pairs=not args.no_pairs)
     rng = np.random.default_rng(args.seed)
     params = FormParams() if args.dpi == 150 else FormParams(width=2480, height=3508)
     totals: Counter[str] = Counter()
@@ -100,7 +110,7 @@ def main() -> None:
         assert ok
         start_wall, start_cpu = time.perf_counter(), time.process_time()
         page = load_page(png.tobytes(), f"form-{index}.png", 1)
-        result = read_page(model, page, "page").to_dict()
+        result = read_page(model, page, "page", read_params).to_dict()
         if index == 0:
             continue  # warm-up
         wall.append(time.perf_counter() - start_wall)

@@ -1,6 +1,7 @@
 """Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
 
-Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard] [--lines 300]``.
+Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard] [--lines 300]
+[--source test|val] [--no-pairs]``.
 ``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
 gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
 60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
@@ -34,6 +35,7 @@ from recognition.reader import ReadParams, read_image  # noqa: E402
 from recognition.results import FieldResult  # noqa: E402
 from recognition.synthetic import load_digit_source  # noqa: E402
 from recognition.synthetic import make_line as make_hard_line  # noqa: E402
+from recognition.train import held_out_digits  # noqa: E402
 from segmentation.strings import StringParams  # noqa: E402
 
 UPSCALE = 3
@@ -71,16 +73,19 @@ def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
 
 
 class TimedModel:
-    """The classifier, with the time spent inside it."""
+    """The classifier, with the time spent inside it (and inside its pair network, if any)."""
 
-    def __init__(self, model: object) -> None:
+    def __init__(self, model: object, owner: TimedModel | None = None) -> None:
         self.model = model
+        self.owner = owner or self
         self.seconds = 0.0
+        pairs = getattr(model, "pairs", None)
+        self.pairs = TimedModel(pairs, self) if pairs is not None and owner is None else None
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         start = time.perf_counter()
         out = self.model.probabilities(images)  # type: ignore[attr-defined]
-        self.seconds += time.perf_counter() - start
+        self.owner.seconds += time.perf_counter() - start
         return out  # type: ignore[no-any-return]
 
 
@@ -92,17 +97,24 @@ def main() -> None:
     parser.add_argument("--digits", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
+    parser.add_argument(
+        "--source",
+        choices=("test", "val"),
+        default="test",
+        help="digits from MNIST test, or from the held-out split of MNIST train (for tuning: neither network trained on it)",
+    )
+    parser.add_argument("--no-pairs", action="store_true", help="read without the pair network (cuts only)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)  # one core: OpenCV would otherwise use every core
 
-    test = load_split(args.data, "t10k")
+    test = load_split(args.data, "t10k") if args.source == "test" else held_out_digits(args.data)
     rng = np.random.default_rng(args.seed)
     model = TimedModel(load_classifier())
-    params = ReadParams(string=StringParams(max_cuts_per_component=args.max_cuts))
+    params = ReadParams(string=StringParams(max_cuts_per_component=args.max_cuts), pairs=not args.no_pairs)
     lines = []
     if args.set == "hard":
-        source = load_digit_source(args.data)
+        source = load_digit_source(args.data) if args.source == "test" else test
         lines = [make_hard_line(rng, source) for _ in range(args.lines)]
     for _ in range(args.lines if args.set == "simple" else 0):
         picks = rng.choice(len(test), size=args.digits, replace=False)

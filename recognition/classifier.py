@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from recognition.calibration import softmax
-from recognition.model import MEAN, REJECT, STD, DigitNet
+from recognition.model import MEAN, REJECT, STD, DigitNet, fuse_batch_norm
 from recognition.normalise import normalise_digit
+from recognition.pairs import DEFAULT_PAIR_WEIGHTS, PairClassifier, load_pair_classifier
 from recognition.results import DigitPrediction
 from segmentation.errors import InvalidInput, ModelError
 
@@ -31,9 +31,16 @@ TOP_K = 3
 
 
 class Classifier:
-    """A digit network with its calibration temperature, ready for batched CPU inference."""
+    """A digit network with its calibration temperature, ready for batched CPU inference.
 
-    def __init__(self, network: DigitNet, temperature: float = 1.0, *, freeze: bool = True) -> None:
+    ``pairs`` is the pair network (:mod:`recognition.pairs`) the reader offers runs of
+    touching digits to, or None.
+    """
+
+    def __init__(
+        self, network: DigitNet, temperature: float = 1.0, *, freeze: bool = True, pairs: PairClassifier | None = None
+    ) -> None:
+        self.pairs = pairs
         network = network.eval()
         self.temperature = float(temperature)
         self.network = network
@@ -76,23 +83,6 @@ class Classifier:
             return []
         images = np.stack([normalise_digit(c, ink_is_bright=ink_is_bright) for c in crops])
         return self.predict(images)
-
-
-def fuse_batch_norm(network: DigitNet) -> torch.nn.Module:
-    """An inference copy of ``network`` with every Conv2d + BatchNorm2d pair folded into one Conv2d."""
-    layers = list(network.features)
-    fused: list[torch.nn.Module] = []
-    index = 0
-    while index < len(layers):
-        layer = layers[index]
-        following = layers[index + 1] if index + 1 < len(layers) else None
-        if isinstance(layer, torch.nn.Conv2d) and isinstance(following, torch.nn.BatchNorm2d):
-            fused.append(fuse_conv_bn_eval(layer, following))
-            index += 2
-        else:
-            fused.append(layer)
-            index += 1
-    return torch.nn.Sequential(torch.nn.Sequential(*fused), network.head).eval()
 
 
 def prediction_from_probabilities(p: NDArray[np.float32]) -> DigitPrediction:
@@ -141,8 +131,20 @@ def load_network(path: Path) -> tuple[DigitNet, float]:
     return network, float(payload["temperature"])
 
 
-def load_classifier(path: Path = DEFAULT_WEIGHTS, *, freeze: bool = True) -> Classifier:
-    """Load weights written by :func:`save_weights` as a ready :class:`Classifier`."""
+def load_classifier(
+    path: Path = DEFAULT_WEIGHTS, *, freeze: bool = True, pair_weights: Path | None = DEFAULT_PAIR_WEIGHTS
+) -> Classifier:
+    """Load weights written by :func:`save_weights` as a ready :class:`Classifier`.
+
+    With ``pair_weights`` (the shipped pair network by default) the pair network is loaded
+    too; a missing file leaves it out with a warning, a corrupt one raises ``ModelError``.
+    """
     network, temperature = load_network(path)
     log.info("loaded digit model from %s (T=%.3f)", path, temperature)
-    return Classifier(network, temperature, freeze=freeze)
+    pairs = None
+    if pair_weights is not None:
+        if pair_weights.exists():
+            pairs = load_pair_classifier(pair_weights)
+        else:
+            log.warning("no pair model at %s: touching digits are read by cuts only", pair_weights)
+    return Classifier(network, temperature, freeze=freeze, pairs=pairs)

@@ -210,3 +210,151 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"set: {data.images_path.name}{' (degraded)' if args.degraded else ''}")
         print(format_report(report))
     return 0
+
+
+def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "train-pairs", help="train the pair network (two touching digits read whole) on composed MNIST digits"
+    )
+    p.add_argument("--data", type=Path, required=True, help="directory with MNIST idx files (train and t10k)")
+    p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS.with_name("pairnet.pt"), help="weights file to write")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--samples", type=int, default=60_000, help="composed samples per epoch")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--threads", type=int, default=1, help="torch threads for the training step")
+    p.set_defaults(handler=run_train_pairs)
+
+
+def run_train_pairs(args: argparse.Namespace) -> int:
+    """Train the pair network on MNIST train less the digit network's held-out split; card on MNIST test pairs."""
+    import datetime as dt
+    from dataclasses import asdict
+
+    import numpy as np
+    import torch
+
+    from recognition.mnist import load_split, sha256_of
+    from recognition.model import count_parameters
+    from recognition.pairs import (
+        PairTrainConfig,
+        evaluate_pairs,
+        load_pair_classifier,
+        pair_batch,
+        save_pair_weights,
+        train_pairs,
+    )
+    from recognition.train import TrainConfig, split_train_val
+
+    torch.set_num_threads(args.threads)
+    config = PairTrainConfig(epochs=args.epochs, samples_per_epoch=args.samples, seed=args.seed)
+    train_set = load_split(args.data, "train")
+    # The same held-out split as the digit network's (TrainConfig's seed and size).
+    train_x, train_y, val_x, val_y = split_train_val(train_set.images, train_set.labels, TrainConfig())
+
+    def on_epoch(epoch: int, loss: float, accuracy: float, seconds: float) -> None:
+        print(
+            f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, pairs read {accuracy * 100:.2f}%, {seconds:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    result = train_pairs(train_x, train_y, val_x, val_y, config, on_epoch)
+    save_pair_weights(args.out, result.network, result.t_pair, result.t_digit)
+    classifier = load_pair_classifier(args.out)
+    test_set = load_split(args.data, "t10k")
+    tx, ty = pair_batch(np.random.default_rng((args.seed, 20_000)), test_set.images, test_set.labels, 10_000)
+    test = evaluate_pairs(classifier.probabilities(tx), ty)
+    card = {
+        "weights": args.out.name,
+        "date": dt.date.today().isoformat(),
+        "sha256": sha256_of(args.out),
+        "command": "formdigits train-pairs " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+        "parameters": count_parameters(result.network),
+        "t_pair": result.t_pair,
+        "t_digit": result.t_digit,
+        "validation": result.metrics,
+        "mnist_test_pairs": test,
+        "history": [{"epoch": e, "loss": lo, "pairs_read": a, "seconds": s} for e, lo, a, s in result.history],
+        "data_checksums": {
+            p.name: sha256_of(p)
+            for p in (train_set.images_path, train_set.labels_path, test_set.images_path, test_set.labels_path)
+        },
+    }
+    json_path = args.out.with_suffix(".card.json")
+    json_path.write_text(json.dumps(card, indent=2) + "\n")
+    md_path = args.out.with_suffix(".card.md")
+    md_path.write_text(pair_card_markdown(card))
+    print(f"wrote {args.out}, {json_path}, {md_path}; MNIST test pairs: {json.dumps(test)}", file=sys.stderr)
+    return 0
+
+
+def pair_card_markdown(card: dict[str, Any]) -> str:
+    """The pair network's model card in Markdown, from the card dictionary written beside the weights."""
+
+    def pct(value: float) -> str:
+        return f"{value * 100:.2f}%"
+
+    rows = [
+        f"| {name} | {pct(card['validation'][key])} | {pct(card['mnist_test_pairs'][key])} |"
+        for name, key in (
+            ("two digits read exactly (said pair, both digits right)", "pairs_read_exactly"),
+            ("both digits right", "pairs_both_digits_right"),
+            ("non-pairs said not a pair", "non_pairs_rejected"),
+        )
+    ]
+    history = [
+        f"| {h['epoch']} | {h['loss']:.4f} | {pct(h['pairs_read'])} | {h['seconds']:.0f} s |" for h in card["history"]
+    ]
+    checksums = [f"| `{name}` | `{digest}` |" for name, digest in card["data_checksums"].items()]
+    return "\n".join(
+        [
+            f"# Model card: `{card['weights']}`",
+            "",
+            "Pair network of formdigits (`recognition.pairs.PairNet`): reads a candidate of two touching or",
+            "overlapping handwritten digits whole. Outputs p(the candidate is exactly two digits) and the",
+            "left and right digit; the string decoder offers it runs of touching atoms one to two digits",
+            "wide, next to the readings made of single digits (`recognition.decoding`, `PAIR_PENALTY`).",
+            "",
+            "| | |",
+            "|---|---|",
+            f"| date | {card['date']} |",
+            f"| sha256 | `{card['sha256']}` |",
+            f"| parameters | {card['parameters']:,} |",
+            "| input | 28x56, the candidate mask fitted into 20x48 (aspect kept), centred, edge-blurred "
+            "(`normalise_pair`), standardised like the digit network's |",
+            f"| calibration | temperatures T_pair = {card['t_pair']:.4f}, T_digit = {card['t_digit']:.4f}, "
+            "fitted on samples composed from the digit network's 5,000 held-out MNIST-train digits |",
+            "",
+            "## Training",
+            "",
+            f"Command: `{card['command']}`",
+            "",
+            "Data: samples composed afresh every epoch from MNIST train less the held-out split",
+            "(`recognition.pairs.pair_sample`): 55% two digits at a gap of -0.4..0.12 of the height",
+            "(deep overlap to a hair apart), and, labelled not-a-pair, one digit (sometimes drawn up",
+            "to twice as wide), three digits, a digit with a slice of its neighbour, a digit with a",
+            "point or dash. Heights 22-71 px, slant, thickness, binarised. AdamW, one-cycle learning",
+            f"rate (max {card['config']['max_lr']}), {card['config']['epochs']} epochs of "
+            f"{card['config']['samples_per_epoch']:,} samples, seed {card['config']['seed']}; "
+            "the shipped weights are the exponential moving average (decay 0.999).",
+            "",
+            "## Metrics",
+            "",
+            "| | validation (held-out MNIST-train digits) | MNIST test digits (10,000 composed samples) |",
+            "|---|---|---|",
+            *rows,
+            "",
+            "What it does to whole strings is measured by `benchmarks/bench_reader.py` and",
+            "`benchmarks/bench_forms.py` (README).",
+            "",
+            "| epoch | loss | pairs read (training stream) | time |",
+            "|---|---|---|---|",
+            *history,
+            "",
+            "| file | sha256 |",
+            "|---|---|",
+            *checksums,
+            "",
+        ]
+    )

@@ -11,7 +11,7 @@ slash, other) is read from its shape and position. No torch here: the probabilit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from recognition.model import REJECT
 from recognition.normalise import normalise_digit
+from recognition.pairs import LEFT, PAIR, RIGHT, normalise_pair
 from recognition.results import DigitResult, FieldResult, Separator
 from segmentation.elements import Box, DigitCandidate, GrayImage
 from segmentation.errors import InvalidInput
@@ -84,6 +85,15 @@ DEFAULT_STRING = StringParams()
 EDGE_SIGMA = 0.5
 # Pad crops so that solid ink (a dash) still has a background for normalisation.
 PAD_PX = 2
+# Pair candidates (recognition.pairs): runs of atoms with no empty column wider than
+# PAIR_MAX_GAP_SHARE of the height between them (touching or overlapping ink), between
+# PAIR_MIN_WIDTH_SHARE and PAIR_MAX_WIDTH_SHARE of the height wide, of at most
+# PAIR_MAX_ATOMS atoms. Reading one pays PAIR_PENALTY nats on top of its probabilities.
+PAIR_MIN_WIDTH_SHARE = 0.7
+PAIR_MAX_WIDTH_SHARE = 2.0
+PAIR_MAX_GAP_SHARE = 0.1
+PAIR_MAX_ATOMS = 6
+PAIR_PENALTY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +102,9 @@ class StringPlan:
 
     ``groups[i] = (start, stop)`` is the atom run of ``candidates[i]`` (boxes in field
     coordinates) whose normalised image is ``images[i]``, shape (28, 28), float32, ink = 1;
-    ``gaps[i]`` is the total width in px of empty columns between its atoms.
+    ``gaps[i]`` is the total width in px of empty columns between its atoms. ``pair_groups``,
+    ``pair_candidates`` and ``pair_images`` (M, 28, 56) are the runs offered to the pair
+    network (:mod:`recognition.pairs`) as two touching digits; none unless asked for.
     """
 
     segmentation: StringSegmentation
@@ -100,6 +112,9 @@ class StringPlan:
     candidates: tuple[DigitCandidate, ...]
     images: NDArray[np.float32] = field(repr=False)
     gaps: tuple[int, ...] = ()
+    pair_groups: tuple[tuple[int, int], ...] = ()
+    pair_candidates: tuple[DigitCandidate, ...] = ()
+    pair_images: NDArray[np.float32] = field(repr=False, default_factory=lambda: np.zeros((0, 28, 56), np.float32))
 
 
 def normalise_mask(mask: GrayImage) -> NDArray[np.float32]:
@@ -136,8 +151,14 @@ def _gaps(seg: StringSegmentation, start: int, stop: int) -> tuple[int, int]:
     return widest, total
 
 
-def plan_string(ink: GrayImage, max_atoms: int, string_params: StringParams = DEFAULT_STRING) -> StringPlan:
-    """Segment a binary string (ink = 255, field coordinates) and normalise every plausible atom run."""
+def plan_string(
+    ink: GrayImage, max_atoms: int, string_params: StringParams = DEFAULT_STRING, *, pairs: bool = False
+) -> StringPlan:
+    """Segment a binary string (ink = 255, field coordinates) and normalise every plausible atom run.
+
+    With ``pairs``, runs of touching or overlapping atoms one to two digits wide are also
+    normalised for the pair network.
+    """
     seg = segment_string(ink, string_params)
     height = seg.height
     groups: list[tuple[int, int]] = []
@@ -164,7 +185,39 @@ def plan_string(ink: GrayImage, max_atoms: int, string_params: StringParams = DE
             images.append(image)
             gaps.append(total)
     stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
-    return StringPlan(seg, tuple(groups), tuple(candidates), stacked, tuple(gaps))
+    plan = StringPlan(seg, tuple(groups), tuple(candidates), stacked, tuple(gaps))
+    return _with_pairs(plan) if pairs else plan
+
+
+def _with_pairs(plan: StringPlan) -> StringPlan:
+    """``plan`` with its pair candidates: runs of touching atoms one to two digits wide."""
+    seg = plan.segmentation
+    height = seg.height
+    groups: list[tuple[int, int]] = []
+    candidates: list[DigitCandidate] = []
+    images: list[NDArray[np.float32]] = []
+    for start in range(len(seg.atoms)):
+        for stop in range(start + 1, min(len(seg.atoms), start + PAIR_MAX_ATOMS) + 1):
+            widest, _ = _gaps(seg, start, stop)
+            if widest > PAIR_MAX_GAP_SHARE * height:
+                break
+            x0 = min(a.box.x for a in seg.atoms[start:stop])
+            width = max(a.box.x2 for a in seg.atoms[start:stop]) - x0
+            if width > PAIR_MAX_WIDTH_SHARE * height:
+                break
+            if width < PAIR_MIN_WIDTH_SHARE * height:
+                continue
+            candidate = seg.compose(start, stop)
+            try:
+                image = normalise_pair(candidate.mask)
+            except InvalidInput:
+                continue
+            groups.append((start, stop))
+            candidates.append(candidate)
+            images.append(image)
+    if not groups:
+        return plan
+    return replace(plan, pair_groups=tuple(groups), pair_candidates=tuple(candidates), pair_images=np.stack(images))
 
 
 def _leans_right(mask: GrayImage) -> bool:
@@ -228,17 +281,42 @@ def _reject_prior(kind: str, box: Box, height: int, atoms: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """One choice of the path: candidate ``index`` read as ``digit`` (None = not a digit)."""
+    """One choice of the path: candidate ``index`` read as ``digit`` (None = not a digit).
+
+    ``half`` is -1 for a single-digit candidate; 0 or 1 for the left or right digit of pair
+    candidate ``index`` (an index into ``StringPlan.pair_groups``).
+    """
 
     index: int
     digit: int | None
+    half: int = -1
 
 
-Edge = tuple[int, _Step | None, float]  # (atom position reached, choice or None to skip, score in nats)
+Edge = tuple[int, tuple[_Step, ...], float]  # (atom position reached, choices (none to skip), score in nats)
 
 
-def _edges(plan: StringPlan, probabilities: NDArray[np.float32]) -> dict[int, list[Edge]]:
-    """Per start position, the scored ways to read the next candidates: best digit, runner-up digit, mark."""
+def _pair_edges(plan: StringPlan, pair_probabilities: NDArray[np.float32]) -> list[tuple[int, Edge]]:
+    """(start, edge) for each pair candidate's best two readings of its left and right digit."""
+    seg = plan.segmentation
+    edges: list[tuple[int, Edge]] = []
+    for index, (start, stop) in enumerate(plan.pair_groups):
+        box = plan.pair_candidates[index].box
+        p = pair_probabilities[index]
+        cut_cost = CUT_PENALTY / 2 * (seg.atoms[start].cut_before + seg.atoms[stop - 1].cut_after)
+        cover = _digit_prior(Box(box.x, box.y, 1, box.h), seg.top, seg.baseline)
+        prior = float(np.log(max(float(p[PAIR]), P_FLOOR))) + cover - cut_cost - PAIR_PENALTY
+        left, right = np.log(np.maximum(p[LEFT], P_FLOOR)), np.log(np.maximum(p[RIGHT], P_FLOOR))
+        for a in np.argsort(-left, kind="stable")[:2]:
+            for b in np.argsort(-right, kind="stable")[:2]:
+                steps = (_Step(index, int(a), 0), _Step(index, int(b), 1))
+                edges.append((start, (stop, steps, prior + float(left[a]) + float(right[b]))))
+    return edges
+
+
+def _edges(
+    plan: StringPlan, probabilities: NDArray[np.float32], pair_probabilities: NDArray[np.float32] | None = None
+) -> dict[int, list[Edge]]:
+    """Per start position, the scored ways to read the next candidates: best digit, runner-up digit, mark, pairs."""
     seg = plan.segmentation
     logp = np.log(np.maximum(probabilities, P_FLOOR))
     outgoing: dict[int, list[Edge]] = {}
@@ -256,20 +334,26 @@ def _edges(plan: StringPlan, probabilities: NDArray[np.float32]) -> dict[int, li
         edges = outgoing.setdefault(start, [])
         # The runner-up digit keeps another reading alive for the review margin.
         for digit in np.argsort(-probabilities[index, :REJECT], kind="stable")[:2]:
-            edges.append((stop, _Step(index, int(digit)), float(logp[index, digit]) + digit_prior))
+            edges.append((stop, (_Step(index, int(digit)),), float(logp[index, digit]) + digit_prior))
         reject_prior = _reject_prior(kind, box, seg.height, stop - start) - cut_cost
-        edges.append((stop, _Step(index, None), reject_logp + reject_prior))
+        edges.append((stop, (_Step(index, None),), reject_logp + reject_prior))
+    if pair_probabilities is not None and len(plan.pair_groups):
+        for start, edge in _pair_edges(plan, pair_probabilities):
+            outgoing.setdefault(start, []).append(edge)
     return outgoing
 
 
-def best_paths(plan: StringPlan, probabilities: NDArray[np.float32]) -> list[tuple[float, tuple[_Step, ...]]]:
+def best_paths(
+    plan: StringPlan, probabilities: NDArray[np.float32], pair_probabilities: NDArray[np.float32] | None = None
+) -> list[tuple[float, tuple[_Step, ...]]]:
     """The k-best paths (score in nats, steps) over all atoms, best first.
 
-    ``probabilities`` is (len(plan.groups), 11). An atom with no readable candidate is
-    skipped at no cost (dust that normalisation refused).
+    ``probabilities`` is (len(plan.groups), 11); ``pair_probabilities`` (len(plan.pair_groups),
+    21) or None. An atom with no readable candidate is skipped at no cost (dust that
+    normalisation refused).
     """
     n = len(plan.segmentation.atoms)
-    outgoing = _edges(plan, probabilities)
+    outgoing = _edges(plan, probabilities, pair_probabilities)
     beams: list[list[tuple[float, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
     beams[0] = [(0.0, ())]
     for position in range(n):
@@ -277,10 +361,10 @@ def best_paths(plan: StringPlan, probabilities: NDArray[np.float32]) -> list[tup
             continue
         beams[position].sort(key=lambda item: -item[0])  # stable: ties keep their order
         del beams[position][BEAM:]
-        skip: list[Edge] = [(position + 1, None, 0.0)]
-        for stop, step, score in outgoing.get(position) or skip:
+        skip: list[Edge] = [(position + 1, (), 0.0)]
+        for stop, choice, score in outgoing.get(position) or skip:
             for total, steps in beams[position]:
-                beams[stop].append((total + score, steps if step is None else (*steps, step)))
+                beams[stop].append((total + score, (*steps, *choice)))
     return sorted(beams[n], key=lambda item: -item[0])[:BEAM]
 
 
@@ -296,6 +380,7 @@ def decode_string(
     offset: Box,
     review_threshold: float,
     min_margin: float,
+    pair_probabilities: NDArray[np.float32] | None = None,
 ) -> FieldResult:
     """The :class:`FieldResult` of the best path; boxes shifted from field to page by ``offset``'s corner.
 
@@ -304,7 +389,7 @@ def decode_string(
     when some ink was neither a digit nor a recognisable mark (kind ``other``).
     """
     seg = plan.segmentation
-    paths = best_paths(plan, probabilities) if seg.atoms else [(0.0, ())]
+    paths = best_paths(plan, probabilities, pair_probabilities) if seg.atoms else [(0.0, ())]
     best_score, steps = paths[0]
     text = _text(plan, steps)
     runner_up = next((score for score, other in paths[1:] if _text(plan, other) != text), None)
@@ -313,6 +398,10 @@ def decode_string(
     digits: list[DigitResult] = []
     separators: list[Separator] = []
     for step in steps:
+        if step.half >= 0 and pair_probabilities is not None:
+            box, p = _pair_half(plan, pair_probabilities, step)
+            digits.append(digit_result(step.digit or 0, p, box.shifted(offset.x, offset.y)))
+            continue
         box = plan.candidates[step.index].box
         page_box = box.shifted(offset.x, offset.y)
         p = probabilities[step.index]
@@ -338,6 +427,30 @@ def decode_string(
         separators=tuple(separators),
         kind="free",
     )
+
+
+def _pair_half(
+    plan: StringPlan, pair_probabilities: NDArray[np.float32], step: _Step
+) -> tuple[Box, NDArray[np.float32]]:
+    """Box (field coordinates) and 11 probabilities of one digit of a pair candidate.
+
+    The pair is split at the column of least ink in its middle third; a digit's
+    probability is p(two digits) x p(digit of this half), and not-a-digit takes the rest.
+    """
+    candidate = plan.pair_candidates[step.index]
+    box, mask = candidate.box, candidate.mask
+    profile = np.count_nonzero(mask, axis=0)
+    lo, hi = box.w // 3, max(box.w // 3 + 1, 2 * box.w // 3)
+    split = max(1, min(box.w - 1, lo + int(np.argmin(profile[lo:hi]))))
+    x0, part = (0, mask[:, :split]) if step.half == 0 else (split, mask[:, split:])
+    rows = np.flatnonzero(part.max(axis=1))
+    y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, box.h)
+    half = Box(box.x + x0, box.y + y0, part.shape[1], y1 - y0)
+    q = pair_probabilities[step.index]
+    p = np.empty(11, np.float32)
+    p[:REJECT] = q[PAIR] * q[LEFT if step.half == 0 else RIGHT]
+    p[REJECT] = 1.0 - q[PAIR]
+    return half, p
 
 
 def digit_result(digit: int, p: NDArray[np.float32], box: Box) -> DigitResult:

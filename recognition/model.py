@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 NUM_CLASSES = 11
 REJECT = 10
@@ -56,3 +57,20 @@ def standardise(images: torch.Tensor) -> torch.Tensor:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def fuse_batch_norm(network: nn.Module) -> nn.Module:
+    """An inference copy of a ``features`` + ``head`` network with every Conv2d + BatchNorm2d pair folded into one Conv2d."""
+    layers = list(network.features)  # type: ignore[arg-type]
+    fused: list[nn.Module] = []
+    index = 0
+    while index < len(layers):
+        layer = layers[index]
+        following = layers[index + 1] if index + 1 < len(layers) else None
+        if isinstance(layer, nn.Conv2d) and isinstance(following, nn.BatchNorm2d):
+            fused.append(fuse_conv_bn_eval(layer, following))
+            index += 2
+        else:
+            fused.append(layer)
+            index += 1
+    return nn.Sequential(nn.Sequential(*fused), network.head).eval()  # type: ignore[arg-type]

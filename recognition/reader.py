@@ -48,6 +48,11 @@ class ProbabilityModel(Protocol):
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]: ...
 
 
+def _pair_model(model: ProbabilityModel, params: ReadParams) -> ProbabilityModel | None:
+    """The model's pair network (``model.pairs``: (M, 28, 56) -> (M, 21)), if it has one and pairs are on."""
+    return getattr(model, "pairs", None) if params.pairs else None
+
+
 @dataclass(frozen=True, slots=True)
 class ReadParams:
     """Reader tuning; ``review_threshold``: a digit below this confidence marks its field ``needs_review``.
@@ -62,6 +67,8 @@ class ReadParams:
 
     review_threshold: float = 0.90
     max_atoms_per_digit: int = 4
+    # Offer runs of touching digits to the model's pair network (recognition.pairs), if it has one.
+    pairs: bool = True
     page: PageParams = field(default_factory=PageParams)
     min_margin: float = 1.0
     string: StringParams = field(default_factory=StringParams)
@@ -158,8 +165,10 @@ def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadP
 
 def read_string(model: ProbabilityModel, string: Field, params: ReadParams = ReadParams()) -> FieldResult:
     """Read a free field (binary ink = 255 covering ``string.box``) as a digit string; one model call."""
-    plan = plan_string(string.ink, params.max_atoms_per_digit, params.string)
-    return _decode(plan, _probabilities(model, plan.images), string, params)
+    pair_model = _pair_model(model, params)
+    plan = plan_string(string.ink, params.max_atoms_per_digit, params.string, pairs=pair_model is not None)
+    pair_p = _pair_probabilities(pair_model, plan.pair_images)
+    return _decode(plan, _probabilities(model, plan.images), string, params, pair_p)
 
 
 def _probabilities(model: ProbabilityModel, images: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -167,7 +176,20 @@ def _probabilities(model: ProbabilityModel, images: NDArray[np.float32]) -> NDAr
     return model.probabilities(images) if len(images) else np.zeros((0, 11), np.float32)
 
 
-def _decode(plan: StringPlan, probabilities: NDArray[np.float32], string: Field, params: ReadParams) -> FieldResult:
+def _pair_probabilities(pair_model: ProbabilityModel | None, images: NDArray[np.float32]) -> NDArray[np.float32] | None:
+    """The pair network's (M, 21) probabilities, or None without a pair network; no call for no candidate."""
+    if pair_model is None:
+        return None
+    return pair_model.probabilities(images) if len(images) else np.zeros((0, 21), np.float32)
+
+
+def _decode(
+    plan: StringPlan,
+    probabilities: NDArray[np.float32],
+    string: Field,
+    params: ReadParams,
+    pair_probabilities: NDArray[np.float32] | None = None,
+) -> FieldResult:
     return decode_string(
         plan,
         probabilities,
@@ -175,6 +197,7 @@ def _decode(plan: StringPlan, probabilities: NDArray[np.float32], string: Field,
         offset=string.box,
         review_threshold=params.review_threshold,
         min_margin=params.min_margin,
+        pair_probabilities=pair_probabilities,
     )
 
 
@@ -182,20 +205,28 @@ def read_fields(
     model: ProbabilityModel, fields: list[Field], params: ReadParams = ReadParams()
 ) -> tuple[FieldResult, ...]:
     """Read comb and free fields of one page with a single batched model call, in the given order."""
+    pair_model = _pair_model(model, params)
     plans: list[StringPlan | CombPlan] = [
-        plan_comb(f) if f.kind == "comb" else plan_string(f.ink, params.max_atoms_per_digit, params.string)
+        plan_comb(f)
+        if f.kind == "comb"
+        else plan_string(f.ink, params.max_atoms_per_digit, params.string, pairs=pair_model is not None)
         for f in fields
     ]
     sizes = [p.images.shape[0] for p in plans]
     images = np.concatenate([p.images for p in plans]) if plans else np.zeros((0, 28, 28), np.float32)
     probabilities = _probabilities(model, images)
+    pair_plans = [p.pair_images if isinstance(p, StringPlan) else np.zeros((0, 28, 56), np.float32) for p in plans]
+    pair_sizes = [len(p) for p in pair_plans]
+    pair_p = _pair_probabilities(pair_model, np.concatenate(pair_plans) if plans else np.zeros((0, 28, 56), np.float32))
     results: list[FieldResult] = []
-    start = 0
-    for f, plan, size in zip(fields, plans, sizes, strict=True):
+    start = pair_start = 0
+    for f, plan, size, pair_size in zip(fields, plans, sizes, pair_sizes, strict=True):
         rows = probabilities[start : start + size]
         start += size
+        pair_rows = None if pair_p is None else pair_p[pair_start : pair_start + pair_size]
+        pair_start += pair_size
         if isinstance(plan, CombPlan):
             results.append(decode_comb(f, plan, rows, params.review_threshold))
         else:
-            results.append(_decode(plan, rows, f, params))
+            results.append(_decode(plan, rows, f, params, pair_rows))
     return tuple(results)

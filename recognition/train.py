@@ -139,6 +139,15 @@ def split_train_val(
     return images[train_idx], labels[train_idx], images[val_idx], labels[val_idx]
 
 
+def held_out_digits(directory: Path) -> DigitSet:
+    """The held-out split of MNIST train (default :class:`TrainConfig`): for tuning, as no network trains on it."""
+    from recognition.mnist import load_split
+
+    full = load_split(directory, "train")
+    _, _, images, labels = split_train_val(full.images, full.labels, TrainConfig())
+    return DigitSet(images, labels, full.images_path, full.labels_path)
+
+
 def validation_set(
     images: NDArray[np.uint8], labels: NDArray[np.uint8], seed: int
 ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:

@@ -1,0 +1,382 @@
+"""Reading two digits that touch or overlap as one candidate: the pair network.
+
+Over-segmentation cannot separate digits whose strokes run through each other (a 3 whose
+tail crosses into a 7, a loop of one 0 inside the next): every cut leaves part of one digit
+on the other side, and the digit network then reads two wrong halves or one wrong digit.
+The pair network reads such a blob whole. Its input is the candidate mask fitted into a
+20x48 box (aspect kept) and centred in a 28x56 frame (:func:`normalise_pair`); its output is
+21 logits: whether the candidate is exactly two digits, and the left and the right digit.
+The decoder (:mod:`recognition.decoding`) offers a pair reading for runs of touching atoms
+one to two digits wide, next to the readings made of single digits.
+
+Training (:func:`pair_sample`, :func:`train_pairs`) composes MNIST train digits, less the
+digit network's held-out split; MNIST test is never used for any choice.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from recognition.calibration import fit_temperature, softmax
+from recognition.model import MEAN, STD, fuse_batch_norm
+from segmentation.cleanup import as_gray
+from segmentation.elements import GrayImage
+from segmentation.errors import InvalidInput, ModelError
+
+log = logging.getLogger(__name__)
+
+HEIGHT, WIDTH = 28, 56
+BOX_H, BOX_W = 20, 48
+# Edge blur of binary masks in pixels of the 20-px box height, as for single digits
+# (recognition.decoding.EDGE_SIGMA).
+EDGE_SIGMA = 0.5
+PAD_PX = 2
+# Output columns of PairClassifier.probabilities: p(two digits), left digit, right digit.
+PAIR, LEFT, RIGHT = 0, slice(1, 11), slice(11, 21)
+DEFAULT_PAIR_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "pairnet.pt"
+BATCH = 256
+
+
+def normalise_pair(mask: GrayImage) -> NDArray[np.float32]:
+    """The pair network's input (28, 56), ink = 1.0, of a binary mask (ink = 255); InvalidInput if empty."""
+    rows = np.flatnonzero(mask.max(axis=1))
+    cols = np.flatnonzero(mask.max(axis=0))
+    if rows.size == 0 or rows.size * cols.size < 4:
+        raise InvalidInput("the pair candidate has no ink")
+    crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    scale = min(BOX_H / h, BOX_W / w)
+    padded = cv2.copyMakeBorder(crop, PAD_PX, PAD_PX, PAD_PX, PAD_PX, cv2.BORDER_CONSTANT, value=0)
+    blurred = cv2.GaussianBlur(padded.astype(np.float32), (0, 0), max(0.3, EDGE_SIGMA / scale))
+    new_h, new_w = max(1, round((h + 2 * PAD_PX) * scale)), max(1, round((w + 2 * PAD_PX) * scale))
+    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    fitted = np.asarray(cv2.resize(blurred, (new_w, new_h), interpolation=interpolation), np.float32) / 255.0
+    new_h, new_w = min(new_h, HEIGHT), min(new_w, WIDTH)
+    frame = np.zeros((HEIGHT, WIDTH), np.float32)
+    top, left = (HEIGHT - new_h) // 2, (WIDTH - new_w) // 2
+    frame[top : top + new_h, left : left + new_w] = np.minimum(fitted[:new_h, :new_w], 1.0)
+    return frame
+
+
+def _block(c_in: int, c_out: int, kernel: int, padding: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+class PairNet(nn.Module):
+    """CNN mapping (N, 1, 28, 56) standardised images to (N, 21) logits: pair, left digit, right digit."""
+
+    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 96), dropout: float = 0.25) -> None:
+        super().__init__()
+        w1, w2, w3, w4 = widths
+        self.widths = widths
+        self.features = nn.Sequential(
+            *_block(1, w1, 5, 2),  # 28x56
+            nn.MaxPool2d(2),  # 14x28
+            *_block(w1, w2, 3, 1),
+            nn.MaxPool2d(2),  # 7x14
+            *_block(w2, w3, 3, 1),
+            *_block(w3, w4, 3, 0),  # 5x12
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(w4 * 5 * 12, 21))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def pair_probabilities(logits: NDArray[np.float32], t_pair: float, t_digit: float) -> NDArray[np.float32]:
+    """(N, 21) calibrated probabilities of (N, 21) logits: p(pair), softmax left, softmax right."""
+    out = np.empty_like(logits, dtype=np.float32)
+    out[:, PAIR] = 1.0 / (1.0 + np.exp(-logits[:, PAIR].astype(np.float64) / t_pair))
+    out[:, LEFT] = softmax(logits[:, LEFT], t_digit)
+    out[:, RIGHT] = softmax(logits[:, RIGHT], t_digit)
+    return out
+
+
+class PairClassifier:
+    """A pair network with its two calibration temperatures, ready for batched CPU inference."""
+
+    def __init__(self, network: PairNet, t_pair: float = 1.0, t_digit: float = 1.0) -> None:
+        self.network = network.eval()
+        self.t_pair, self.t_digit = float(t_pair), float(t_digit)
+        module = fuse_batch_norm(self.network)
+        self._module: nn.Module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+
+    def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        if images.ndim != 3 or images.shape[1:] != (HEIGHT, WIDTH):
+            raise InvalidInput(f"expected normalised pairs of shape (N, {HEIGHT}, {WIDTH}), got {images.shape}")
+        out = np.empty((images.shape[0], 21), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, images.shape[0], BATCH):
+                chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + BATCH], dtype=np.float32))
+                x = ((chunk - MEAN) / STD).unsqueeze(1).contiguous(memory_format=torch.channels_last)
+                out[start : start + chunk.shape[0]] = self._module(x).numpy()
+        return out
+
+    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(N, 21): column 0 p(exactly two digits), 1..10 the left digit, 11..20 the right digit."""
+        if images.shape[0] == 0:
+            return np.zeros((0, 21), np.float32)
+        return pair_probabilities(self.logits(images), self.t_pair, self.t_digit)
+
+
+def save_pair_weights(path: Path, network: PairNet, t_pair: float, t_digit: float) -> None:
+    payload = {
+        "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()},
+        "widths": list(network.widths),
+        "t_pair": float(t_pair),
+        "t_digit": float(t_digit),
+        "mean": MEAN,
+        "std": STD,
+        "input": [HEIGHT, WIDTH],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
+
+
+def load_pair_classifier(path: Path = DEFAULT_PAIR_WEIGHTS) -> PairClassifier:
+    """The pair classifier in a file written by :func:`save_pair_weights`; ModelError if missing or corrupt."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        network = PairNet(widths=tuple(payload["widths"]))
+        network.load_state_dict(payload["state_dict"], strict=True)
+        t_pair, t_digit = float(payload["t_pair"]), float(payload["t_digit"])
+    except FileNotFoundError as exc:
+        raise ModelError(f"no pair model weights at {path}") from exc
+    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise ModelError(f"the pair model weights at {path} are corrupt or do not match the network: {exc}") from exc
+    if payload.get("mean") != MEAN or payload.get("std") != STD or payload.get("input") != [HEIGHT, WIDTH]:
+        raise ModelError(f"{path} was trained with another input normalisation")
+    log.info("loaded pair model from %s", path)
+    return PairClassifier(network, t_pair, t_digit)
+
+
+# --- training data ---------------------------------------------------------------------
+
+MNIST_INK = 60
+# Horizontal gap between the two digits of a pair, as a share of the height: from deep
+# overlap to a hair apart (the hard test lines use -0.3..0.3; pairs further apart are cut
+# cleanly and read digit by digit).
+PAIR_GAP = (-0.4, 0.12)
+# Kinds of training sample and their shares: two digits (the positives), then candidates
+# that are not exactly two digits: one digit (sometimes drawn wide), three digits, a digit
+# with a slice of its neighbour, a digit with a comma, point or dash.
+KINDS = ("pair", "one", "three", "slice", "mark")
+KIND_SHARES = (0.55, 0.15, 0.1, 0.15, 0.05)
+IGNORE = -100
+
+
+def _digit_alpha(
+    image: NDArray[np.uint8], height: int, rng: np.random.Generator, stretch: float = 1.0
+) -> NDArray[np.float32]:
+    """An MNIST digit (ink bright) cropped to its ink, ``height`` px tall, slanted and thickened at random."""
+    rows = np.flatnonzero(image.max(axis=1) > MNIST_INK)
+    cols = np.flatnonzero(image.max(axis=0) > MNIST_INK)
+    crop = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32) / 255.0
+    h, w = crop.shape
+    width = max(2, round(w * height / h * stretch * rng.uniform(0.85, 1.15)))
+    alpha = cv2.resize(crop, (width, height), interpolation=cv2.INTER_CUBIC)
+    shear = float(rng.uniform(-0.25, 0.25))
+    pad = int(abs(shear) * height) + 2
+    matrix = np.array([[1.0, shear, pad - shear * height / 2.0], [0.0, 1.0, 0.0]], np.float32)
+    alpha = cv2.warpAffine(alpha, matrix, (width + 2 * pad, height))
+    if rng.random() < 0.3:
+        size = max(2, height // 20)
+        kernel = np.ones((size, size), np.uint8)
+        alpha = cv2.dilate(alpha, kernel) if rng.random() < 0.6 else cv2.erode(alpha, kernel)
+    cols = np.flatnonzero(alpha.max(axis=0) > 0.3)
+    if cols.size == 0:
+        return np.asarray(alpha, np.float32)
+    return np.asarray(alpha[:, cols[0] : cols[-1] + 1], np.float32)
+
+
+def _compose(parts: list[tuple[NDArray[np.float32], int]], gaps: list[int], height: int) -> NDArray[np.uint8]:
+    """Binary mask (ink = 255) of ``parts`` (alpha, top offset) placed left to right with ``gaps`` px between."""
+    xs, x = [], 0
+    for i, (alpha, _) in enumerate(parts):
+        xs.append(x)
+        x = max(0, x + alpha.shape[1] + (gaps[i] if i < len(gaps) else 0))
+    x_min = min(xs)
+    width = max(x + a.shape[1] for x, (a, _) in zip(xs, parts, strict=True)) - x_min
+    top_min = min(t for _, t in parts)
+    canvas = np.zeros((height * 2, width + 2), np.float32)
+    for x, (alpha, top) in zip(xs, parts, strict=True):
+        y = top - top_min
+        region = canvas[y : y + alpha.shape[0], x - x_min : x - x_min + alpha.shape[1]]
+        np.maximum(region, alpha[: region.shape[0], : region.shape[1]], out=region)
+    return as_gray(np.where(canvas > 0.5, 255, 0).astype(np.uint8))
+
+
+def pair_sample(
+    rng: np.random.Generator, images: NDArray[np.uint8], labels: NDArray[np.uint8], kind: str | None = None
+) -> tuple[NDArray[np.float32], int, int, int]:
+    """One training sample: (normalised 28x56 image, is_pair 0/1, left digit, right digit); IGNORE for non-pairs."""
+    kind = kind or str(rng.choice(KINDS, p=KIND_SHARES))
+    height = int(rng.integers(22, 72))
+
+    def digit() -> tuple[int, NDArray[np.float32], int]:
+        index = int(rng.integers(len(images)))
+        h = max(8, round(height * rng.uniform(0.85, 1.12)))
+        return int(labels[index]), _digit_alpha(images[index], h, rng), int(rng.integers(-h // 10, h // 10 + 1)) - h
+
+    def gap() -> int:
+        return round(height * rng.uniform(*PAIR_GAP))
+
+    if kind == "pair":
+        (a, alpha_a, top_a), (b, alpha_b, top_b) = digit(), digit()
+        mask = _compose([(alpha_a, top_a), (alpha_b, top_b)], [gap()], height)
+        return normalise_pair(mask), 1, a, b
+    if kind == "one":
+        index = int(rng.integers(len(images)))
+        alpha = _digit_alpha(images[index], height, rng, stretch=float(rng.choice([1.0, rng.uniform(1.2, 2.0)])))
+        mask = _compose([(alpha, 0)], [], height)
+    elif kind == "three":
+        # Not so deep that one digit hides behind the others: that is a pair to the eye too.
+        three = [digit() for _ in range(3)]
+        gaps = [round(height * rng.uniform(-0.2, PAIR_GAP[1])) for _ in range(2)]
+        mask = _compose([(alpha, top) for _, alpha, top in three], gaps, height)
+    elif kind == "slice":
+        (_, alpha_a, top_a), (_, alpha_b, top_b) = digit(), digit()
+        keep = max(2, round(alpha_b.shape[1] * rng.uniform(0.15, 0.5)))
+        sliced = alpha_b[:, :keep] if rng.random() < 0.5 else alpha_b[:, -keep:]
+        parts = [(alpha_a, top_a), (sliced, top_b)]
+        mask = _compose(parts if rng.random() < 0.5 else parts[::-1], [round(height * rng.uniform(-0.15, 0.1))], height)
+    else:
+        _, alpha_a, top_a = digit()
+        size = max(4, height // 4)
+        mark = np.zeros((size, size), np.float32)
+        cv2.circle(mark, (size // 2, size // 2), max(2, size // 3), 1.0, -1)
+        if rng.random() < 0.5:
+            mark = np.zeros((max(3, height // 10), height // 2), np.float32) + 1.0
+        mask = _compose([(alpha_a, top_a), (mark, -mark.shape[0] - int(rng.integers(0, height // 2)))], [gap()], height)
+    return normalise_pair(mask), 0, IGNORE, IGNORE
+
+
+def pair_batch(
+    rng: np.random.Generator, images: NDArray[np.uint8], labels: NDArray[np.uint8], count: int
+) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    """``count`` samples: images (count, 28, 56) and targets (count, 3) = is_pair, left, right."""
+    xs: list[NDArray[np.float32]] = []
+    ys: list[tuple[int, int, int]] = []
+    while len(xs) < count:
+        try:
+            image, is_pair, left, right = pair_sample(rng, images, labels)
+        except InvalidInput:
+            continue
+        xs.append(image)
+        ys.append((is_pair, left, right))
+    return np.stack(xs), np.array(ys, np.int64)
+
+
+# --- training --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PairTrainConfig:
+    epochs: int = 12
+    samples_per_epoch: int = 60_000
+    batch_size: int = 128
+    max_lr: float = 3e-3
+    weight_decay: float = 5e-4
+    seed: int = 0
+    val_samples: int = 6000
+    widths: tuple[int, int, int, int] = (16, 32, 64, 96)
+
+
+@dataclass(slots=True)
+class PairTrainResult:
+    network: PairNet
+    t_pair: float
+    t_digit: float
+    history: list[tuple[int, float, float, float]]  # epoch, loss, pair accuracy on positives' both digits, seconds
+    metrics: dict[str, float]
+
+
+def _loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    pair = nn.functional.binary_cross_entropy_with_logits(logits[:, PAIR], y[:, 0].float())
+    left = nn.functional.cross_entropy(logits[:, LEFT], y[:, 1], ignore_index=IGNORE, label_smoothing=0.05)
+    right = nn.functional.cross_entropy(logits[:, RIGHT], y[:, 2], ignore_index=IGNORE, label_smoothing=0.05)
+    return pair + left + right
+
+
+def evaluate_pairs(probabilities: NDArray[np.float32], targets: NDArray[np.int64]) -> dict[str, float]:
+    """Pair detection and reading rates of (N, 21) probabilities against (N, 3) targets."""
+    positive = targets[:, 0] == 1
+    said_pair = probabilities[:, PAIR] >= 0.5
+    both = (probabilities[:, LEFT].argmax(1) == targets[:, 1]) & (probabilities[:, RIGHT].argmax(1) == targets[:, 2])
+    return {
+        "pairs_read_exactly": float(np.mean(both[positive] & said_pair[positive])),
+        "pairs_both_digits_right": float(np.mean(both[positive])),
+        "non_pairs_rejected": float(np.mean(~said_pair[~positive])),
+    }
+
+
+def train_pairs(
+    images: NDArray[np.uint8],
+    labels: NDArray[np.uint8],
+    val_images: NDArray[np.uint8],
+    val_labels: NDArray[np.uint8],
+    config: PairTrainConfig,
+    on_epoch: Callable[[int, float, float, float], None] | None = None,
+) -> PairTrainResult:
+    """Train on samples composed afresh each epoch from ``images``; calibrate on ``val_images``' samples."""
+    torch.manual_seed(config.seed)
+    network = PairNet(widths=config.widths)
+    ema = torch.optim.swa_utils.AveragedModel(
+        network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.999), use_buffers=True
+    )
+    optimiser = torch.optim.AdamW(network.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
+    steps = (config.samples_per_epoch + config.batch_size - 1) // config.batch_size
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=config.max_lr, epochs=config.epochs, steps_per_epoch=steps
+    )
+    history: list[tuple[int, float, float, float]] = []
+    for epoch in range(config.epochs):
+        start = time.perf_counter()
+        x_all, y_all = pair_batch(np.random.default_rng((config.seed, epoch)), images, labels, config.samples_per_epoch)
+        network.train()
+        total, right, seen, positives = 0.0, 0, 0, 0
+        order = torch.randperm(len(x_all))
+        for b in range(steps):
+            idx = order[b * config.batch_size : (b + 1) * config.batch_size]
+            x = (torch.from_numpy(x_all[idx.numpy()]) - MEAN) / STD
+            y = torch.from_numpy(y_all[idx.numpy()])
+            logits = network(x.unsqueeze(1))
+            loss = _loss(logits, y)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            ema.update_parameters(network)
+            total += float(loss.detach()) * len(y)
+            seen += len(y)
+            pos = y[:, 0] == 1
+            ok = (logits[:, LEFT].argmax(1) == y[:, 1]) & (logits[:, RIGHT].argmax(1) == y[:, 2])
+            right += int((ok & pos).sum())
+            positives += int(pos.sum())
+        history.append((epoch + 1, total / seen, right / max(1, positives), time.perf_counter() - start))
+        if on_epoch is not None:
+            on_epoch(*history[-1])
+    final = PairNet(widths=config.widths)
+    final.load_state_dict(ema.module.state_dict())
+    final.eval()
+    vx, vy = pair_batch(np.random.default_rng((config.seed, 10_000)), val_images, val_labels, config.val_samples)
+    with torch.inference_mode():
+        logits = final(((torch.from_numpy(vx) - MEAN) / STD).unsqueeze(1)).numpy()
+    # The pair logit as two-class logits [0, z]; both digit heads of the positives share one temperature.
+    t_pair = fit_temperature(np.stack([np.zeros(len(logits), np.float32), logits[:, PAIR]], 1), vy[:, 0])
+    positive = vy[:, 0] == 1
+    digit_logits = np.concatenate([logits[positive][:, LEFT], logits[positive][:, RIGHT]])
+    t_digit = fit_temperature(digit_logits, np.concatenate([vy[positive, 1], vy[positive, 2]]))
+    metrics = evaluate_pairs(pair_probabilities(logits, t_pair, t_digit), vy)
+    return PairTrainResult(final, t_pair, t_digit, history, metrics)

@@ -1,0 +1,239 @@
+"""The pair network: input normalisation, training samples, inference, weights, and its place in decoding."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from numpy.typing import NDArray
+
+from formdigits.cli import main as cli_main
+from recognition import decoding
+from recognition.classifier import Classifier, load_classifier
+from recognition.pairs import (
+    DEFAULT_PAIR_WEIGHTS,
+    IGNORE,
+    KINDS,
+    LEFT,
+    PAIR,
+    RIGHT,
+    PairClassifier,
+    PairNet,
+    PairTrainConfig,
+    evaluate_pairs,
+    load_pair_classifier,
+    normalise_pair,
+    pair_batch,
+    pair_sample,
+    save_pair_weights,
+    train_pairs,
+)
+from recognition.reader import ReadParams, read_string
+from segmentation.elements import Box, Field
+from segmentation.errors import InvalidInput, ModelError
+
+
+def drawn_digits(count: int = 60) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """MNIST-like stand-ins (ink bright, 28x28) drawn with a Hershey font, labels 0..9 in turn."""
+    images = np.zeros((count, 28, 28), np.uint8)
+    labels = (np.arange(count) % 10).astype(np.uint8)
+    for image, label in zip(images, labels, strict=True):
+        cv2.putText(image, str(label), (6, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
+    return images, labels
+
+
+def test_a_wide_pair_fills_the_box_width_and_keeps_its_aspect() -> None:
+    mask = np.zeros((40, 160), np.uint8)
+    mask[5:35, 10:150] = 255  # 30 x 140 ink: width bound (48 / 140 < 20 / 30)
+    image = normalise_pair(mask)
+    assert image.shape == (28, 56) and image.dtype == np.float32
+    assert image.min() >= 0.0 and image.max() <= 1.0
+    cols = np.flatnonzero(image.max(axis=0) > 0.5)
+    rows = np.flatnonzero(image.max(axis=1) > 0.5)
+    assert 46 <= cols.size <= 50
+    assert abs(rows.size - 30 * 48 / 140) <= 2
+    assert abs((cols[0] + cols[-1]) / 2 - 27.5) <= 1.5 and abs((rows[0] + rows[-1]) / 2 - 13.5) <= 1.5
+
+
+def test_a_tall_candidate_is_fitted_by_its_height() -> None:
+    mask = np.zeros((60, 30), np.uint8)
+    mask[0:60, 5:25] = 255
+    rows = np.flatnonzero(normalise_pair(mask).max(axis=1) > 0.5)
+    assert 19 <= rows.size <= 21
+
+
+@pytest.mark.parametrize("mask", [np.zeros((10, 10), np.uint8), np.full((1, 1), 255, np.uint8)])
+def test_an_empty_candidate_is_invalid_input(mask: NDArray[np.uint8]) -> None:
+    with pytest.raises(InvalidInput):
+        normalise_pair(mask)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_training_samples_carry_their_labels(kind: str) -> None:
+    images, labels = drawn_digits()
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        image, is_pair, left, right = pair_sample(rng, images, labels, kind)
+        assert image.shape == (28, 56) and image.max() > 0.5
+        if kind == "pair":
+            assert is_pair == 1 and 0 <= left <= 9 and 0 <= right <= 9
+        else:
+            assert (is_pair, left, right) == (0, IGNORE, IGNORE)
+
+
+def test_a_batch_mixes_pairs_and_non_pairs_reproducibly() -> None:
+    images, labels = drawn_digits()
+    x1, y1 = pair_batch(np.random.default_rng(1), images, labels, 200)
+    x2, y2 = pair_batch(np.random.default_rng(1), images, labels, 200)
+    assert x1.shape == (200, 28, 56) and y1.shape == (200, 3)
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+    assert 0.4 < float(np.mean(y1[:, 0])) < 0.7  # KIND_SHARES: 55% pairs
+
+
+def small_pair_classifier(seed: int = 0) -> PairClassifier:
+    torch.manual_seed(seed)
+    network = PairNet(widths=(4, 8, 8, 8))
+    with torch.no_grad():  # non-trivial batch-norm statistics, so folding them is tested
+        for module in network.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    return PairClassifier(network, t_pair=0.8, t_digit=1.3)
+
+
+def test_inference_matches_the_unfused_network_and_gives_calibrated_rows() -> None:
+    classifier = small_pair_classifier()
+    images = np.random.default_rng(2).random((7, 28, 56), dtype=np.float32)
+    with torch.no_grad():
+        expected = classifier.network(((torch.from_numpy(images) - 0.1307) / 0.3081).unsqueeze(1)).numpy()
+    assert np.allclose(classifier.logits(images), expected, atol=1e-4)
+    p = classifier.probabilities(images)
+    assert p.shape == (7, 21)
+    assert np.allclose(p[:, LEFT].sum(axis=1), 1.0, atol=1e-5) and np.allclose(p[:, RIGHT].sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(p[:, PAIR], 1 / (1 + np.exp(-expected[:, PAIR] / 0.8)), atol=1e-5)
+    assert classifier.probabilities(np.zeros((0, 28, 56), np.float32)).shape == (0, 21)
+    with pytest.raises(InvalidInput, match=r"\(N, 28, 56\)"):
+        classifier.probabilities(np.zeros((2, 28, 28), np.float32))
+
+
+def test_pair_weights_round_trip_and_bad_files_are_model_errors(tmp_path: Path) -> None:
+    classifier = small_pair_classifier()
+    path = tmp_path / "pairs.pt"
+    save_pair_weights(path, classifier.network, classifier.t_pair, classifier.t_digit)
+    images = np.random.default_rng(4).random((3, 28, 56), dtype=np.float32)
+    assert np.allclose(load_pair_classifier(path).probabilities(images), classifier.probabilities(images), atol=1e-6)
+    with pytest.raises(ModelError, match="no pair model"):
+        load_pair_classifier(tmp_path / "absent.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not torch")
+    with pytest.raises(ModelError, match="corrupt"):
+        load_pair_classifier(corrupt)
+
+
+def test_without_pair_weights_the_classifier_loads_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="recognition.classifier"):
+        classifier = load_classifier(pair_weights=tmp_path / "absent.pt")
+    assert classifier.pairs is None
+    assert "no pair model" in caplog.text
+
+
+def test_pair_rates_count_reads_and_rejections() -> None:
+    p = np.zeros((3, 21), np.float32)
+    p[0, PAIR], p[0, 1 + 4], p[0, 11 + 2] = 0.9, 1.0, 1.0  # pair 4,2 read right
+    p[1, PAIR], p[1, 1 + 4], p[1, 11 + 3] = 0.9, 1.0, 1.0  # pair 4,2 read 4,3
+    p[2, PAIR] = 0.2  # a non-pair rejected
+    targets = np.array([[1, 4, 2], [1, 4, 2], [0, IGNORE, IGNORE]])
+    rates = evaluate_pairs(p, targets)
+    assert rates == {"pairs_read_exactly": 0.5, "pairs_both_digits_right": 0.5, "non_pairs_rejected": 1.0}
+
+
+class ScriptedPairs:
+    """A pair network that reads every candidate as the pair ``left``, ``right`` with probability ``p_pair``."""
+
+    def __init__(self, left: int, right: int, p_pair: float) -> None:
+        self.left, self.right, self.p_pair = left, right, p_pair
+        self.seen = 0
+
+    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        self.seen += len(images)
+        p = np.full((len(images), 21), 1e-4, np.float32)
+        p[:, PAIR] = self.p_pair
+        p[:, 1 + self.left] = p[:, 11 + self.right] = 0.999
+        return p
+
+
+class WithPairs:
+    """The shipped digit classifier with a scripted pair network."""
+
+    def __init__(self, classifier: Classifier, pairs: ScriptedPairs) -> None:
+        self.classifier, self.pairs = classifier, pairs
+
+    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        return self.classifier.probabilities(images)
+
+
+def touching_zeros() -> Field:
+    ink = np.zeros((64, 90), np.uint8)
+    for x in (10, 30):
+        layer = np.zeros_like(ink)
+        cv2.putText(layer, "0", (x, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 255, 4)
+        ink[layer > 127] = 255
+    assert cv2.connectedComponents(ink)[0] - 1 == 1, "the zeros must touch"
+    return Field("field-1", "free", Box(100, 200, ink.shape[1], ink.shape[0]), ink)
+
+
+def test_a_confident_pair_reading_replaces_the_cut_reading(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the tuned penalty a sure pair beats two sure digits that pay for their cut.
+    monkeypatch.setattr(decoding, "PAIR_PENALTY", 0.0)
+    pairs = ScriptedPairs(4, 2, p_pair=0.99)
+    result = read_string(WithPairs(classifier, pairs), touching_zeros())
+    assert pairs.seen > 0
+    assert result.text == "42"
+    left, right = result.digits
+    assert left.box.x2 <= right.box.x + 1  # the pair is split into two boxes, left to right
+    assert left.box.x >= 100 and right.box.x2 <= 190 and left.box.y >= 200  # page coordinates
+    assert left.confidence == pytest.approx(0.99 * 0.999, rel=1e-3)
+    assert result.digits[0].alternatives[0] == (4, pytest.approx(0.99 * 0.999, rel=1e-3))
+
+
+def test_an_unsure_pair_reading_leaves_the_cut_reading(classifier: Classifier) -> None:
+    pairs = ScriptedPairs(4, 2, p_pair=0.01)
+    assert read_string(WithPairs(classifier, pairs), touching_zeros()).text == "00"
+    off = ScriptedPairs(4, 2, p_pair=0.99)
+    assert read_string(WithPairs(classifier, off), touching_zeros(), ReadParams(pairs=False)).text == "00"
+    assert off.seen == 0
+
+
+@pytest.mark.skipif(not DEFAULT_PAIR_WEIGHTS.exists(), reason="no shipped pair weights")
+def test_the_shipped_classifier_carries_the_pair_network(classifier: Classifier) -> None:
+    assert isinstance(classifier.pairs, PairClassifier)
+
+
+def test_smoke_training_learns_and_calibrates() -> None:
+    images, labels = drawn_digits(200)
+    config = PairTrainConfig(epochs=3, samples_per_epoch=1500, val_samples=400, widths=(8, 16, 16, 16))
+    result = train_pairs(images[:150], labels[:150], images[150:], labels[150:], config)
+    losses = [loss for _, loss, _, _ in result.history]
+    assert [epoch for epoch, *_ in result.history] == [1, 2, 3]
+    assert losses[-1] < losses[0]
+    assert result.t_pair > 0 and result.t_digit > 0
+    assert set(result.metrics) == {"pairs_read_exactly", "pairs_both_digits_right", "non_pairs_rejected"}
+
+
+def test_cli_train_pairs_writes_loadable_weights_and_a_card(tmp_path: Path, mnist_dir: Path) -> None:
+    out = tmp_path / "pairs.pt"
+    argv = ["train-pairs", "--data", str(mnist_dir), "--out", str(out), "--epochs", "1", "--samples", "300"]
+    assert cli_main(argv) == 0
+    assert load_pair_classifier(out).probabilities(np.zeros((1, 28, 56), np.float32)).shape == (1, 21)
+    card = json.loads(out.with_suffix(".card.json").read_text())
+    assert card["config"]["samples_per_epoch"] == 300 and len(card["history"]) == 1
+    assert "# Model card: `pairs.pt`" in out.with_suffix(".card.md").read_text()

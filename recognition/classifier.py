@@ -11,6 +11,7 @@ import logging
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -132,15 +133,18 @@ def load_network(path: Path) -> tuple[DigitNet, float]:
 
 
 def load_classifier(
-    path: Path = DEFAULT_WEIGHTS, *, freeze: bool = True, pair_weights: Path | None = DEFAULT_PAIR_WEIGHTS
+    path: Path = DEFAULT_WEIGHTS, *, freeze: bool = True, pair_weights: Path | Literal["beside"] | None = "beside"
 ) -> Classifier:
     """Load weights written by :func:`save_weights` as a ready :class:`Classifier`.
 
-    With ``pair_weights`` (the shipped pair network by default) the pair network is loaded
-    too; a missing file leaves it out with a warning, a corrupt one raises ``ModelError``.
+    The pair network is loaded too, from ``pair_weights`` or by default from the file named
+    like the shipped one (``pairnet.pt``) beside ``path``; None leaves it out. A missing file
+    leaves it out with a warning, a corrupt one raises ``ModelError``.
     """
     network, temperature = load_network(path)
     log.info("loaded digit model from %s (T=%.3f)", path, temperature)
+    if pair_weights == "beside":
+        pair_weights = path.with_name(DEFAULT_PAIR_WEIGHTS.name)
     pairs = None
     if pair_weights is not None:
         if pair_weights.exists():

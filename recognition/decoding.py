@@ -62,6 +62,10 @@ SLASH_LEAN = 0.2
 # ... and is one stroke: at least this share of its rows hold a single run of ink (a "10"
 # whose 1 leans onto its 0 has two or three runs along the 0).
 SLASH_SINGLE_RUN_ROWS = 0.8
+# A mark reaching below the baseline is a comma only if it is also taller than wide by this
+# factor: a round point under a baseline that the digits' jitter put high stays a point
+# (held-out hard lines 0.690 -> 0.697, simple lines unchanged).
+COMMA_LOW_ASPECT = 1.15
 BIG_HEIGHT_SHARE = 0.6
 BIG_WIDTH_SHARE = 0.4
 # A path that separates two digits at a cut through ink (not between pieces) pays this many
@@ -244,9 +248,9 @@ def _one_stroke(mask: GrayImage) -> bool:
 def separator_kind(box: Box, mask: GrayImage, top: int, baseline: int) -> str:
     """Kind of a non-digit mark from its box and mask (field coordinates) and the string band ``top..baseline``.
 
-    point: small round blob near the baseline; comma: small, reaching below the baseline
-    or taller than wide in the lower half; dash: wide and flat at mid-height; slash: tall,
-    its top right of its bottom; anything else is ``other``.
+    point: small round blob near the baseline; comma: small and in the lower half, reaching
+    below the baseline and taller than wide, or clearly taller than wide; dash: wide and flat
+    at mid-height; slash: tall, its top right of its bottom; anything else is ``other``.
     """
     height = max(1, baseline - top)
     centre = (box.y + box.h / 2.0 - top) / height  # 0 at the top of the band, 1 at the baseline
@@ -255,7 +259,8 @@ def separator_kind(box: Box, mask: GrayImage, top: int, baseline: int) -> str:
     if box.w >= 1.5 * box.h and box.h < 0.35 * height and 0.2 < centre < 0.85:
         return "dash"
     if max(box.w, box.h) <= 0.5 * height and centre > 0.5:
-        if box.y2 > baseline + 0.1 * height or box.h > 1.4 * box.w:
+        below = box.y2 > baseline + 0.1 * height and box.h > COMMA_LOW_ASPECT * box.w
+        if below or box.h > 1.4 * box.w:
             return "comma"
         return "point"
     return "other"

@@ -61,11 +61,12 @@ def digits_per_second(run: object, x: torch.Tensor, seconds: float) -> float:
 
 
 def load_time() -> dict[str, float]:
-    """Load + first prediction in a fresh interpreter (imports timed separately)."""
+    """Load + first prediction in a fresh interpreter, pair network included (imports timed separately)."""
     code = (
         "import time; t0=time.perf_counter(); import numpy as np; import torch; torch.set_num_threads(1);"
         "from recognition.classifier import load_classifier; t1=time.perf_counter();"
-        "c=load_classifier(); c.predict(np.zeros((1,28,28),np.float32)); t2=time.perf_counter();"
+        "c=load_classifier(); c.predict(np.zeros((1,28,28),np.float32));"
+        "c.pairs is None or c.pairs.probabilities(np.zeros((1,28,56),np.float32)); t2=time.perf_counter();"
         "print(t1-t0, t2-t1)"
     )
     out = subprocess.run(
@@ -109,6 +110,13 @@ def main() -> int:
         classifier.probabilities(images)
         n += BATCH
     figures["api_digits_per_second"] = round(n / (time.perf_counter() - start))
+    if classifier.pairs is not None:
+        pairs = np.random.default_rng(1).random((BATCH, 28, 56), dtype=np.float32)
+        start, n = time.perf_counter(), 0
+        while time.perf_counter() - start < args.seconds:
+            classifier.pairs.probabilities(pairs)
+            n += BATCH
+        figures["api_pairs_per_second"] = round(n / (time.perf_counter() - start))
     figures.update(load_time())
 
     if (args.data / "t10k-images-idx3-ubyte.gz").exists() or (args.data / "t10k-images-idx3-ubyte").exists():

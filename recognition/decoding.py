@@ -403,9 +403,9 @@ def decode_string(
     digits: list[DigitResult] = []
     separators: list[Separator] = []
     for step in steps:
-        if step.half >= 0 and pair_probabilities is not None:
+        if step.half >= 0 and step.digit is not None and pair_probabilities is not None:  # a digit of a pair
             box, p = _pair_half(plan, pair_probabilities, step)
-            digits.append(digit_result(step.digit or 0, p, box.shifted(offset.x, offset.y)))
+            digits.append(digit_result(step.digit, p, box.shifted(offset.x, offset.y)))
             continue
         box = plan.candidates[step.index].box
         page_box = box.shifted(offset.x, offset.y)

@@ -222,13 +222,20 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
     p.add_argument("--samples", type=int, default=60_000, help="composed samples per epoch")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--threads", type=int, default=1, help="torch threads for the training step")
+    p.add_argument(
+        "--shares",
+        default=None,
+        metavar="P,O,T,S,M",
+        help="shares of pairs, one digit, three digits, digit + slice, digit + mark (default 0.55,0.15,0.1,0.15,0.05)",
+    )
+    p.add_argument("--three-gap", default=None, metavar="MIN,MAX", help="gaps of three-digit negatives (-0.2,0.12)")
     p.set_defaults(handler=run_train_pairs)
 
 
 def run_train_pairs(args: argparse.Namespace) -> int:
     """Train the pair network on MNIST train less the digit network's held-out split; card on MNIST test pairs."""
     import datetime as dt
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
     import numpy as np
     import torch
@@ -236,6 +243,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     from recognition.mnist import load_split, sha256_of
     from recognition.model import count_parameters
     from recognition.pairs import (
+        PairData,
         PairTrainConfig,
         evaluate_pairs,
         load_pair_classifier,
@@ -246,7 +254,17 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     from recognition.train import TrainConfig, split_train_val
 
     torch.set_num_threads(args.threads)
-    config = PairTrainConfig(epochs=args.epochs, samples_per_epoch=args.samples, seed=args.seed)
+    data = PairData()
+    if args.shares:
+        shares = [float(v) for v in args.shares.split(",")]
+        if len(shares) != 5 or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-6:
+            print("--shares takes five non-negative shares summing to 1", file=sys.stderr)
+            return 2
+        data = replace(data, kind_shares=tuple(shares))
+    if args.three_gap:
+        low, high = (float(v) for v in args.three_gap.split(","))
+        data = replace(data, three_gap=(low, high))
+    config = PairTrainConfig(epochs=args.epochs, samples_per_epoch=args.samples, seed=args.seed, data=data)
     train_set = load_split(args.data, "train")
     # The same held-out split as the digit network's (TrainConfig's seed and size).
     train_x, train_y, val_x, val_y = split_train_val(train_set.images, train_set.labels, TrainConfig())
@@ -262,7 +280,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     save_pair_weights(args.out, result.network, result.t_pair, result.t_digit)
     classifier = load_pair_classifier(args.out)
     test_set = load_split(args.data, "t10k")
-    tx, ty = pair_batch(np.random.default_rng((args.seed, 20_000)), test_set.images, test_set.labels, 10_000)
+    tx, ty = pair_batch(np.random.default_rng((args.seed, 20_000)), test_set.images, test_set.labels, 10_000, data)
     test = evaluate_pairs(classifier.probabilities(tx), ty)
     card = {
         "weights": args.out.name,
@@ -291,6 +309,8 @@ def run_train_pairs(args: argparse.Namespace) -> int:
 
 def pair_card_markdown(card: dict[str, Any]) -> str:
     """The pair network's model card in Markdown, from the card dictionary written beside the weights."""
+
+    data = card["config"].get("data", {})
 
     def pct(value: float) -> str:
         return f"{value * 100:.2f}%"
@@ -331,10 +351,11 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
             f"Command: `{card['command']}`",
             "",
             "Data: samples composed afresh every epoch from MNIST train less the held-out split",
-            "(`recognition.pairs.pair_sample`): 55% two digits at a gap of -0.4..0.12 of the height",
-            "(deep overlap to a hair apart), and, labelled not-a-pair, one digit (sometimes drawn up",
-            "to twice as wide), three digits, a digit with a slice of its neighbour, a digit with a",
-            "point or dash. Heights 22-71 px, slant, thickness, binarised. AdamW, one-cycle learning",
+            f"(`recognition.pairs.pair_sample`, `{json.dumps(data)}`): two digits at a gap",
+            "(share of the height) from deep overlap to a hair apart, and, labelled not-a-pair, one",
+            "digit (sometimes drawn up to twice as wide), three digits, a digit with a slice of its",
+            "neighbour, a digit with a point or dash, in the shares given for pair, one, three, slice,",
+            "mark. Heights 22-71 px, slant, thickness, binarised. AdamW, one-cycle learning",
             f"rate (max {card['config']['max_lr']}), {card['config']['epochs']} epochs of "
             f"{card['config']['samples_per_epoch']:,} samples, seed {card['config']['seed']}; "
             "the shipped weights are the exponential moving average (decay 0.999).",

@@ -173,7 +173,19 @@ PAIR_GAP = (-0.4, 0.12)
 # with a slice of its neighbour, a digit with a comma, point or dash.
 KINDS = ("pair", "one", "three", "slice", "mark")
 KIND_SHARES = (0.55, 0.15, 0.1, 0.15, 0.05)
+# Gaps between the digits of a three-digit negative: not so deep that one digit hides behind
+# the others (that is a pair to the eye too).
+THREE_GAP = (-0.2, 0.12)
 IGNORE = -100
+
+
+@dataclass(frozen=True, slots=True)
+class PairData:
+    """The mix of training samples: shares of :data:`KINDS` (summing to 1) and gap ranges (shares of the height)."""
+
+    kind_shares: tuple[float, ...] = KIND_SHARES
+    pair_gap: tuple[float, float] = PAIR_GAP
+    three_gap: tuple[float, float] = THREE_GAP
 
 
 def _digit_alpha(
@@ -218,10 +230,14 @@ def _compose(parts: list[tuple[NDArray[np.float32], int]], gaps: list[int], heig
 
 
 def pair_sample(
-    rng: np.random.Generator, images: NDArray[np.uint8], labels: NDArray[np.uint8], kind: str | None = None
+    rng: np.random.Generator,
+    images: NDArray[np.uint8],
+    labels: NDArray[np.uint8],
+    kind: str | None = None,
+    data: PairData = PairData(),
 ) -> tuple[NDArray[np.float32], int, int, int]:
     """One training sample: (normalised 28x56 image, is_pair 0/1, left digit, right digit); IGNORE for non-pairs."""
-    kind = kind or str(rng.choice(KINDS, p=KIND_SHARES))
+    kind = kind or str(rng.choice(KINDS, p=data.kind_shares))
     height = int(rng.integers(22, 72))
 
     def digit() -> tuple[int, NDArray[np.float32], int]:
@@ -230,7 +246,7 @@ def pair_sample(
         return int(labels[index]), _digit_alpha(images[index], h, rng), int(rng.integers(-h // 10, h // 10 + 1)) - h
 
     def gap() -> int:
-        return round(height * rng.uniform(*PAIR_GAP))
+        return round(height * rng.uniform(*data.pair_gap))
 
     if kind == "pair":
         (a, alpha_a, top_a), (b, alpha_b, top_b) = digit(), digit()
@@ -241,9 +257,8 @@ def pair_sample(
         alpha = _digit_alpha(images[index], height, rng, stretch=float(rng.choice([1.0, rng.uniform(1.2, 2.0)])))
         mask = _compose([(alpha, 0)], [], height)
     elif kind == "three":
-        # Not so deep that one digit hides behind the others: that is a pair to the eye too.
         three = [digit() for _ in range(3)]
-        gaps = [round(height * rng.uniform(-0.2, PAIR_GAP[1])) for _ in range(2)]
+        gaps = [round(height * rng.uniform(*data.three_gap)) for _ in range(2)]
         mask = _compose([(alpha, top) for _, alpha, top in three], gaps, height)
     elif kind == "slice":
         (_, alpha_a, top_a), (_, alpha_b, top_b) = digit(), digit()
@@ -263,14 +278,18 @@ def pair_sample(
 
 
 def pair_batch(
-    rng: np.random.Generator, images: NDArray[np.uint8], labels: NDArray[np.uint8], count: int
+    rng: np.random.Generator,
+    images: NDArray[np.uint8],
+    labels: NDArray[np.uint8],
+    count: int,
+    data: PairData = PairData(),
 ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
     """``count`` samples: images (count, 28, 56) and targets (count, 3) = is_pair, left, right."""
     xs: list[NDArray[np.float32]] = []
     ys: list[tuple[int, int, int]] = []
     while len(xs) < count:
         try:
-            image, is_pair, left, right = pair_sample(rng, images, labels)
+            image, is_pair, left, right = pair_sample(rng, images, labels, data=data)
         except InvalidInput:
             continue
         xs.append(image)
@@ -291,6 +310,7 @@ class PairTrainConfig:
     seed: int = 0
     val_samples: int = 6000
     widths: tuple[int, int, int, int] = (16, 32, 64, 96)
+    data: PairData = PairData()
 
 
 @dataclass(slots=True)
@@ -343,7 +363,8 @@ def train_pairs(
     history: list[tuple[int, float, float, float]] = []
     for epoch in range(config.epochs):
         start = time.perf_counter()
-        x_all, y_all = pair_batch(np.random.default_rng((config.seed, epoch)), images, labels, config.samples_per_epoch)
+        rng = np.random.default_rng((config.seed, epoch))
+        x_all, y_all = pair_batch(rng, images, labels, config.samples_per_epoch, config.data)
         network.train()
         total, right, seen, positives = 0.0, 0, 0, 0
         order = torch.randperm(len(x_all))
@@ -370,7 +391,9 @@ def train_pairs(
     final = PairNet(widths=config.widths)
     final.load_state_dict(ema.module.state_dict())
     final.eval()
-    vx, vy = pair_batch(np.random.default_rng((config.seed, 10_000)), val_images, val_labels, config.val_samples)
+    vx, vy = pair_batch(
+        np.random.default_rng((config.seed, 10_000)), val_images, val_labels, config.val_samples, config.data
+    )
     with torch.inference_mode():
         logits = final(((torch.from_numpy(vx) - MEAN) / STD).unsqueeze(1)).numpy()
     # The pair logit as two-class logits [0, z]; both digit heads of the positives share one temperature.

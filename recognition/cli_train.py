@@ -218,7 +218,7 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
     )
     p.add_argument("--data", type=Path, required=True, help="directory with MNIST idx files (train and t10k)")
     p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS.with_name("pairnet.pt"), help="weights file to write")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--samples", type=int, default=60_000, help="composed samples per epoch")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--threads", type=int, default=1, help="torch threads for the training step")
@@ -226,9 +226,9 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "--shares",
         default=None,
         metavar="P,O,T,S,M",
-        help="shares of pairs, one digit, three digits, digit + slice, digit + mark (default 0.55,0.15,0.1,0.15,0.05)",
+        help="shares of pairs, one digit, three digits, digit + slice, digit + mark (default 0.5,0.15,0.2,0.1,0.05)",
     )
-    p.add_argument("--three-gap", default=None, metavar="MIN,MAX", help="gaps of three-digit negatives (-0.2,0.12)")
+    p.add_argument("--three-gap", default=None, metavar="MIN,MAX", help="gaps of three-digit negatives (-0.2,0.3)")
     p.set_defaults(handler=run_train_pairs)
 
 

@@ -258,6 +258,12 @@ def test_a_printed_digit_string_is_left_out_of_a_page_and_a_handwritten_one_kept
     )
     assert not looks_printed(handwritten)
     assert not looks_printed(replace(printed, digits=printed.digits[:3]))  # too few digits to tell
+    # A stray short glyph among printed ones (a lower-case letter read as a digit) hides nothing
+    # once the string is long enough for the rest to hold the rule; in a short one it does.
+    title = replace(printed, digits=printed.digits * 2)
+    short = replace(title.digits[2], box=Box(title.digits[2].box.x, 30, title.digits[2].box.w, 18))
+    assert looks_printed(replace(title, digits=(*title.digits[:2], short, *title.digits[3:])))
+    assert not looks_printed(replace(printed, digits=(*printed.digits[:2], short, printed.digits[3])))
     comb = replace(printed, kind="comb", cells=(4, 0, 8, 1, 1))
     kept = digit_fields((printed, handwritten, comb))
     assert [(f.name, f.kind, f.text) for f in kept] == [("field-1", "free", "40811"), ("field-2", "comb", "40811")]

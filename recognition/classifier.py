@@ -18,7 +18,7 @@ import torch
 from numpy.typing import NDArray
 
 from recognition.calibration import softmax
-from recognition.model import MEAN, REJECT, STD, DigitNet, fuse_batch_norm
+from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, fuse_batch_norm
 from recognition.normalise import normalise_digit
 from recognition.pairs import DEFAULT_PAIR_WEIGHTS, PairClassifier, load_pair_classifier
 from recognition.results import DigitPrediction
@@ -58,13 +58,7 @@ class Classifier:
         """Raw logits (N, 11) of normalised images (N, 28, 28), ink = 1.0."""
         if images.ndim != 3 or images.shape[1:] != (28, 28):
             raise InvalidInput(f"expected normalised images of shape (N, 28, 28), got {images.shape}")
-        out = np.empty((images.shape[0], 11), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, images.shape[0], BATCH):
-                chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + BATCH], dtype=np.float32))
-                x = ((chunk - MEAN) / STD).unsqueeze(1).contiguous(memory_format=torch.channels_last)
-                out[start : start + chunk.shape[0]] = self._module(x).numpy()
-        return out
+        return batched_logits(self._module, images, 11, BATCH)
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         """Calibrated class probabilities (N, 11); column 10 is not-a-digit."""

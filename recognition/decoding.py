@@ -11,6 +11,7 @@ slash, other) is read from its shape and position. No torch here: the probabilit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -165,63 +166,60 @@ def plan_string(
     """
     seg = segment_string(ink, string_params)
     height = seg.height
-    groups: list[tuple[int, int]] = []
-    candidates: list[DigitCandidate] = []
-    images: list[NDArray[np.float32]] = []
-    gaps: list[int] = []
+    runs: list[tuple[int, int]] = []
+    gaps: dict[tuple[int, int], int] = {}
     for start in range(len(seg.atoms)):
         for stop in range(start + 1, min(len(seg.atoms), start + max_atoms) + 1):
-            widest, total = _gaps(seg, start, stop)
+            widest, gaps[start, stop] = _gaps(seg, start, stop)
             if stop - start > 1:
-                x0 = min(a.box.x for a in seg.atoms[start:stop])
-                x1 = max(a.box.x2 for a in seg.atoms[start:stop])
-                if widest > MAX_GAP_SHARE * height or x1 - x0 > FLOURISH_WIDTH_SHARE * height:
+                width = _span(seg, start, stop)
+                if widest > MAX_GAP_SHARE * height or width > FLOURISH_WIDTH_SHARE * height:
                     break
-                if x1 - x0 > MAX_WIDTH_SHARE * height and _core_width(seg, start, stop) > CORE_WIDTH_SHARE * height:
+                if width > MAX_WIDTH_SHARE * height and _core_width(seg, start, stop) > CORE_WIDTH_SHARE * height:
                     continue
-            candidate = seg.compose(start, stop)
-            try:
-                image = normalise_mask(candidate.mask)
-            except InvalidInput:
-                continue
-            groups.append((start, stop))
-            candidates.append(candidate)
-            images.append(image)
-            gaps.append(total)
-    stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
-    plan = StringPlan(seg, tuple(groups), tuple(candidates), stacked, tuple(gaps))
-    return _with_pairs(plan) if pairs else plan
+            runs.append((start, stop))
+    groups, candidates, images = _normalised(seg, runs, normalise_mask, (0, 28, 28))
+    plan = StringPlan(seg, groups, candidates, images, tuple(gaps[g] for g in groups))
+    if not pairs:
+        return plan
+    pair_runs: list[tuple[int, int]] = []
+    for start in range(len(seg.atoms)):
+        for stop in range(start + 1, min(len(seg.atoms), start + PAIR_MAX_ATOMS) + 1):
+            width = _span(seg, start, stop)
+            if _gaps(seg, start, stop)[0] > PAIR_MAX_GAP_SHARE * height or width > PAIR_MAX_WIDTH_SHARE * height:
+                break
+            if width >= PAIR_MIN_WIDTH_SHARE * height:
+                pair_runs.append((start, stop))
+    pair_groups, pair_candidates, pair_images = _normalised(seg, pair_runs, normalise_pair, (0, 28, 56))
+    return replace(plan, pair_groups=pair_groups, pair_candidates=pair_candidates, pair_images=pair_images)
 
 
-def _with_pairs(plan: StringPlan) -> StringPlan:
-    """``plan`` with its pair candidates: runs of touching atoms one to two digits wide."""
-    seg = plan.segmentation
-    height = seg.height
+def _span(seg: StringSegmentation, start: int, stop: int) -> int:
+    """Width in px of the columns from the first to the last ink of atoms ``start..stop-1``."""
+    atoms = seg.atoms[start:stop]
+    return max(a.box.x2 for a in atoms) - min(a.box.x for a in atoms)
+
+
+def _normalised(
+    seg: StringSegmentation,
+    runs: list[tuple[int, int]],
+    normalise: Callable[[GrayImage], NDArray[np.float32]],
+    empty_shape: tuple[int, int, int],
+) -> tuple[tuple[tuple[int, int], ...], tuple[DigitCandidate, ...], NDArray[np.float32]]:
+    """The runs that ``normalise`` accepts, their composed candidates and their stacked images."""
     groups: list[tuple[int, int]] = []
     candidates: list[DigitCandidate] = []
     images: list[NDArray[np.float32]] = []
-    for start in range(len(seg.atoms)):
-        for stop in range(start + 1, min(len(seg.atoms), start + PAIR_MAX_ATOMS) + 1):
-            widest, _ = _gaps(seg, start, stop)
-            if widest > PAIR_MAX_GAP_SHARE * height:
-                break
-            x0 = min(a.box.x for a in seg.atoms[start:stop])
-            width = max(a.box.x2 for a in seg.atoms[start:stop]) - x0
-            if width > PAIR_MAX_WIDTH_SHARE * height:
-                break
-            if width < PAIR_MIN_WIDTH_SHARE * height:
-                continue
-            candidate = seg.compose(start, stop)
-            try:
-                image = normalise_pair(candidate.mask)
-            except InvalidInput:
-                continue
-            groups.append((start, stop))
-            candidates.append(candidate)
-            images.append(image)
-    if not groups:
-        return plan
-    return replace(plan, pair_groups=tuple(groups), pair_candidates=tuple(candidates), pair_images=np.stack(images))
+    for start, stop in runs:
+        candidate = seg.compose(start, stop)
+        try:
+            images.append(normalise(candidate.mask))
+        except InvalidInput:
+            continue
+        groups.append((start, stop))
+        candidates.append(candidate)
+    stacked = np.stack(images) if images else np.zeros(empty_shape, np.float32)
+    return tuple(groups), tuple(candidates), stacked
 
 
 def _leans_right(mask: GrayImage) -> bool:

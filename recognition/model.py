@@ -9,7 +9,9 @@ merged pairs).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -57,6 +59,23 @@ def standardise(images: torch.Tensor) -> torch.Tensor:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def batched_logits(
+    module: nn.Module, images: NDArray[np.float32], outputs: int, batch: int = 256
+) -> NDArray[np.float32]:
+    """Logits (N, ``outputs``) of a frozen network on images (N, H, W), ink = 1.0, standardised here.
+
+    Runs in ``batch``-sized chunks, in channels-last memory (on this CPU the networks' max-pools
+    run about 7x faster so), under ``torch.inference_mode()``.
+    """
+    out = np.empty((images.shape[0], outputs), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, images.shape[0], batch):
+            chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + batch], dtype=np.float32))
+            x = ((chunk - MEAN) / STD).unsqueeze(1).contiguous(memory_format=torch.channels_last)
+            out[start : start + chunk.shape[0]] = module(x).numpy()
+    return out
 
 
 def fuse_batch_norm(network: nn.Module) -> nn.Module:

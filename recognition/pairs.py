@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from recognition.calibration import fit_temperature, softmax
-from recognition.model import MEAN, STD, fuse_batch_norm
+from recognition.model import MEAN, STD, batched_logits, fuse_batch_norm
 from segmentation.cleanup import as_gray
 from segmentation.elements import GrayImage
 from segmentation.errors import InvalidInput, ModelError
@@ -115,13 +115,7 @@ class PairClassifier:
     def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         if images.ndim != 3 or images.shape[1:] != (HEIGHT, WIDTH):
             raise InvalidInput(f"expected normalised pairs of shape (N, {HEIGHT}, {WIDTH}), got {images.shape}")
-        out = np.empty((images.shape[0], 21), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, images.shape[0], BATCH):
-                chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + BATCH], dtype=np.float32))
-                x = ((chunk - MEAN) / STD).unsqueeze(1).contiguous(memory_format=torch.channels_last)
-                out[start : start + chunk.shape[0]] = self._module(x).numpy()
-        return out
+        return batched_logits(self._module, images, 21, BATCH)
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         """(N, 21): column 0 p(exactly two digits), 1..10 the left digit, 11..20 the right digit."""

@@ -32,6 +32,7 @@ from segmentation.fields import PageParams, digit_field, find_fields, line_field
 from segmentation.strings import StringParams
 
 MODES = ("page", "line", "digit")
+NO_PAIR_IMAGES = np.zeros((0, 28, 56), np.float32)
 # Machine print (see looks_printed): this many digits at least, heights within this share of
 # their median, tops spread (standard deviation) at most this share of it.
 PRINTED_MIN_DIGITS = 4
@@ -214,29 +215,32 @@ def _decode(
 def read_fields(
     model: ProbabilityModel, fields: list[Field], params: ReadParams = ReadParams()
 ) -> tuple[FieldResult, ...]:
-    """Read comb and free fields of one page with a single batched model call, in the given order."""
+    """Read comb and free fields of one page with a single batched model call, in the given order.
+
+    The pair network, if any, reads each free field's pair candidates as the field is planned,
+    and their images are let go at once: a page dense with handwriting has thousands of them.
+    """
     pair_model = _pair_model(model, params)
-    plans: list[StringPlan | CombPlan] = [
-        plan_comb(f)
-        if f.kind == "comb"
-        else plan_string(f.ink, params.max_atoms_per_digit, params.string, pairs=pair_model is not None)
-        for f in fields
-    ]
+    plans: list[StringPlan | CombPlan] = []
+    pair_rows: list[NDArray[np.float32] | None] = []
+    for f in fields:
+        if f.kind == "comb":
+            plans.append(plan_comb(f))
+            pair_rows.append(None)
+            continue
+        string = plan_string(f.ink, params.max_atoms_per_digit, params.string, pairs=pair_model is not None)
+        pair_rows.append(_pair_probabilities(pair_model, string.pair_images))
+        plans.append(replace(string, pair_images=NO_PAIR_IMAGES) if len(string.pair_images) else string)
     sizes = [p.images.shape[0] for p in plans]
     images = np.concatenate([p.images for p in plans]) if plans else np.zeros((0, 28, 28), np.float32)
     probabilities = _probabilities(model, images)
-    pair_plans = [p.pair_images if isinstance(p, StringPlan) else np.zeros((0, 28, 56), np.float32) for p in plans]
-    pair_sizes = [len(p) for p in pair_plans]
-    pair_p = _pair_probabilities(pair_model, np.concatenate(pair_plans) if plans else np.zeros((0, 28, 56), np.float32))
     results: list[FieldResult] = []
-    start = pair_start = 0
-    for f, plan, size, pair_size in zip(fields, plans, sizes, pair_sizes, strict=True):
+    start = 0
+    for f, plan, size, pair_p in zip(fields, plans, sizes, pair_rows, strict=True):
         rows = probabilities[start : start + size]
         start += size
-        pair_rows = None if pair_p is None else pair_p[pair_start : pair_start + pair_size]
-        pair_start += pair_size
         if isinstance(plan, CombPlan):
             results.append(decode_comb(f, plan, rows, params.review_threshold))
         else:
-            results.append(_decode(plan, rows, f, params, pair_rows))
+            results.append(_decode(plan, rows, f, params, pair_p))
     return tuple(results)

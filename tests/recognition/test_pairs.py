@@ -34,7 +34,7 @@ from recognition.pairs import (
     save_pair_weights,
     train_pairs,
 )
-from recognition.reader import ReadParams, read_string
+from recognition.reader import ReadParams, read_fields, read_string
 from segmentation.elements import Box, Field
 from segmentation.errors import InvalidInput, ModelError
 
@@ -164,10 +164,11 @@ class ScriptedPairs:
 
     def __init__(self, left: int, right: int, p_pair: float) -> None:
         self.left, self.right, self.p_pair = left, right, p_pair
-        self.seen = 0
+        self.seen = self.calls = 0
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         self.seen += len(images)
+        self.calls += 1
         p = np.full((len(images), 21), 1e-4, np.float32)
         p[:, PAIR] = self.p_pair
         p[:, 1 + self.left] = p[:, 11 + self.right] = 0.999
@@ -269,3 +270,19 @@ def test_the_shipped_pair_network_reads_digits_drawn_into_each_other(classifier:
     # Measured when written: 30 of 40 with pairs, 20 by cuts alone.
     assert with_pairs >= 27
     assert with_pairs >= cuts_only + 6
+
+
+def test_a_page_reads_pairs_field_by_field_and_combs_without_them(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(decoding, "PAIR_PENALTY", 0.0)
+    cells = tuple(Box(300 + 40 * i, 50, 40, 64) for i in range(2))
+    comb_ink = np.zeros((64, 80), np.uint8)
+    cv2.putText(comb_ink, "7", (8, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 255, 4)
+    comb = Field("field-1", "comb", Box(300, 50, 80, 64), comb_ink, cells)
+    free, second = touching_zeros(), touching_zeros()
+    pairs = ScriptedPairs(4, 2, p_pair=0.99)
+    results = read_fields(WithPairs(classifier, pairs), [free, comb, second])
+    assert [r.text for r in results] == ["42", "7", "42"]
+    assert results[1].kind == "comb" and results[1].cells == (7, None)
+    assert pairs.calls == 2  # one call per free field, none for the comb

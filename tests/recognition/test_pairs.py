@@ -286,3 +286,18 @@ def test_a_page_reads_pairs_field_by_field_and_combs_without_them(
     assert [r.text for r in results] == ["42", "7", "42"]
     assert results[1].kind == "comb" and results[1].cells == (7, None)
     assert pairs.calls == 2  # one call per free field, none for the comb
+
+
+def test_train_pairs_cli_defaults_match_the_config() -> None:
+    from formdigits.cli import build_parser
+
+    args = build_parser().parse_args(["train-pairs", "--data", "x"])
+    config = PairTrainConfig()
+    assert (args.epochs, args.samples, args.seed) == (config.epochs, config.samples_per_epoch, config.seed)
+    assert args.out.name == DEFAULT_PAIR_WEIGHTS.name and args.out.parent == DEFAULT_WEIGHTS.parent
+
+
+def test_train_pairs_refuses_shares_that_do_not_sum_to_one(tmp_path: Path) -> None:
+    argv = ["train-pairs", "--data", str(tmp_path), "--out", str(tmp_path / "p.pt"), "--shares", "0.5,0.5,0.5,0,0"]
+    assert cli_main(argv) == 2
+    assert not (tmp_path / "p.pt").exists()

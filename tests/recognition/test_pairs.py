@@ -267,9 +267,10 @@ def test_the_shipped_pair_network_reads_digits_drawn_into_each_other(classifier:
     cuts_only = sum(
         read_string(classifier, f, ReadParams(pairs=False)).text == t for f, t in zip(fields, texts, strict=True)
     )
-    # Measured when written: 30 of 40 with pairs, 20 by cuts alone.
-    assert with_pairs >= 27
-    assert with_pairs >= cuts_only + 6
+    # Measured with the shipped weights: 27 of 40 with pairs (30 with the first, 15-epoch pair
+    # weights and pairs up to 2 heights wide), 20 by cuts alone.
+    assert with_pairs >= 25
+    assert with_pairs >= cuts_only + 5
 
 
 def test_a_page_reads_pairs_field_by_field_and_combs_without_them(

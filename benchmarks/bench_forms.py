@@ -30,10 +30,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import add_reading_arguments, digits_for  # noqa: E402  (benchmarks/, the script's directory)
+
 from recognition.classifier import load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_page  # noqa: E402
-from recognition.synthetic import FormParams, field_at, load_digit_source, make_form, truth_digits  # noqa: E402
-from recognition.train import held_out_digits  # noqa: E402
+from recognition.synthetic import FormParams, field_at, make_form, truth_digits  # noqa: E402
 from segmentation.loading import load_page  # noqa: E402
 
 
@@ -85,19 +86,13 @@ def main() -> None:
     parser.add_argument("--dpi", type=int, choices=(150, 300), default=150)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped weights)")
-    parser.add_argument(
-        "--source",
-        choices=("test", "val"),
-        default="test",
-        help="digits from MNIST test, or from the held-out split of MNIST train (for tuning: no network trained on it)",
-    )
-    parser.add_argument("--no-pairs", action="store_true", help="read without the pair network (cuts only)")
+    add_reading_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)  # one core: OpenCV would otherwise use every core
 
     model = load_classifier(args.weights) if args.weights else load_classifier()
-    source = load_digit_source(args.data) if args.source == "test" else held_out_digits(args.data)
+    source = digits_for(args, args.data)
     read_params = ReadParams(pairs=not args.no_pairs)
     rng = np.random.default_rng(args.seed)
     params = FormParams() if args.dpi == 150 else FormParams(width=2480, height=3508)

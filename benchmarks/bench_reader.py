@@ -29,13 +29,12 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import add_reading_arguments, digits_for  # noqa: E402  (benchmarks/, the script's directory)
+
 from recognition.classifier import load_classifier  # noqa: E402
-from recognition.mnist import load_split  # noqa: E402
 from recognition.reader import ReadParams, read_image  # noqa: E402
 from recognition.results import FieldResult  # noqa: E402
-from recognition.synthetic import load_digit_source  # noqa: E402
 from recognition.synthetic import make_line as make_hard_line  # noqa: E402
-from recognition.train import held_out_digits  # noqa: E402
 from segmentation.strings import StringParams  # noqa: E402
 
 UPSCALE = 3
@@ -97,29 +96,22 @@ def main() -> None:
     parser.add_argument("--digits", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
-    parser.add_argument(
-        "--source",
-        choices=("test", "val"),
-        default="test",
-        help="digits from MNIST test, or from the held-out split of MNIST train (for tuning: neither network trained on it)",
-    )
-    parser.add_argument("--no-pairs", action="store_true", help="read without the pair network (cuts only)")
+    add_reading_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)  # one core: OpenCV would otherwise use every core
 
-    test = load_split(args.data, "t10k") if args.source == "test" else held_out_digits(args.data)
+    digits = digits_for(args, args.data)
     rng = np.random.default_rng(args.seed)
     model = TimedModel(load_classifier())
     params = ReadParams(string=StringParams(max_cuts_per_component=args.max_cuts), pairs=not args.no_pairs)
     lines = []
     if args.set == "hard":
-        source = load_digit_source(args.data) if args.source == "test" else test
-        lines = [make_hard_line(rng, source) for _ in range(args.lines)]
+        lines = [make_hard_line(rng, digits) for _ in range(args.lines)]
     for _ in range(args.lines if args.set == "simple" else 0):
-        picks = rng.choice(len(test), size=args.digits, replace=False)
+        picks = rng.choice(len(digits), size=args.digits, replace=False)
         gaps = [int(g) for g in rng.integers(-1, 7, size=args.digits - 1)]
-        lines.append((make_line(test.images[picks], gaps), "".join(str(d) for d in test.labels[picks])))
+        lines.append((make_line(digits.images[picks], gaps), "".join(str(d) for d in digits.labels[picks])))
     for image, _ in lines[:10]:
         read_image(model, image, "line", params)  # warm-up: the traced model specialises on first calls
 

@@ -18,7 +18,7 @@ import torch
 from numpy.typing import NDArray
 
 from recognition.calibration import softmax
-from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, fuse_batch_norm
+from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, inference_module
 from recognition.normalise import normalise_digit
 from recognition.pairs import DEFAULT_PAIR_WEIGHTS, PairClassifier, load_pair_classifier
 from recognition.results import DigitPrediction
@@ -42,17 +42,9 @@ class Classifier:
         self, network: DigitNet, temperature: float = 1.0, *, freeze: bool = True, pairs: PairClassifier | None = None
     ) -> None:
         self.pairs = pairs
-        network = network.eval()
         self.temperature = float(temperature)
-        self.network = network
-        # Folding batch norm into the convolutions is as fast as a frozen TorchScript trace on
-        # this CPU (~5,900 vs ~5,600 digits/s, batch 256, one thread) and loads in milliseconds
-        # instead of the ~0.7-0.9 s that tracing costs, so the model is ready well within 1 s.
-        # Channels-last memory runs this network's max-pools about 7x and the whole batch about
-        # 2x faster on this CPU than the default layout (same logits to 2e-6). torch's stubs do not
-        # know Module.to's memory_format.
-        module = fuse_batch_norm(network) if freeze else network
-        self._module: torch.nn.Module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.network = network.eval()
+        self._module = inference_module(network, fuse=freeze)
 
     def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         """Raw logits (N, 11) of normalised images (N, 28, 28), ink = 1.0."""

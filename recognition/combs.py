@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from recognition.decoding import digit_result, normalise_mask, separator_kind
+from recognition.decoding import digit_result, separator_kind
 from recognition.model import REJECT
+from recognition.normalise import normalise_mask
 from recognition.results import DigitResult, FieldResult, Separator
 from segmentation.elements import Box, Field, GrayImage
 from segmentation.errors import InvalidInput

@@ -14,13 +14,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from recognition.model import REJECT
-from recognition.normalise import normalise_digit
-from recognition.pairs import LEFT, PAIR, RIGHT, normalise_pair
+from recognition.normalise import PAIR_SHAPE, normalise_mask, normalise_pair
+from recognition.pairs import LEFT, PAIR, RIGHT
 from recognition.results import DigitResult, FieldResult, Separator
 from segmentation.elements import Box, DigitCandidate, GrayImage
 from segmentation.errors import InvalidInput
@@ -85,11 +84,6 @@ MARK_LOG_FLOOR = math.log(0.7)
 # punctuation, is dust: dropped without a separator (a binarised point can be 0.09 high).
 TINY_SHARE = 0.1
 DEFAULT_STRING = StringParams()
-# Edge blur of binary masks in pixels of the 20-px digit box: the interim classifier read 1%
-# of binarised MNIST test digits unblurred, 98.8% at 0.4, 98.6% at 0.6, 95.8% at 1.0.
-EDGE_SIGMA = 0.5
-# Pad crops so that solid ink (a dash) still has a background for normalisation.
-PAD_PX = 2
 # Pair candidates (recognition.pairs): runs of atoms with no empty column wider than
 # PAIR_MAX_GAP_SHARE of the height between them (touching or overlapping ink), between
 # PAIR_MIN_WIDTH_SHARE and PAIR_MAX_WIDTH_SHARE of the height wide, of at most
@@ -122,18 +116,7 @@ class StringPlan:
     gaps: tuple[int, ...] = ()
     pair_groups: tuple[tuple[int, int], ...] = ()
     pair_candidates: tuple[DigitCandidate, ...] = ()
-    pair_images: NDArray[np.float32] = field(repr=False, default_factory=lambda: np.zeros((0, 28, 56), np.float32))
-
-
-def normalise_mask(mask: GrayImage) -> NDArray[np.float32]:
-    """The classifier input (28, 28) of a binary candidate mask (ink = 255); InvalidInput if unreadable.
-
-    A binary mask has hard edges that scanned and MNIST digits never have; it is blurred
-    by about half a pixel of the 20-px digit box first, like a scanner's optics.
-    """
-    padded = cv2.copyMakeBorder(mask, PAD_PX, PAD_PX, PAD_PX, PAD_PX, cv2.BORDER_CONSTANT, value=0).astype(np.float32)
-    sigma = EDGE_SIGMA * max(mask.shape) / 20.0
-    return normalise_digit(cv2.GaussianBlur(padded, (0, 0), sigma), ink_is_bright=True)
+    pair_images: NDArray[np.float32] = field(repr=False, default_factory=lambda: np.zeros((0, *PAIR_SHAPE), np.float32))
 
 
 def _core_width(seg: StringSegmentation, start: int, stop: int) -> int:
@@ -193,7 +176,7 @@ def plan_string(
                 break
             if width >= PAIR_MIN_WIDTH_SHARE * height:
                 pair_runs.append((start, stop))
-    pair_groups, pair_candidates, pair_images = _normalised(seg, pair_runs, normalise_pair, (0, 28, 56))
+    pair_groups, pair_candidates, pair_images = _normalised(seg, pair_runs, normalise_pair, (0, *PAIR_SHAPE))
     return replace(plan, pair_groups=pair_groups, pair_candidates=pair_candidates, pair_images=pair_images)
 
 
@@ -267,12 +250,15 @@ def separator_kind(box: Box, mask: GrayImage, top: int, baseline: int) -> str:
     return "other"
 
 
+def _cover_prior(box: Box, top: int, baseline: int) -> float:
+    """Log prior (<= 0) of a candidate box's rows: digits cover most of the band ``top..baseline``."""
+    cover = max(0, min(box.y2, baseline) - max(box.y, top)) / max(1, baseline - top)
+    return -COVER_PENALTY * max(0.0, MIN_COVER - cover)
+
+
 def _digit_prior(box: Box, top: int, baseline: int) -> float:
-    """Log prior (<= 0) of a candidate box being a digit of the band ``top..baseline``."""
-    height = max(1, baseline - top)
-    cover = max(0, min(box.y2, baseline) - max(box.y, top)) / height
-    prior = -COVER_PENALTY * max(0.0, MIN_COVER - cover)
-    return prior - WIDE_PENALTY * max(0.0, box.w / height - WIDE_SHARE)
+    """Log prior (<= 0) of a candidate box being a digit of the band ``top..baseline``: cover and width."""
+    return _cover_prior(box, top, baseline) - WIDE_PENALTY * max(0.0, box.w / max(1, baseline - top) - WIDE_SHARE)
 
 
 def _reject_prior(kind: str, box: Box, height: int, atoms: int) -> float:
@@ -309,7 +295,8 @@ def _pair_edges(plan: StringPlan, pair_probabilities: NDArray[np.float32]) -> li
         box = plan.pair_candidates[index].box
         p = pair_probabilities[index]
         cut_cost = CUT_PENALTY / 2 * (seg.atoms[start].cut_before + seg.atoms[stop - 1].cut_after)
-        cover = _digit_prior(Box(box.x, box.y, 1, box.h), seg.top, seg.baseline)
+        # Its width is bounded by PAIR_MAX_WIDTH_SHARE when planned; only its cover is a prior.
+        cover = _cover_prior(box, seg.top, seg.baseline)
         prior = float(np.log(max(float(p[PAIR]), P_FLOOR))) + cover - cut_cost - PAIR_PENALTY
         left, right = np.log(np.maximum(p[LEFT], P_FLOOR)), np.log(np.maximum(p[RIGHT], P_FLOOR))
         for a in np.argsort(-left, kind="stable")[:2]:

@@ -4,7 +4,7 @@ Over-segmentation cannot separate digits whose strokes run through each other (a
 tail crosses into a 7, a loop of one 0 inside the next): every cut leaves part of one digit
 on the other side, and the digit network then reads two wrong halves or one wrong digit.
 The pair network reads such a blob whole. Its input is the candidate mask fitted into a
-20x48 box (aspect kept) and centred in a 28x56 frame (:func:`normalise_pair`); its output is
+20x48 box (aspect kept) and centred in a 28x56 frame (:func:`recognition.normalise.normalise_pair`); its output is
 21 logits: whether the candidate is exactly two digits, and the left and the right digit.
 The decoder (:mod:`recognition.decoding`) offers a pair reading for runs of touching atoms
 one to two digits wide, next to the readings made of single digits.
@@ -29,48 +29,18 @@ from numpy.typing import NDArray
 from torch import nn
 
 from recognition.calibration import fit_temperature, softmax
-from recognition.model import MEAN, STD, batched_logits, fuse_batch_norm
+from recognition.model import MEAN, STD, batched_logits, conv_block, inference_module
+from recognition.normalise import PAIR_SHAPE, normalise_pair
 from segmentation.cleanup import as_gray
-from segmentation.elements import GrayImage
 from segmentation.errors import InvalidInput, ModelError
 
 log = logging.getLogger(__name__)
 
-HEIGHT, WIDTH = 28, 56
-BOX_H, BOX_W = 20, 48
-# Edge blur of binary masks in pixels of the 20-px box height, as for single digits
-# (recognition.decoding.EDGE_SIGMA).
-EDGE_SIGMA = 0.5
-PAD_PX = 2
+HEIGHT, WIDTH = PAIR_SHAPE
 # Output columns of PairClassifier.probabilities: p(two digits), left digit, right digit.
 PAIR, LEFT, RIGHT = 0, slice(1, 11), slice(11, 21)
 DEFAULT_PAIR_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "pairnet.pt"
 BATCH = 256
-
-
-def normalise_pair(mask: GrayImage) -> NDArray[np.float32]:
-    """The pair network's input (28, 56), ink = 1.0, of a binary mask (ink = 255); InvalidInput if empty."""
-    rows = np.flatnonzero(mask.max(axis=1))
-    cols = np.flatnonzero(mask.max(axis=0))
-    if rows.size == 0 or rows.size * cols.size < 4:
-        raise InvalidInput("the pair candidate has no ink")
-    crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    h, w = crop.shape
-    scale = min(BOX_H / h, BOX_W / w)
-    padded = cv2.copyMakeBorder(crop, PAD_PX, PAD_PX, PAD_PX, PAD_PX, cv2.BORDER_CONSTANT, value=0)
-    blurred = cv2.GaussianBlur(padded.astype(np.float32), (0, 0), max(0.3, EDGE_SIGMA / scale))
-    new_h, new_w = max(1, round((h + 2 * PAD_PX) * scale)), max(1, round((w + 2 * PAD_PX) * scale))
-    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-    fitted = np.asarray(cv2.resize(blurred, (new_w, new_h), interpolation=interpolation), np.float32) / 255.0
-    new_h, new_w = min(new_h, HEIGHT), min(new_w, WIDTH)
-    frame = np.zeros((HEIGHT, WIDTH), np.float32)
-    top, left = (HEIGHT - new_h) // 2, (WIDTH - new_w) // 2
-    frame[top : top + new_h, left : left + new_w] = np.minimum(fitted[:new_h, :new_w], 1.0)
-    return frame
-
-
-def _block(c_in: int, c_out: int, kernel: int, padding: int) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
 class PairNet(nn.Module):
@@ -81,12 +51,12 @@ class PairNet(nn.Module):
         w1, w2, w3, w4 = widths
         self.widths = widths
         self.features = nn.Sequential(
-            *_block(1, w1, 5, 2),  # 28x56
+            *conv_block(1, w1, 5, 2),  # 28x56
             nn.MaxPool2d(2),  # 14x28
-            *_block(w1, w2, 3, 1),
+            *conv_block(w1, w2, 3, 1),
             nn.MaxPool2d(2),  # 7x14
-            *_block(w2, w3, 3, 1),
-            *_block(w3, w4, 3, 0),  # 5x12
+            *conv_block(w2, w3, 3, 1),
+            *conv_block(w3, w4, 3, 0),  # 5x12
         )
         self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(w4 * 5 * 12, 21))
 
@@ -109,8 +79,7 @@ class PairClassifier:
     def __init__(self, network: PairNet, t_pair: float = 1.0, t_digit: float = 1.0) -> None:
         self.network = network.eval()
         self.t_pair, self.t_digit = float(t_pair), float(t_digit)
-        module = fuse_batch_norm(self.network)
-        self._module: nn.Module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self._module = inference_module(network)
 
     def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         if images.ndim != 3 or images.shape[1:] != (HEIGHT, WIDTH):

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from formdigits.cli import main as cli_main
 from recognition import decoding
 from recognition.classifier import DEFAULT_WEIGHTS, Classifier, load_classifier
+from recognition.normalise import normalise_pair
 from recognition.pairs import (
     DEFAULT_PAIR_WEIGHTS,
     IGNORE,
@@ -28,7 +29,6 @@ from recognition.pairs import (
     PairTrainConfig,
     evaluate_pairs,
     load_pair_classifier,
-    normalise_pair,
     pair_batch,
     pair_sample,
     save_pair_weights,
@@ -219,7 +219,6 @@ def test_an_unsure_pair_reading_leaves_the_cut_reading(classifier: Classifier) -
     assert off.seen == 0
 
 
-@pytest.mark.skipif(not DEFAULT_PAIR_WEIGHTS.exists(), reason="no shipped pair weights")
 def test_the_shipped_classifier_carries_the_pair_network(classifier: Classifier) -> None:
     assert isinstance(classifier.pairs, PairClassifier)
 
@@ -258,7 +257,6 @@ def overlapped(text: str, overlap: int) -> Field:
     return Field("field-1", "free", Box(0, 0, ink.shape[1], ink.shape[0]), ink)
 
 
-@pytest.mark.skipif(not DEFAULT_PAIR_WEIGHTS.exists(), reason="no shipped pair weights")
 def test_the_shipped_pair_network_reads_digits_drawn_into_each_other(classifier: Classifier) -> None:
     rng = np.random.default_rng(0)
     texts = ["".join(str(d) for d in rng.integers(0, 10, 4)) for _ in range(40)]

@@ -1,0 +1,26 @@
+"""What the reading benchmarks share: where their digits come from, and whether pairs are read."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from recognition.mnist import DigitSet
+from recognition.synthetic import load_digit_source
+from recognition.train import held_out_digits
+
+
+def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--source test|val`` and ``--no-pairs``."""
+    parser.add_argument(
+        "--source",
+        choices=("test", "val"),
+        default="test",
+        help="digits from MNIST test, or from the held-out split of MNIST train (for tuning: no network trained on it)",
+    )
+    parser.add_argument("--no-pairs", action="store_true", help="read without the pair network (cuts only)")
+
+
+def digits_for(args: argparse.Namespace, data: Path) -> DigitSet:
+    """The digits ``--source`` names: MNIST test, or MNIST train's held-out split."""
+    return load_digit_source(data) if args.source == "test" else held_out_digits(data)

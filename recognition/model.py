@@ -22,7 +22,7 @@ MEAN = 0.1307
 STD = 0.3081
 
 
-def conv_block(c_in: int, c_out: int, kernel: int, padding: int) -> list[nn.Module]:
+def _conv_block(c_in: int, c_out: int, kernel: int, padding: int) -> list[nn.Module]:
     return [
         nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False),
         nn.BatchNorm2d(c_out),
@@ -30,22 +30,27 @@ def conv_block(c_in: int, c_out: int, kernel: int, padding: int) -> list[nn.Modu
     ]
 
 
+def conv_features(widths: tuple[int, int, int, int]) -> nn.Sequential:
+    """The convolutional stack of the digit and pair networks: (N, 1, H, W) -> (N, w4, H/4 - 2, W/4 - 2)."""
+    w1, w2, w3, w4 = widths
+    return nn.Sequential(
+        *_conv_block(1, w1, 5, 2),  # 28x28 (pairs: 28x56)
+        nn.MaxPool2d(2),  # 14x14
+        *_conv_block(w1, w2, 3, 1),
+        nn.MaxPool2d(2),  # 7x7
+        *_conv_block(w2, w3, 3, 1),
+        *_conv_block(w3, w4, 3, 0),  # 5x5 (pairs: 5x12)
+    )
+
+
 class DigitNet(nn.Module):
     """CNN mapping (N, 1, 28, 28) standardised images to (N, 11) logits."""
 
     def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 96), dropout: float = 0.25) -> None:
         super().__init__()
-        w1, w2, w3, w4 = widths
         self.widths = widths
-        self.features = nn.Sequential(
-            *conv_block(1, w1, 5, 2),  # 28x28
-            nn.MaxPool2d(2),  # 14x14
-            *conv_block(w1, w2, 3, 1),
-            nn.MaxPool2d(2),  # 7x7
-            *conv_block(w2, w3, 3, 1),
-            *conv_block(w3, w4, 3, 0),  # 5x5
-        )
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(w4 * 25, NUM_CLASSES))
+        self.features = conv_features(widths)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(widths[3] * 5 * 5, NUM_CLASSES))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))

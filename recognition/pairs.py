@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from recognition.calibration import fit_temperature, softmax
-from recognition.model import MEAN, STD, batched_logits, conv_block, inference_module
+from recognition.model import MEAN, STD, batched_logits, conv_features, inference_module
 from recognition.normalise import PAIR_SHAPE, normalise_pair
 from segmentation.cleanup import as_gray
 from segmentation.errors import InvalidInput, ModelError
@@ -48,17 +48,9 @@ class PairNet(nn.Module):
 
     def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 96), dropout: float = 0.25) -> None:
         super().__init__()
-        w1, w2, w3, w4 = widths
         self.widths = widths
-        self.features = nn.Sequential(
-            *conv_block(1, w1, 5, 2),  # 28x56
-            nn.MaxPool2d(2),  # 14x28
-            *conv_block(w1, w2, 3, 1),
-            nn.MaxPool2d(2),  # 7x14
-            *conv_block(w2, w3, 3, 1),
-            *conv_block(w3, w4, 3, 0),  # 5x12
-        )
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(w4 * 5 * 12, 21))
+        self.features = conv_features(widths)  # the digit network's stack: 28x56 -> 5x12
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(widths[3] * 5 * 12, 21))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))

@@ -229,6 +229,13 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
         help="shares of pairs, one digit, three digits, digit + slice, digit + mark (default 0.5,0.15,0.2,0.1,0.05)",
     )
     p.add_argument("--three-gap", default=None, metavar="MIN,MAX", help="gaps of three-digit negatives (-0.2,0.3)")
+    p.add_argument(
+        "--size-mix",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="share of pair, three and slice samples with one digit drawn 1.2-2x the others' height (default 0)",
+    )
     p.set_defaults(handler=run_train_pairs)
 
 
@@ -264,6 +271,11 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     if args.three_gap:
         low, high = (float(v) for v in args.three_gap.split(","))
         data = replace(data, three_gap=(low, high))
+    if args.size_mix is not None:
+        if not 0.0 <= args.size_mix <= 1.0:
+            print("--size-mix takes a share between 0 and 1", file=sys.stderr)
+            return 2
+        data = replace(data, size_mix=args.size_mix)
     config = PairTrainConfig(epochs=args.epochs, samples_per_epoch=args.samples, seed=args.seed, data=data)
     train_set = load_split(args.data, "train")
     # The same held-out split as the digit network's (TrainConfig's seed and size).

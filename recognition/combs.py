@@ -3,6 +3,15 @@
 The field's ink (binary, ink = 255, printed lines already removed) is shared out among the
 cells: a piece of ink belongs to the cell holding most of its width; a piece spread over
 several cells (digits touching across a removed rule) is cut at the cell boundaries.
+Flat pieces hugging the comb's top or bottom rule outside the cells are remnants of the
+rule and belong to no cell.
+
+Each cell is read alone from its best candidate (its ink, its ink without rule remnants,
+or the whole piece it was cut from). Where ink joins two neighbouring cells, two more
+readings compete on one best path over the cells: the pair network (:mod:`recognition.pairs`)
+reads the two cells' ink whole as two digits, or the ink of one cell is the spill of its
+neighbour's oversize digit and that cell is left empty. The pair network's p(two digits)
+weighs the readings with a digit on each side against the one with a single digit.
 """
 
 from __future__ import annotations
@@ -15,9 +24,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from recognition.decoding import digit_result, separator_kind
+from recognition.decoding import P_FLOOR, digit_result, separator_kind
 from recognition.model import REJECT
-from recognition.normalise import normalise_mask
+from recognition.normalise import normalise_mask, normalise_pair
+from recognition.pairs import LEFT, PAIR, RIGHT
 from recognition.results import DigitResult, FieldResult, Separator
 from segmentation.elements import Box, Field, GrayImage
 from segmentation.errors import InvalidInput
@@ -37,6 +47,11 @@ RIM_SHARE = 0.035
 # 60 forms' comb fields read 151 -> 152 right with the shipped model, 156 -> 162 with a model
 # also trained on field samples (0.7: 161).
 DIGIT_HEIGHT_SHARE = 0.5
+# A piece lying wholly outside the cells, within this share of the cell height of their top or
+# bottom edge, is a remnant of the comb's rule (a thick, blurred rule is left in dashes where its
+# ink is thicker than the rule found), not a digit: 150 held-out forms, 5 cells of an empty
+# comb read 2 -> 0 (0.1: remnants 6 px from the cell kept).
+RULE_REMNANT_SHARE = 0.175
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +64,12 @@ class CombPlan:
     images: NDArray[np.float32] = field(repr=False)
     # ``entry[r]``: the non-empty cell (index into ``cell_index``) that image row ``r`` is a candidate for.
     entry: tuple[int, ...] = field(repr=False)
+    # Pair candidates: ``pair_left[k]`` (index into ``cell_index``) and the next non-empty cell,
+    # adjacent and joined by ink across their wall, read whole by the pair network.
+    pair_left: tuple[int, ...] = ()
+    pair_images: NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 28, 56), np.float32), repr=False)
+    # (image row of a whole-piece candidate, the adjacent non-empty cell whose ink it holds entirely).
+    absorbs: tuple[tuple[int, int], ...] = ()
 
 
 def _cell_owners(comb: Field) -> NDArray[np.int32]:
@@ -65,8 +86,13 @@ def _cell_owners(comb: Field) -> NDArray[np.int32]:
     column_cell = np.searchsorted(bounds, np.arange(comb.ink.shape[1]) + 0.5).astype(np.int32)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(comb.ink, connectivity=8)
     owners = np.zeros(comb.ink.shape, np.int32)
+    rim = max(1, round(RIM_SHARE * cells[0].h))
+    band = round(RULE_REMNANT_SHARE * cells[0].h)
+    top, bottom = min(c.y for c in cells) + rim, max(c.y2 for c in cells) - rim
     for label in range(1, count):
         x, y, w, h = (int(v) for v in stats[label, :4])
+        if (top - band <= y and y + h <= top) or (bottom <= y and y + h <= bottom + band):
+            continue  # along the comb's top or bottom rule, outside the cells: a remnant of the rule
         columns = column_cell[x : x + w]
         cover = np.bincount(columns, minlength=len(cells)) / widths
         spanned = np.flatnonzero(cover >= SPAN_CELL_SHARE)
@@ -141,7 +167,21 @@ def _whole_pieces(ink: GrayImage, owners: NDArray[np.int32]) -> dict[int, NDArra
     return whole
 
 
-def plan_comb(comb: Field) -> CombPlan:
+def _joined_cells(ink: GrayImage, owners: NDArray[np.int32]) -> set[int]:
+    """Cells ``c`` (0-based) whose ink is joined to ink of cell ``c + 1`` in one connected piece."""
+    count, labels = cv2.connectedComponents(ink, connectivity=8)
+    joined: set[int] = set()
+    if count <= 1:
+        return joined
+    ink_pixels = owners > 0
+    pieces, cells = labels[ink_pixels], owners[ink_pixels] - 1
+    for label in np.unique(pieces):
+        held = np.unique(cells[pieces == label])
+        joined.update(int(a) for a, b in pairwise(held) if b == a + 1)
+    return joined
+
+
+def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
     """Normalised candidates per non-empty cell, ready for a batched model call.
 
     Each cell gets its owned ink and, when it differs, the same ink without rule remnants
@@ -155,6 +195,8 @@ def plan_comb(comb: Field) -> CombPlan:
     masks: list[GrayImage] = []
     images: list[NDArray[np.float32]] = []
     entry: list[int] = []
+    whole_rows: dict[int, int] = {}
+    absorbs: list[tuple[int, int]] = []
     for i, cell in enumerate(comb.cells):
         owned = owners == i + 1
         min_side = CELL_SPECK_SHARE * cell.h
@@ -175,6 +217,7 @@ def plan_comb(comb: Field) -> CombPlan:
         if i in whole:
             alternatives.append(owned | whole[i])
         for alternative in alternatives:
+            is_whole = alternative is not alternatives[0]
             if np.array_equal(alternative, owned):
                 continue
             found = _cell_mask(alternative, min_side)
@@ -185,8 +228,33 @@ def plan_comb(comb: Field) -> CombPlan:
             except InvalidInput:
                 continue
             entry.append(len(indices) - 1)
+            if is_whole:
+                whole_rows[len(images) - 1] = i
+    for row, i in whole_rows.items() if pairs else ():
+        for k in (i - 1, i + 1):
+            if k in indices and not np.any((owners == k + 1) & ~whole[i]):
+                absorbs.append((row, indices.index(k)))
     stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
-    return CombPlan(tuple(indices), tuple(boxes), tuple(masks), stacked, tuple(entry))
+    pair_left: list[int] = []
+    pair_images: list[NDArray[np.float32]] = []
+    if pairs:
+        joined = _joined_cells(comb.ink, owners)
+        for j, (a, b) in enumerate(pairwise(indices)):
+            if b != a + 1 or a not in joined:
+                continue
+            owned = (owners == a + 1) | (owners == b + 1)
+            found = _cell_mask(owned, CELL_SPECK_SHARE * comb.cells[a].h)
+            if found is None:
+                continue
+            try:
+                pair_images.append(normalise_pair(found[1]))
+            except InvalidInput:
+                continue
+            pair_left.append(j)
+    pair_stack = np.stack(pair_images) if pair_images else np.zeros((0, 28, 56), np.float32)
+    return CombPlan(
+        tuple(indices), tuple(boxes), tuple(masks), stacked, tuple(entry), tuple(pair_left), pair_stack, tuple(absorbs)
+    )
 
 
 def _best_candidates(plan: CombPlan, probabilities: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -198,32 +266,140 @@ def _best_candidates(plan: CombPlan, probabilities: NDArray[np.float32]) -> NDAr
     best = np.zeros((len(plan.cell_index), probabilities.shape[1]), np.float32)
     score = np.full(len(plan.cell_index), -np.inf)
     digit_share = np.delete(probabilities, REJECT, axis=1).max(axis=1)
+    absorbing = {row for row, _ in plan.absorbs}
     for row, index in enumerate(plan.entry):
-        if digit_share[row] > score[index]:
+        if row not in absorbing and digit_share[row] > score[index]:
             best[index], score[index] = probabilities[row], digit_share[row]
     return best
 
 
+def _cell_class(p: NDArray[np.float32], box: Box, cell: Box) -> int:
+    """The class read in a cell: digit-tall ink is always a digit (see ``DIGIT_HEIGHT_SHARE``)."""
+    best = int(np.argmax(p))
+    if best == REJECT and box.h >= DIGIT_HEIGHT_SHARE * cell.h:
+        # Ink as tall as a digit in a box meant for one digit is that digit, however
+        # damaged; its low confidence marks the field for review.
+        best = int(np.argmax(p[:REJECT]))
+    return best
+
+
+# A reading of consecutive non-empty cells: (first entry, entry after the last, score in nats,
+# per entry its class and 11 probabilities; class None: the ink belongs to a neighbour's digit).
+CombEdge = tuple[int, int, float, tuple[tuple[int | None, NDArray[np.float32]], ...]]
+
+
+def _log(p: float | np.floating) -> float:
+    return float(np.log(max(float(p), P_FLOOR)))
+
+
+def _comb_edges(
+    plan: CombPlan,
+    probabilities: NDArray[np.float32],
+    singles: NDArray[np.float32],
+    classes: list[int],
+    pair_probabilities: NDArray[np.float32],
+) -> list[CombEdge]:
+    """The ways to read the cells: each alone, two joined cells as a pair, a cell as its neighbour's spill.
+
+    Scores: log p(class) of a cell read alone; log p(two digits) + log p(left) + log p(right)
+    of a pair; log p(digit) of the neighbour's whole piece + log p(not two digits) of the
+    pair candidate across that wall for a spill (the pair network judges how many digits the
+    joined ink holds).
+    """
+    edges: list[CombEdge] = [(j, j + 1, _log(singles[j, c]), ((c, singles[j]),)) for j, c in enumerate(classes)]
+    for k, left in enumerate(plan.pair_left):
+        q = pair_probabilities[k]
+        a, b = int(np.argmax(q[LEFT])), int(np.argmax(q[RIGHT]))
+        score = _log(q[PAIR]) + _log(q[LEFT][a]) + _log(q[RIGHT][b])
+        edges.append((left, left + 2, score, ((a, _pair_digit(q, LEFT)), (b, _pair_digit(q, RIGHT)))))
+    pair_at = {left: k for k, left in enumerate(plan.pair_left)}
+    for row, covered in plan.absorbs:
+        main = plan.entry[row]
+        start = min(main, covered)
+        wall = pair_at.get(start)
+        if wall is None:  # the two cells' ink could not be normalised as a pair
+            continue
+        p = probabilities[row]
+        digit = int(np.argmax(p[:REJECT]))
+        readings: list[tuple[int | None, NDArray[np.float32]]] = [(digit, p), (None, singles[covered])]
+        score = _log(p[digit]) + _log(1.0 - pair_probabilities[wall, PAIR])
+        edges.append((start, start + 2, score, tuple(readings if main < covered else readings[::-1])))
+    return edges
+
+
+def _best_comb_path(n: int, edges: list[CombEdge], walls: dict[int, float]) -> list[CombEdge]:
+    """The edges of the best-scoring path over ``n`` entries (each edge spans consecutive entries).
+
+    ``walls[j]``: log p(two digits) of the ink joined across entries ``j`` and ``j + 1``,
+    added when the path reads a digit on both sides of that wall in separate edges.
+    """
+    # State: (entry reached, whether the last entry read belongs to a neighbour's digit).
+    best: dict[tuple[int, bool], float] = {(0, True): 0.0}
+    back: dict[tuple[int, bool], tuple[tuple[int, bool], CombEdge]] = {}
+    for edge in sorted(edges, key=lambda e: e[0]):
+        start, stop, score, readings = edge
+        for last_none in (False, True):
+            total = best.get((start, last_none))
+            if total is None:
+                continue
+            if not last_none and readings[0][0] is not None:
+                total += walls.get(start - 1, 0.0)
+            state = (stop, readings[-1][0] is None)
+            if total + score > best.get(state, -np.inf):
+                best[state], back[state] = total + score, ((start, last_none), edge)
+    state = max((s for s in best if s[0] == n), key=lambda s: best[s])
+    path: list[CombEdge] = []
+    while state in back:
+        state, edge = back[state]
+        path.append(edge)
+    return path[::-1]
+
+
+def _pair_digit(q: NDArray[np.float32], half: slice) -> NDArray[np.float32]:
+    """11 probabilities of one digit of a pair reading: p(two digits) x p(digit), not-a-digit the rest."""
+    p = np.empty(11, np.float32)
+    p[:REJECT] = q[PAIR] * q[half]
+    p[REJECT] = 1.0 - q[PAIR]
+    return p
+
+
 def decode_comb(
-    comb: Field, plan: CombPlan, probabilities: NDArray[np.float32], review_threshold: float
+    comb: Field,
+    plan: CombPlan,
+    probabilities: NDArray[np.float32],
+    review_threshold: float,
+    pair_probabilities: NDArray[np.float32] | None = None,
 ) -> FieldResult:
     """Per cell: the digit, or None (empty or a mark); marks that are not punctuation need review.
 
     Digit-tall ink is always read as its most likely digit (see ``DIGIT_HEIGHT_SHARE``).
+    With ``pair_probabilities`` ((len(plan.pair_left), 21), the pair network's reading of
+    each pair candidate), the best path over the cells (:func:`_comb_edges`) may read two
+    joined cells whole, or a cell's ink as the spill of its neighbour's digit (the cell
+    is then empty and the digit's box takes the spill in).
     """
     cells: list[int | None] = [None] * len(comb.cells)
     digits: list[DigitResult] = []
     separators: list[Separator] = []
     review = False
-    probabilities = _best_candidates(plan, probabilities)
-    for cell_index, box, mask, p in zip(plan.cell_index, plan.boxes, plan.masks, probabilities, strict=True):
+    singles = _best_candidates(plan, probabilities)
+    rows = list(singles)
+    boxes = list(plan.boxes)
+    alone = [_cell_class(p, box, comb.cells[i]) for i, box, p in zip(plan.cell_index, plan.boxes, singles, strict=True)]
+    classes: list[int | None] = list(alone)
+    if pair_probabilities is not None and len(plan.pair_left):
+        walls = {left: _log(pair_probabilities[k, PAIR]) for k, left in enumerate(plan.pair_left)}
+        edges = _comb_edges(plan, probabilities, singles, alone, pair_probabilities)
+        for start, _, _, readings in _best_comb_path(len(alone), edges, walls):
+            for j, (c, p) in enumerate(readings, start):
+                classes[j], rows[j] = c, p
+            if readings[0][0] is None or readings[-1][0] is None:  # a digit and its spill: one box
+                boxes[start] = boxes[start + 1] = boxes[start].union(boxes[start + 1])
+    for cell_index, box, mask, p, best in zip(plan.cell_index, boxes, plan.masks, rows, classes, strict=True):
         page_box = box.shifted(comb.box.x, comb.box.y)
         cell = comb.cells[cell_index]
-        best = int(np.argmax(p))
-        if best == REJECT and box.h >= DIGIT_HEIGHT_SHARE * cell.h:
-            # Ink as tall as a digit in a box meant for one digit is that digit, however
-            # damaged; its low confidence marks the field for review.
-            best = int(np.argmax(p[:REJECT]))
+        if best is None:  # part of a neighbour's digit
+            continue
         if best == REJECT:
             top = cell.y - comb.box.y
             kind = separator_kind(box, mask, top, top + cell.h)

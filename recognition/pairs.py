@@ -135,6 +135,11 @@ KIND_SHARES = (0.5, 0.15, 0.2, 0.1, 0.05)
 # the others (that is a pair to the eye too), and up to well apart (a digit beside a touching
 # pair is three digits, not a pair).
 THREE_GAP = (-0.2, 0.3)
+# Share of the pair, three and slice samples in which one digit is drawn this many times the
+# height of the others and centred on them, as an oversize digit in a comb cell beside its
+# neighbours (comb digits are 0.55-0.85 of the cell, oversize ones 1.0-1.2).
+SIZE_MIX = 0.0
+BIG_DIGIT = (1.2, 2.0)
 IGNORE = -100
 
 
@@ -145,6 +150,7 @@ class PairData:
     kind_shares: tuple[float, ...] = KIND_SHARES
     pair_gap: tuple[float, float] = PAIR_GAP
     three_gap: tuple[float, float] = THREE_GAP
+    size_mix: float = SIZE_MIX
 
 
 def _digit_alpha(
@@ -180,7 +186,8 @@ def _compose(parts: list[tuple[NDArray[np.float32], int]], gaps: list[int], heig
     x_min = min(xs)
     width = max(x + a.shape[1] for x, (a, _) in zip(xs, parts, strict=True)) - x_min
     top_min = min(t for _, t in parts)
-    canvas = np.zeros((height * 2, width + 2), np.float32)
+    bottom = max(t + a.shape[0] for a, t in parts)
+    canvas = np.zeros((max(height * 2, bottom - top_min), width + 2), np.float32)
     for x, (alpha, top) in zip(xs, parts, strict=True):
         y = top - top_min
         region = canvas[y : y + alpha.shape[0], x - x_min : x - x_min + alpha.shape[1]]
@@ -198,11 +205,21 @@ def pair_sample(
     """One training sample: (normalised 28x56 image, is_pair 0/1, left digit, right digit); IGNORE for non-pairs."""
     kind = kind or str(rng.choice(KINDS, p=data.kind_shares))
     height = int(rng.integers(22, 72))
+    # Which digit of the sample (0, 1, 2), if any, is drawn oversize; no draw at all without a size mix.
+    big = int(rng.integers(0, 3)) if data.size_mix > 0 and rng.random() < data.size_mix else -1
+    drawn = [0]
 
     def digit() -> tuple[int, NDArray[np.float32], int]:
         index = int(rng.integers(len(images)))
         h = max(8, round(height * rng.uniform(0.85, 1.12)))
-        return int(labels[index]), _digit_alpha(images[index], h, rng), int(rng.integers(-h // 10, h // 10 + 1)) - h
+        drawn[0] += 1
+        oversize = big >= 0 and drawn[0] - 1 == big % (3 if kind == "three" else 2)
+        if oversize:
+            h = round(h * rng.uniform(*BIG_DIGIT))
+        alpha = _digit_alpha(images[index], h, rng)
+        if oversize:  # centred on the others' middle, like a big digit in a comb cell
+            return int(labels[index]), alpha, -(height + h) // 2 + int(rng.integers(-height // 10, height // 10 + 1))
+        return int(labels[index]), alpha, int(rng.integers(-h // 10, h // 10 + 1)) - h
 
     def gap() -> int:
         return round(height * rng.uniform(*data.pair_gap))

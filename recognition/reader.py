@@ -224,8 +224,9 @@ def read_fields(
     pair_rows: list[NDArray[np.float32] | None] = []
     for f in fields:
         if f.kind == "comb":
-            plans.append(plan_comb(f))
-            pair_rows.append(None)
+            comb = plan_comb(f, pairs=pair_model is not None)
+            pair_rows.append(_pair_probabilities(pair_model, comb.pair_images))
+            plans.append(replace(comb, pair_images=comb.pair_images[:0].copy()))
             continue
         string = plan_string(f.ink, params.max_atoms_per_digit, params.string, pairs=pair_model is not None)
         pair_rows.append(_pair_probabilities(pair_model, string.pair_images))
@@ -239,7 +240,7 @@ def read_fields(
         rows = probabilities[start : start + size]
         start += size
         if isinstance(plan, CombPlan):
-            results.append(decode_comb(f, plan, rows, params.review_threshold))
+            results.append(decode_comb(f, plan, rows, params.review_threshold, pair_p))
         else:
             results.append(_decode(plan, rows, f, params, pair_p))
     return tuple(results)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from recognition.combs import _strip_rims, _whole_pieces, decode_comb, plan_comb
+from recognition.pairs import PAIR
 from segmentation.elements import Box, Field
 
 
@@ -35,7 +36,7 @@ def test_plan_comb_adds_candidates_only_for_cells_that_change() -> None:
     ink = np.zeros((40, 80), np.uint8)
     ink[12:30, 18:22] = 255  # a "1" well inside the first cell
     ink[12:30, 58:62] = 255  # another inside the second
-    ink[4:6, 45:75] = 255  # plus a bar along the second cell's top border
+    ink[5:7, 45:75] = 255  # plus a bar along the second cell's top border
     field = Field("f", "comb", Box(0, 0, 80, 40), ink, cells=(Box(2, 5, 36, 30), Box(42, 5, 36, 30)))
     plan = plan_comb(field)
     assert plan.cell_index == (0, 1)
@@ -63,3 +64,91 @@ def test_digit_tall_ink_in_a_cell_is_read_as_a_digit_for_review_and_small_ink_as
     assert result.text == "3" and result.cells == (3, None)
     assert result.needs_review and result.digits[0].confidence == pytest.approx(0.1)
     assert [s.kind for s in result.separators] == ["point"]
+
+
+TWO_CELLS = (Box(2, 5, 36, 30), Box(42, 5, 36, 30))
+
+
+def joined_cells() -> Field:
+    """Two digit-tall strokes, one per cell, joined by a bar across the (removed) wall."""
+    ink = np.zeros((40, 80), np.uint8)
+    ink[8:32, 24:28] = 255
+    ink[8:32, 52:56] = 255
+    ink[18:21, 24:56] = 255
+    return Field("f", "comb", Box(0, 0, 80, 40), ink, cells=TWO_CELLS)
+
+
+class _Reads:
+    """A stand-in classifier reading every candidate as ``digit`` with probability ``p``."""
+
+    def __init__(self, digit: int, p: float) -> None:
+        self.digit, self.p = digit, p
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        out = np.full((len(images), 11), (1.0 - self.p) / 10, np.float32)
+        out[:, self.digit] = self.p
+        return out
+
+
+def _pair_p(left: int, right: int, p_pair: float, p_digit: float = 0.999) -> np.ndarray:
+    p = np.full((1, 21), (1.0 - p_digit) / 9, np.float32)
+    p[:, PAIR] = p_pair
+    p[:, 1 + left] = p[:, 11 + right] = p_digit
+    return p
+
+
+def test_cells_joined_across_their_wall_are_a_pair_candidate_and_apart_they_are_not() -> None:
+    plan = plan_comb(joined_cells(), pairs=True)
+    assert plan.pair_left == (0,)
+    assert plan.pair_images.shape == (1, 28, 56)
+    assert plan_comb(joined_cells()).pair_left == ()  # pairs off
+    apart = joined_cells()
+    apart.ink[18:21, 29:51] = 0
+    assert plan_comb(apart, pairs=True).pair_left == ()
+
+
+def test_a_pair_reading_replaces_the_cells_read_alone_when_its_digits_are_surer() -> None:
+    field = joined_cells()
+    plan = plan_comb(field, pairs=True)
+    unsure = _Reads(1, 0.5).probabilities(plan.images)
+    pair = decode_comb(field, plan, unsure, 0.9, _pair_p(4, 7, 0.99))
+    assert pair.text == "47" and pair.cells == (4, 7)
+    assert pair.digits[0].confidence == pytest.approx(0.99 * 0.999, rel=1e-3)
+    assert pair.digits[1].box.x >= 40  # each digit keeps its own cell's box
+    assert decode_comb(field, plan, unsure, 0.9).text == "11"  # no pair network
+    sure = _Reads(1, 0.99).probabilities(plan.images)
+    assert decode_comb(field, plan, sure, 0.9, _pair_p(4, 7, 0.99, p_digit=0.6)).text == "11"
+
+
+def spilled_digit() -> Field:
+    """A digit in the first cell whose stroke reaches over the wall into the otherwise empty second cell."""
+    ink = np.zeros((40, 80), np.uint8)
+    ink[8:32, 14:30] = 255
+    ink[8:24, 30:56] = 255  # the spill: over a third of the second cell's width
+    return Field("f", "comb", Box(0, 0, 80, 40), ink, cells=TWO_CELLS)
+
+
+def test_ink_that_is_wholly_a_neighbours_spilled_digit_leaves_its_cell_empty() -> None:
+    field = spilled_digit()
+    plan = plan_comb(field, pairs=True)
+    assert plan.cell_index == (0, 1)  # the spill is cut at the wall like two touching digits...
+    whole = [row for row, covered in plan.absorbs]
+    assert [covered for _, covered in plan.absorbs] == [1]  # ...and the whole piece holds it all
+    singles = _Reads(1, 0.8).probabilities(plan.images)
+    singles[whole[0]] = _Reads(5, 0.99).probabilities(plan.images[:1])[0]
+    # The pair network says the joined ink is not two digits: one digit, the spill is part of it.
+    result = decode_comb(field, plan, singles, 0.9, _pair_p(1, 1, 0.02))
+    assert result.text == "5" and result.cells == (5, None)
+    assert result.separators == ()
+    assert result.digits[0].box == Box(14, 8, 42, 24)  # the digit with its spill
+    # Sure of two digits, it reads the spill as the second cell's digit.
+    assert decode_comb(field, plan, singles, 0.9, _pair_p(3, 1, 0.99)).cells == (3, 1)
+
+
+def test_remnants_of_the_top_rule_above_an_empty_cell_are_no_ones_ink() -> None:
+    ink = np.zeros((40, 80), np.uint8)
+    ink[10:30, 18:22] = 255  # a "1" in the first cell
+    ink[1:4, 46:74] = 255  # pieces of the rule left above the second cell
+    ink[36:39, 46:60] = 255  # and below it
+    field = Field("f", "comb", Box(0, 0, 80, 40), ink, cells=TWO_CELLS)
+    assert plan_comb(field).cell_index == (0,)

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from formdigits.cli import main as cli_main
 from recognition import decoding
+from recognition import pairs as pairs_module
 from recognition.classifier import DEFAULT_WEIGHTS, Classifier, load_classifier
 from recognition.normalise import normalise_pair
 from recognition.pairs import (
@@ -25,6 +26,7 @@ from recognition.pairs import (
     PAIR,
     RIGHT,
     PairClassifier,
+    PairData,
     PairNet,
     PairTrainConfig,
     evaluate_pairs,
@@ -85,6 +87,25 @@ def test_training_samples_carry_their_labels(kind: str) -> None:
             assert is_pair == 1 and 0 <= left <= 9 and 0 <= right <= 9
         else:
             assert (is_pair, left, right) == (0, IGNORE, IGNORE)
+
+
+def test_a_size_mix_draws_one_digit_of_a_pair_oversize(monkeypatch: pytest.MonkeyPatch) -> None:
+    images, labels = drawn_digits()
+    heights: list[int] = []  # of the ink of each composed mask
+    monkeypatch.setattr(
+        pairs_module,
+        "normalise_pair",
+        lambda mask: heights.append(np.ptp(np.flatnonzero(mask.max(axis=1)))) or np.zeros((28, 56)),
+    )
+
+    def mean_height(data: PairData) -> float:
+        heights.clear()
+        rng = np.random.default_rng(3)
+        for _ in range(40):
+            pair_sample(rng, images, labels, "pair", data)
+        return float(np.mean(heights))
+
+    assert mean_height(PairData(size_mix=1.0)) > 1.3 * mean_height(PairData())
 
 
 def test_a_batch_mixes_pairs_and_non_pairs_reproducibly() -> None:
@@ -160,18 +181,18 @@ def test_pair_rates_count_reads_and_rejections() -> None:
 
 
 class ScriptedPairs:
-    """A pair network that reads every candidate as the pair ``left``, ``right`` with probability ``p_pair``."""
+    """A pair network that reads every candidate as the pair ``left``, ``right`` (each with ``p_digit``) with probability ``p_pair``."""
 
-    def __init__(self, left: int, right: int, p_pair: float) -> None:
-        self.left, self.right, self.p_pair = left, right, p_pair
+    def __init__(self, left: int, right: int, p_pair: float, p_digit: float = 0.999) -> None:
+        self.left, self.right, self.p_pair, self.p_digit = left, right, p_pair, p_digit
         self.seen = self.calls = 0
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         self.seen += len(images)
         self.calls += 1
-        p = np.full((len(images), 21), 1e-4, np.float32)
+        p = np.full((len(images), 21), (1.0 - self.p_digit) / 9, np.float32)
         p[:, PAIR] = self.p_pair
-        p[:, 1 + self.left] = p[:, 11 + self.right] = 0.999
+        p[:, 1 + self.left] = p[:, 11 + self.right] = self.p_digit
         return p
 
 
@@ -211,12 +232,22 @@ def test_a_confident_pair_reading_replaces_the_cut_reading(
     assert result.digits[0].alternatives[0] == (4, pytest.approx(0.99 * 0.999, rel=1e-3))
 
 
-def test_an_unsure_pair_reading_leaves_the_cut_reading(classifier: Classifier) -> None:
-    pairs = ScriptedPairs(4, 2, p_pair=0.01)
+def test_a_pair_reading_of_unsure_digits_leaves_the_cut_reading(classifier: Classifier) -> None:
+    pairs = ScriptedPairs(4, 2, p_pair=0.9, p_digit=0.3)
     assert read_string(WithPairs(classifier, pairs), touching_zeros()).text == "00"
     off = ScriptedPairs(4, 2, p_pair=0.99)
     assert read_string(WithPairs(classifier, off), touching_zeros(), ReadParams(pairs=False)).text == "00"
     assert off.seen == 0
+
+
+def test_a_pair_network_sure_of_one_digit_vetoes_the_split_into_two(classifier: Classifier) -> None:
+    # Two digits read side by side over a pair candidate's atoms pay its log p(two digits).
+    assert (
+        read_string(WithPairs(classifier, ScriptedPairs(4, 2, p_pair=0.5, p_digit=0.3)), touching_zeros()).text == "00"
+    )
+    assert (
+        read_string(WithPairs(classifier, ScriptedPairs(4, 2, p_pair=1e-4, p_digit=0.3)), touching_zeros()).text == "0"
+    )
 
 
 def test_the_shipped_classifier_carries_the_pair_network(classifier: Classifier) -> None:
@@ -271,7 +302,7 @@ def test_the_shipped_pair_network_reads_digits_drawn_into_each_other(classifier:
     assert with_pairs >= cuts_only + 5
 
 
-def test_a_page_reads_pairs_field_by_field_and_combs_without_them(
+def test_a_page_reads_pairs_field_by_field_and_combs_only_where_ink_joins_two_cells(
     classifier: Classifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(decoding, "PAIR_PENALTY", 0.0)
@@ -279,12 +310,19 @@ def test_a_page_reads_pairs_field_by_field_and_combs_without_them(
     comb_ink = np.zeros((64, 80), np.uint8)
     cv2.putText(comb_ink, "7", (8, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 255, 4)
     comb = Field("field-1", "comb", Box(300, 50, 80, 64), comb_ink, cells)
+    joined_ink = comb_ink.copy()
+    joined_ink[20:44, 56:60] = 255  # a stroke in the second cell...
+    joined_ink[30:33, 20:60] = 255  # ...joined to the 7 across the wall
+    joined = Field("field-1", "comb", Box(300, 50, 80, 64), joined_ink, cells)
     free, second = touching_zeros(), touching_zeros()
-    pairs = ScriptedPairs(4, 2, p_pair=0.99)
-    results = read_fields(WithPairs(classifier, pairs), [free, comb, second])
+    scripted = ScriptedPairs(4, 2, p_pair=0.99)
+    results = read_fields(WithPairs(classifier, scripted), [free, comb, second])
     assert [r.text for r in results] == ["42", "7", "42"]
     assert results[1].kind == "comb" and results[1].cells == (7, None)
-    assert pairs.calls == 2  # one call per free field, none for the comb
+    assert scripted.calls == 2  # one call per free field, none for the comb
+    seen = scripted.seen
+    read_fields(WithPairs(classifier, scripted), [joined])
+    assert (scripted.calls, scripted.seen) == (3, seen + 1)  # the joined cells: one pair candidate
 
 
 def test_train_pairs_cli_defaults_match_the_config() -> None:
@@ -294,6 +332,12 @@ def test_train_pairs_cli_defaults_match_the_config() -> None:
     config = PairTrainConfig()
     assert (args.epochs, args.samples, args.seed) == (config.epochs, config.samples_per_epoch, config.seed)
     assert args.out.name == DEFAULT_PAIR_WEIGHTS.name and args.out.parent == DEFAULT_WEIGHTS.parent
+
+
+def test_train_pairs_refuses_a_size_mix_that_is_no_share(tmp_path: Path) -> None:
+    argv = ["train-pairs", "--data", str(tmp_path), "--out", str(tmp_path / "p.pt"), "--size-mix", "1.5"]
+    assert cli_main(argv) == 2
+    assert not (tmp_path / "p.pt").exists()
 
 
 def test_train_pairs_refuses_shares_that_do_not_sum_to_one(tmp_path: Path) -> None:

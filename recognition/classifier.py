@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from recognition.calibration import softmax
 from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, inference_module
 from recognition.normalise import normalise_digit
-from recognition.pairs import DEFAULT_PAIR_WEIGHTS, PairClassifier, load_pair_classifier
+from recognition.pairs import DEFAULT_COMB_PAIR_WEIGHTS, DEFAULT_PAIR_WEIGHTS, PairClassifier, load_pair_classifier
 from recognition.results import DigitPrediction
 from segmentation.errors import InvalidInput, ModelError
 
@@ -35,13 +35,21 @@ class Classifier:
     """A digit network with its calibration temperature, ready for batched CPU inference.
 
     ``pairs`` is the pair network (:mod:`recognition.pairs`) the reader offers runs of
-    touching digits to, or None.
+    touching digits in free strings to, ``comb_pairs`` the one it offers comb cells joined
+    across their wall to; either may be None.
     """
 
     def __init__(
-        self, network: DigitNet, temperature: float = 1.0, *, freeze: bool = True, pairs: PairClassifier | None = None
+        self,
+        network: DigitNet,
+        temperature: float = 1.0,
+        *,
+        freeze: bool = True,
+        pairs: PairClassifier | None = None,
+        comb_pairs: PairClassifier | None = None,
     ) -> None:
         self.pairs = pairs
+        self.comb_pairs = comb_pairs
         self.temperature = float(temperature)
         self.network = network.eval()
         self._module = inference_module(network, fuse=freeze)
@@ -118,23 +126,36 @@ def load_network(path: Path) -> tuple[DigitNet, float]:
     return network, float(payload["temperature"])
 
 
+def _load_pairs(path: Path | None, what: str) -> PairClassifier | None:
+    """A pair network from ``path``; None (with a warning) when the file is missing, None for no path."""
+    if path is None:
+        return None
+    if not path.exists():
+        log.warning("no pair model at %s: %s are read by cuts only", path, what)
+        return None
+    return load_pair_classifier(path)
+
+
 def load_classifier(
-    path: Path = DEFAULT_WEIGHTS, *, freeze: bool = True, pair_weights: Path | Literal["beside"] | None = "beside"
+    path: Path = DEFAULT_WEIGHTS,
+    *,
+    freeze: bool = True,
+    pair_weights: Path | Literal["beside"] | None = "beside",
+    comb_pair_weights: Path | Literal["beside"] | None = "beside",
 ) -> Classifier:
     """Load weights written by :func:`save_weights` as a ready :class:`Classifier`.
 
-    The pair network is loaded too, from ``pair_weights`` or by default from the file named
-    like the shipped one (``pairnet.pt``) beside ``path``; None leaves it out. A missing file
-    leaves it out with a warning, a corrupt one raises ``ModelError``.
+    The pair networks are loaded too, from ``pair_weights`` (free strings) and
+    ``comb_pair_weights`` (comb fields), by default from the files named like the shipped
+    ones (``pairnet.pt``, ``combpairnet.pt``) beside ``path``; None leaves one out. A
+    missing file leaves it out with a warning, a corrupt one raises ``ModelError``.
     """
     network, temperature = load_network(path)
     log.info("loaded digit model from %s (T=%.3f)", path, temperature)
     if pair_weights == "beside":
         pair_weights = path.with_name(DEFAULT_PAIR_WEIGHTS.name)
-    pairs = None
-    if pair_weights is not None:
-        if pair_weights.exists():
-            pairs = load_pair_classifier(pair_weights)
-        else:
-            log.warning("no pair model at %s: touching digits are read by cuts only", pair_weights)
-    return Classifier(network, temperature, freeze=freeze, pairs=pairs)
+    if comb_pair_weights == "beside":
+        comb_pair_weights = path.with_name(DEFAULT_COMB_PAIR_WEIGHTS.name)
+    pairs = _load_pairs(pair_weights, "touching digits in free strings")
+    comb_pairs = _load_pairs(comb_pair_weights, "comb cells joined across a wall")
+    return Classifier(network, temperature, freeze=freeze, pairs=pairs, comb_pairs=comb_pairs)

@@ -345,8 +345,9 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
             "",
             "Pair network of formdigits (`recognition.pairs.PairNet`): reads a candidate of two touching or",
             "overlapping handwritten digits whole. Outputs p(the candidate is exactly two digits) and the",
-            "left and right digit; the string decoder offers it runs of touching atoms about one to two",
-            "digits wide, next to the readings made of single digits (`recognition.decoding`, `PAIR_*`).",
+            "left and right digit. The reader offers `pairnet.pt` runs of touching atoms about one to two",
+            "digits wide in free strings, next to the readings made of single digits (`recognition.decoding`,",
+            "`PAIR_*`), and `combpairnet.pt` comb cells joined by ink across their wall (`recognition.combs`).",
             "",
             "| | |",
             "|---|---|",
@@ -367,7 +368,15 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
             "(share of the height) from deep overlap to a hair apart, and, labelled not-a-pair, one",
             "digit (sometimes drawn up to twice as wide), three digits, a digit with a slice of its",
             "neighbour, a digit with a point or dash, in the shares given for pair, one, three, slice,",
-            "mark. Heights 22-71 px, slant, thickness, binarised. AdamW, one-cycle learning",
+            "mark. Heights 22-71 px, slant, thickness, binarised."
+            + (
+                f" In {data['size_mix']:.0%} of the pair, three-digit and slice samples one digit is drawn"
+                " 1.2-2 times the others' height and centred on them, like an oversize digit beside its"
+                " neighbours in a comb."
+                if data.get("size_mix", 0) > 0
+                else ""
+            ),
+            "AdamW, one-cycle learning",
             f"rate (max {card['config']['max_lr']}), {card['config']['epochs']} epochs of "
             f"{card['config']['samples_per_epoch']:,} samples, seed {card['config']['seed']}; "
             "the shipped weights are the exponential moving average (decay 0.999).",

@@ -346,9 +346,7 @@ def _single_digit(steps: tuple[_Step, ...]) -> bool:
     return len(steps) == 1 and steps[0].digit is not None and steps[0].half < 0
 
 
-def _two_digit_logp(
-    plan: StringPlan, pair_probabilities: NDArray[np.float32] | None
-) -> dict[tuple[int, int], float]:
+def _two_digit_logp(plan: StringPlan, pair_probabilities: NDArray[np.float32] | None) -> dict[tuple[int, int], float]:
     """Per pair candidate's atom run (start, stop): the pair network's log p(two digits)."""
     if pair_probabilities is None:
         return {}

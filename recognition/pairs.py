@@ -40,6 +40,9 @@ HEIGHT, WIDTH = PAIR_SHAPE
 # Output columns of PairClassifier.probabilities: p(two digits), left digit, right digit.
 PAIR, LEFT, RIGHT = 0, slice(1, 11), slice(11, 21)
 DEFAULT_PAIR_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "pairnet.pt"
+# The same network trained with one digit of many samples drawn oversize (``PairData.size_mix``),
+# as in comb cells; the comb reader uses it (recognition.combs), free strings use the other.
+DEFAULT_COMB_PAIR_WEIGHTS = DEFAULT_PAIR_WEIGHTS.with_name("combpairnet.pt")
 BATCH = 256
 
 

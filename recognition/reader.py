@@ -64,16 +64,21 @@ class ReadParams:
 
     review_threshold: float = 0.90
     max_atoms_per_digit: int = 4
-    # Offer runs of touching digits to the model's pair network (recognition.pairs), if it has one.
+    # Offer runs of touching digits to the model's pair networks (recognition.pairs), if it has them.
     pairs: bool = True
     page: PageParams = field(default_factory=PageParams)
     min_margin: float = 1.0
     string: StringParams = field(default_factory=StringParams)
 
 
-def _pair_model(model: ProbabilityModel, params: ReadParams) -> ProbabilityModel | None:
-    """The model's pair network (``model.pairs``: (M, 28, 56) -> (M, 21)), if it has one and pairs are on."""
-    return getattr(model, "pairs", None) if params.pairs else None
+def _pair_model(model: ProbabilityModel, params: ReadParams, kind: str = "free") -> ProbabilityModel | None:
+    """The model's pair network for ``kind`` fields, (M, 28, 56) -> (M, 21), if it has one and pairs are on.
+
+    ``model.pairs`` reads free strings, ``model.comb_pairs`` comb fields.
+    """
+    if not params.pairs:
+        return None
+    return getattr(model, "comb_pairs" if kind == "comb" else "pairs", None)
 
 
 def read_image(
@@ -216,16 +221,17 @@ def read_fields(
 ) -> tuple[FieldResult, ...]:
     """Read comb and free fields of one page with a single batched model call, in the given order.
 
-    The pair network, if any, reads each free field's pair candidates as the field is planned,
-    and their images are let go at once: a page dense with handwriting has thousands of them.
+    The pair networks, if any, read each field's pair candidates as the field is planned (free
+    strings: ``model.pairs``, combs: ``model.comb_pairs``), and their images are let go at
+    once: a page dense with handwriting has thousands of them.
     """
-    pair_model = _pair_model(model, params)
+    pair_model, comb_pair_model = _pair_model(model, params), _pair_model(model, params, "comb")
     plans: list[StringPlan | CombPlan] = []
     pair_rows: list[NDArray[np.float32] | None] = []
     for f in fields:
         if f.kind == "comb":
-            comb = plan_comb(f, pairs=pair_model is not None)
-            pair_rows.append(_pair_probabilities(pair_model, comb.pair_images))
+            comb = plan_comb(f, pairs=comb_pair_model is not None)
+            pair_rows.append(_pair_probabilities(comb_pair_model, comb.pair_images))
             plans.append(replace(comb, pair_images=comb.pair_images[:0].copy()))
             continue
         string = plan_string(f.ink, params.max_atoms_per_digit, params.string, pairs=pair_model is not None)

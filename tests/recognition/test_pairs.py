@@ -162,11 +162,16 @@ def test_the_pair_weights_are_found_beside_the_digit_weights(tmp_path: Path, cap
     shutil.copy(DEFAULT_WEIGHTS, digits)
     with caplog.at_level(logging.WARNING, logger="recognition.classifier"):
         alone = load_classifier(digits)
-    assert alone.pairs is None
-    assert "no pair model" in caplog.text
+    assert alone.pairs is None and alone.comb_pairs is None
+    assert "no pair model" in caplog.text and "comb cells" in caplog.text
     save_pair_weights(tmp_path / "pairnet.pt", small_pair_classifier().network, 1.0, 1.0)
+    save_pair_weights(tmp_path / "combpairnet.pt", small_pair_classifier().network, 2.0, 1.0)
     beside = load_classifier(digits)
     assert isinstance(beside.pairs, PairClassifier) and beside.pairs.network.widths == (4, 8, 8, 8)
+    assert isinstance(beside.comb_pairs, PairClassifier) and beside.comb_pairs.t_pair == 2.0
+    assert beside.pairs.t_pair == 1.0
+    only_free = load_classifier(digits, comb_pair_weights=None)
+    assert only_free.comb_pairs is None and only_free.pairs is not None
     assert load_classifier(digits, pair_weights=None).pairs is None
 
 
@@ -197,10 +202,10 @@ class ScriptedPairs:
 
 
 class WithPairs:
-    """The shipped digit classifier with a scripted pair network."""
+    """The shipped digit classifier with scripted pair networks (free strings, combs)."""
 
-    def __init__(self, classifier: Classifier, pairs: ScriptedPairs) -> None:
-        self.classifier, self.pairs = classifier, pairs
+    def __init__(self, classifier: Classifier, pairs: ScriptedPairs, comb_pairs: ScriptedPairs | None = None) -> None:
+        self.classifier, self.pairs, self.comb_pairs = classifier, pairs, comb_pairs
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         return self.classifier.probabilities(images)
@@ -250,8 +255,10 @@ def test_a_pair_network_sure_of_one_digit_vetoes_the_split_into_two(classifier: 
     )
 
 
-def test_the_shipped_classifier_carries_the_pair_network(classifier: Classifier) -> None:
+def test_the_shipped_classifier_carries_both_pair_networks(classifier: Classifier) -> None:
     assert isinstance(classifier.pairs, PairClassifier)
+    assert isinstance(classifier.comb_pairs, PairClassifier)
+    assert classifier.comb_pairs is not classifier.pairs
 
 
 def test_smoke_training_learns_and_calibrates() -> None:
@@ -315,14 +322,12 @@ def test_a_page_reads_pairs_field_by_field_and_combs_only_where_ink_joins_two_ce
     joined_ink[30:33, 20:60] = 255  # ...joined to the 7 across the wall
     joined = Field("field-1", "comb", Box(300, 50, 80, 64), joined_ink, cells)
     free, second = touching_zeros(), touching_zeros()
-    scripted = ScriptedPairs(4, 2, p_pair=0.99)
-    results = read_fields(WithPairs(classifier, scripted), [free, comb, second])
-    assert [r.text for r in results] == ["42", "7", "42"]
+    scripted, for_combs = ScriptedPairs(4, 2, p_pair=0.99), ScriptedPairs(4, 2, p_pair=0.99)
+    results = read_fields(WithPairs(classifier, scripted, for_combs), [free, comb, second, joined])
+    assert [r.text for r in results[:3]] == ["42", "7", "42"]
     assert results[1].kind == "comb" and results[1].cells == (7, None)
-    assert scripted.calls == 2  # one call per free field, none for the comb
-    seen = scripted.seen
-    read_fields(WithPairs(classifier, scripted), [joined])
-    assert (scripted.calls, scripted.seen) == (3, seen + 1)  # the joined cells: one pair candidate
+    assert scripted.calls == 2  # one call per free field
+    assert (for_combs.calls, for_combs.seen) == (1, 1)  # the comb pair network: the joined cells only
 
 
 def test_train_pairs_cli_defaults_match_the_config() -> None:

@@ -49,8 +49,10 @@ RIM_SHARE = 0.035
 DIGIT_HEIGHT_SHARE = 0.5
 # A piece lying wholly outside the cells, within this share of the cell height of their top or
 # bottom edge, is a remnant of the comb's rule (a thick, blurred rule is left in dashes where its
-# ink is thicker than the rule found), not a digit: 150 held-out forms, 5 cells of an empty
-# comb read 2 -> 0 (0.1: remnants 6 px from the cell kept).
+# ink is thicker than the rule found), not a digit. On 150 held-out forms a comb "719" read
+# "72552" (dashes above and below two empty cells) and now "713"; comb fields 411 -> 410, the
+# one lost a comb whose grid was found wrong and had been read right by chance. 0.1 kept
+# remnants 6 px from the cell.
 RULE_REMNANT_SHARE = 0.175
 
 
@@ -213,11 +215,10 @@ def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
         boxes.append(box)
         masks.append(mask)
         rim = max(1, round(RIM_SHARE * cell.h))
-        alternatives = [_strip_rims(owned, cell.shifted(-comb.box.x, -comb.box.y), rim)]
+        alternatives = [(False, _strip_rims(owned, cell.shifted(-comb.box.x, -comb.box.y), rim))]
         if i in whole:
-            alternatives.append(owned | whole[i])
-        for alternative in alternatives:
-            is_whole = alternative is not alternatives[0]
+            alternatives.append((True, owned | whole[i]))
+        for is_whole, alternative in alternatives:
             if np.array_equal(alternative, owned):
                 continue
             found = _cell_mask(alternative, min_side)
@@ -331,7 +332,7 @@ def _best_comb_path(n: int, edges: list[CombEdge], walls: dict[int, float]) -> l
     """The edges of the best-scoring path over ``n`` entries (each edge spans consecutive entries).
 
     ``walls[j]``: log p(two digits) of the ink joined across entries ``j`` and ``j + 1``,
-    added when the path reads a digit on both sides of that wall in separate edges.
+    added when the path reads the two in separate edges and neither as a neighbour's spill.
     """
     # State: (entry reached, whether the last entry read belongs to a neighbour's digit).
     best: dict[tuple[int, bool], float] = {(0, True): 0.0}

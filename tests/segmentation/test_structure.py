@@ -102,6 +102,28 @@ def test_comb_of_six_boxes_is_found_with_its_cells() -> None:
     assert walls[140, 140] == 0
 
 
+def test_tall_ones_filling_cells_from_rule_to_rule_are_not_walls() -> None:
+    ink = np.zeros((300, 700), np.uint8)
+    _comb(ink, 100, 100, 55, 80, 5)
+    for x in (175, 190, 230, 290):  # oversize 1s and a bold stroke, each a full-height column
+        cv2.line(ink, (x, 95), (x, 185), 255, 5)
+    horizontal = structure.find_rules(ink, 100, vertical=False)
+    combs, _ = structure.find_combs(ink, horizontal, min_cell_px=20, max_cell_px=200)
+    assert len(combs) == 1
+    assert [round((c.x - 100) / 55) for c in combs[0].cells] == [0, 1, 2, 3, 4]
+    assert all(abs(c.w - 55) <= 5 for c in combs[0].cells)
+
+
+def test_regular_walls_keep_a_wall_widened_by_a_stroke_and_give_up_on_uneven_ones() -> None:
+    even = [(0, 4), (50, 54), (100, 104), (150, 154)]
+    assert structure._regular_walls(even) == even
+    widened = [(0, 4), (50, 54), (92, 104), (150, 154)]  # a stroke along the third wall
+    assert structure._regular_walls(widened) == widened
+    stray = [(0, 4), (20, 24), (50, 54), (77, 80), (100, 104), (150, 154)]
+    assert structure._regular_walls(stray) == even
+    assert structure._regular_walls([(0, 4), (30, 34), (100, 104), (120, 124), (180, 184)]) is None
+
+
 def test_single_box_and_underline_pairs_are_not_combs() -> None:
     ink = np.zeros((400, 700), np.uint8)
     cv2.rectangle(ink, (100, 50), (300, 130), 255, 2)  # one box

@@ -61,12 +61,13 @@ def digits_per_second(run: object, x: torch.Tensor, seconds: float) -> float:
 
 
 def load_time() -> dict[str, float]:
-    """Load + first prediction in a fresh interpreter, pair network included (imports timed separately)."""
+    """Load + first prediction in a fresh interpreter, both pair networks included (imports timed separately)."""
     code = (
         "import time; t0=time.perf_counter(); import numpy as np; import torch; torch.set_num_threads(1);"
         "from recognition.classifier import load_classifier; t1=time.perf_counter();"
         "c=load_classifier(); c.predict(np.zeros((1,28,28),np.float32));"
-        "c.pairs is None or c.pairs.probabilities(np.zeros((1,28,56),np.float32)); t2=time.perf_counter();"
+        "[n.probabilities(np.zeros((1,28,56),np.float32)) for n in (c.pairs, c.comb_pairs) if n is not None];"
+        "t2=time.perf_counter();"
         "print(t1-t0, t2-t1)"
     )
     out = subprocess.run(

@@ -18,7 +18,7 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         default="test",
         help="digits from MNIST test, or from the held-out split of MNIST train (for tuning: no network trained on it)",
     )
-    parser.add_argument("--no-pairs", action="store_true", help="read without the pair network (cuts only)")
+    parser.add_argument("--no-pairs", action="store_true", help="read without the pair networks (cuts only)")
 
 
 def digits_for(args: argparse.Namespace, data: Path) -> DigitSet:

@@ -17,6 +17,7 @@ weighs the readings with a digit on each side against the one with a single digi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -24,10 +25,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from recognition.decoding import P_FLOOR, digit_result, separator_kind
+from recognition.decoding import digit_result, log_p, separator_kind
 from recognition.model import REJECT
 from recognition.normalise import normalise_mask, normalise_pair
-from recognition.pairs import LEFT, PAIR, RIGHT
+from recognition.pairs import LEFT, PAIR, RIGHT, digit_of_pair
 from recognition.results import DigitResult, FieldResult, Separator
 from segmentation.elements import Box, Field, GrayImage
 from segmentation.errors import InvalidInput
@@ -74,7 +75,16 @@ class CombPlan:
     absorbs: tuple[tuple[int, int], ...] = ()
 
 
-def _cell_owners(comb: Field) -> NDArray[np.int32]:
+# The field's ink as connected pieces: (count, labels, stats) of cv2.connectedComponentsWithStats.
+Pieces = tuple[int, NDArray[np.int32], NDArray[np.int32]]
+
+
+def _pieces(ink: GrayImage) -> Pieces:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    return int(count), np.asarray(labels, np.int32), np.asarray(stats, np.int32)
+
+
+def _cell_owners(comb: Field, pieces: Pieces) -> NDArray[np.int32]:
     """Per ink pixel of the field, 1 + the index of the cell it belongs to (0 = background).
 
     A piece goes whole to the cell holding most of its columns, unless it fills at least
@@ -86,7 +96,7 @@ def _cell_owners(comb: Field) -> NDArray[np.int32]:
     widths = np.array([max(1, c.w) for c in cells], dtype=np.float64)
     bounds = np.array([(a.x2 + b.x) / 2.0 for a, b in pairwise(cells)], dtype=np.float64)
     column_cell = np.searchsorted(bounds, np.arange(comb.ink.shape[1]) + 0.5).astype(np.int32)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(comb.ink, connectivity=8)
+    count, labels, stats = pieces
     owners = np.zeros(comb.ink.shape, np.int32)
     rim = max(1, round(RIM_SHARE * cells[0].h))
     band = round(RULE_REMNANT_SHARE * cells[0].h)
@@ -148,50 +158,54 @@ def _strip_rims(owned: NDArray[np.bool_], cell: Box, rim: int) -> NDArray[np.boo
     return out
 
 
-def _whole_pieces(ink: GrayImage, owners: NDArray[np.int32]) -> dict[int, NDArray[np.bool_]]:
-    """Pieces cut between cells, uncut, keyed by the cell (0-based) holding most of each piece.
+def _whole_pieces(pieces: Pieces, owners: NDArray[np.int32]) -> tuple[dict[int, NDArray[np.bool_]], set[int]]:
+    """Pieces cut between cells, uncut, keyed by the cell (0-based) holding most of each piece,
+    and the cells ``c`` joined by one of them to cell ``c + 1``.
 
     An oversize digit reaching over a wall is cut like two touching digits; the whole piece
-    is a second candidate for its main cell. ``ink``/``owners``: (H, W) field masks.
+    is a second candidate for its main cell. ``owners``: (H, W) from :func:`_cell_owners`.
     """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    count, labels, stats = pieces
     whole: dict[int, NDArray[np.bool_]] = {}
+    joined: set[int] = set()
     for label in range(1, count):
         x, y, w, h = (int(v) for v in stats[label, :4])
         piece = labels[y : y + h, x : x + w] == label
-        owned = owners[y : y + h, x : x + w][piece]
-        cells = np.bincount(owned)
-        if np.count_nonzero(cells[1:]) < 2:
+        cells = np.bincount(owners[y : y + h, x : x + w][piece])[1:]
+        held = np.flatnonzero(cells)
+        if held.size < 2:
             continue
-        main = int(np.argmax(cells[1:]))
-        mask = whole.setdefault(main, np.zeros(ink.shape, bool))
-        mask[y : y + h, x : x + w] |= piece
-    return whole
-
-
-def _joined_cells(ink: GrayImage, owners: NDArray[np.int32]) -> set[int]:
-    """Cells ``c`` (0-based) whose ink is joined to ink of cell ``c + 1`` in one connected piece."""
-    count, labels = cv2.connectedComponents(ink, connectivity=8)
-    joined: set[int] = set()
-    if count <= 1:
-        return joined
-    ink_pixels = owners > 0
-    pieces, cells = labels[ink_pixels], owners[ink_pixels] - 1
-    for label in np.unique(pieces):
-        held = np.unique(cells[pieces == label])
         joined.update(int(a) for a, b in pairwise(held) if b == a + 1)
-    return joined
+        mask = whole.setdefault(int(np.argmax(cells)), np.zeros(owners.shape, bool))
+        mask[y : y + h, x : x + w] |= piece
+    return whole, joined
+
+
+def _candidate(
+    owned: NDArray[np.bool_], min_side: float, normalise: Callable[[GrayImage], NDArray[np.float32]]
+) -> tuple[Box, GrayImage, NDArray[np.float32]] | None:
+    """Box, mask and normalised image of some owned ink without dust; None if nothing readable is left."""
+    found = _cell_mask(owned, min_side)
+    if found is None:
+        return None
+    try:
+        return (*found, normalise(found[1]))
+    except InvalidInput:
+        return None
 
 
 def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
     """Normalised candidates per non-empty cell, ready for a batched model call.
 
     Each cell gets its owned ink and, when it differs, the same ink without rule remnants
-    along the cell borders (:func:`_strip_rims`); :func:`decode_comb` keeps the candidate
-    the classifier is surer of.
+    along the cell borders (:func:`_strip_rims`) and the whole piece it was cut from;
+    :func:`decode_comb` keeps the candidate the classifier is surer of. With ``pairs``, the
+    plan also holds the pair candidates (two adjacent cells joined by ink, for the pair
+    network) and the spills (a whole-piece candidate holding all of a neighbour's ink).
     """
-    owners = _cell_owners(comb)
-    whole = _whole_pieces(comb.ink, owners)
+    pieces = _pieces(comb.ink)
+    owners = _cell_owners(comb, pieces)
+    whole, joined = _whole_pieces(pieces, owners)
     indices: list[int] = []
     boxes: list[Box] = []
     masks: list[GrayImage] = []
@@ -202,14 +216,11 @@ def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
     for i, cell in enumerate(comb.cells):
         owned = owners == i + 1
         min_side = CELL_SPECK_SHARE * cell.h
-        found = _cell_mask(owned, min_side)
+        found = _candidate(owned, min_side, normalise_mask)
         if found is None:
             continue
-        box, mask = found
-        try:
-            images.append(normalise_mask(mask))
-        except InvalidInput:
-            continue
+        box, mask, image = found
+        images.append(image)
         entry.append(len(indices))
         indices.append(i)
         boxes.append(box)
@@ -219,15 +230,10 @@ def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
         if i in whole:
             alternatives.append((True, owned | whole[i]))
         for is_whole, alternative in alternatives:
-            if np.array_equal(alternative, owned):
-                continue
-            found = _cell_mask(alternative, min_side)
+            found = None if np.array_equal(alternative, owned) else _candidate(alternative, min_side, normalise_mask)
             if found is None:
                 continue
-            try:
-                images.append(normalise_mask(found[1]))
-            except InvalidInput:
-                continue
+            images.append(found[2])
             entry.append(len(indices) - 1)
             if is_whole:
                 whole_rows[len(images) - 1] = i
@@ -238,19 +244,13 @@ def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
     stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
     pair_left: list[int] = []
     pair_images: list[NDArray[np.float32]] = []
-    if pairs:
-        joined = _joined_cells(comb.ink, owners)
-        for j, (a, b) in enumerate(pairwise(indices)):
-            if b != a + 1 or a not in joined:
-                continue
-            owned = (owners == a + 1) | (owners == b + 1)
-            found = _cell_mask(owned, CELL_SPECK_SHARE * comb.cells[a].h)
-            if found is None:
-                continue
-            try:
-                pair_images.append(normalise_pair(found[1]))
-            except InvalidInput:
-                continue
+    for j, (a, b) in enumerate(pairwise(indices)) if pairs else ():
+        if b != a + 1 or a not in joined:
+            continue
+        owned = (owners == a + 1) | (owners == b + 1)
+        found = _candidate(owned, CELL_SPECK_SHARE * comb.cells[a].h, normalise_pair)
+        if found is not None:
+            pair_images.append(found[2])
             pair_left.append(j)
     pair_stack = np.stack(pair_images) if pair_images else np.zeros((0, 28, 56), np.float32)
     return CombPlan(
@@ -289,10 +289,6 @@ def _cell_class(p: NDArray[np.float32], box: Box, cell: Box) -> int:
 CombEdge = tuple[int, int, float, tuple[tuple[int | None, NDArray[np.float32]], ...]]
 
 
-def _log(p: float | np.floating) -> float:
-    return float(np.log(max(float(p), P_FLOOR)))
-
-
 def _comb_edges(
     plan: CombPlan,
     probabilities: NDArray[np.float32],
@@ -307,12 +303,12 @@ def _comb_edges(
     pair candidate across that wall for a spill (the pair network judges how many digits the
     joined ink holds).
     """
-    edges: list[CombEdge] = [(j, j + 1, _log(singles[j, c]), ((c, singles[j]),)) for j, c in enumerate(classes)]
+    edges: list[CombEdge] = [(j, j + 1, log_p(singles[j, c]), ((c, singles[j]),)) for j, c in enumerate(classes)]
     for k, left in enumerate(plan.pair_left):
         q = pair_probabilities[k]
         a, b = int(np.argmax(q[LEFT])), int(np.argmax(q[RIGHT]))
-        score = _log(q[PAIR]) + _log(q[LEFT][a]) + _log(q[RIGHT][b])
-        edges.append((left, left + 2, score, ((a, _pair_digit(q, LEFT)), (b, _pair_digit(q, RIGHT)))))
+        score = log_p(q[PAIR]) + log_p(q[LEFT][a]) + log_p(q[RIGHT][b])
+        edges.append((left, left + 2, score, ((a, digit_of_pair(q, LEFT)), (b, digit_of_pair(q, RIGHT)))))
     pair_at = {left: k for k, left in enumerate(plan.pair_left)}
     for row, covered in plan.absorbs:
         main = plan.entry[row]
@@ -323,7 +319,7 @@ def _comb_edges(
         p = probabilities[row]
         digit = int(np.argmax(p[:REJECT]))
         readings: list[tuple[int | None, NDArray[np.float32]]] = [(digit, p), (None, singles[covered])]
-        score = _log(p[digit]) + _log(1.0 - pair_probabilities[wall, PAIR])
+        score = log_p(p[digit]) + log_p(1.0 - pair_probabilities[wall, PAIR])
         edges.append((start, start + 2, score, tuple(readings if main < covered else readings[::-1])))
     return edges
 
@@ -356,14 +352,6 @@ def _best_comb_path(n: int, edges: list[CombEdge], walls: dict[int, float]) -> l
     return path[::-1]
 
 
-def _pair_digit(q: NDArray[np.float32], half: slice) -> NDArray[np.float32]:
-    """11 probabilities of one digit of a pair reading: p(two digits) x p(digit), not-a-digit the rest."""
-    p = np.empty(11, np.float32)
-    p[:REJECT] = q[PAIR] * q[half]
-    p[REJECT] = 1.0 - q[PAIR]
-    return p
-
-
 def decode_comb(
     comb: Field,
     plan: CombPlan,
@@ -389,7 +377,7 @@ def decode_comb(
     alone = [_cell_class(p, box, comb.cells[i]) for i, box, p in zip(plan.cell_index, plan.boxes, singles, strict=True)]
     classes: list[int | None] = list(alone)
     if pair_probabilities is not None and len(plan.pair_left):
-        walls = {left: _log(pair_probabilities[k, PAIR]) for k, left in enumerate(plan.pair_left)}
+        walls = {left: log_p(pair_probabilities[k, PAIR]) for k, left in enumerate(plan.pair_left)}
         edges = _comb_edges(plan, probabilities, singles, alone, pair_probabilities)
         for start, _, _, readings in _best_comb_path(len(alone), edges, walls):
             for j, (c, p) in enumerate(readings, start):

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from recognition.model import REJECT
 from recognition.normalise import PAIR_SHAPE, normalise_mask, normalise_pair
-from recognition.pairs import LEFT, PAIR, RIGHT
+from recognition.pairs import LEFT, PAIR, RIGHT, digit_of_pair
 from recognition.results import DigitResult, FieldResult, Separator
 from segmentation.elements import Box, DigitCandidate, GrayImage
 from segmentation.errors import InvalidInput
@@ -122,6 +122,11 @@ class StringPlan:
     pair_groups: tuple[tuple[int, int], ...] = ()
     pair_candidates: tuple[DigitCandidate, ...] = ()
     pair_images: NDArray[np.float32] = field(repr=False, default_factory=lambda: np.zeros((0, *PAIR_SHAPE), np.float32))
+
+
+def log_p(p: float | np.floating) -> float:
+    """The log of a calibrated probability, floored at ``P_FLOOR`` (the model never says exactly 0)."""
+    return float(np.log(max(float(p), P_FLOOR)))
 
 
 def _core_width(seg: StringSegmentation, start: int, stop: int) -> int:
@@ -302,7 +307,7 @@ def _pair_edges(plan: StringPlan, pair_probabilities: NDArray[np.float32]) -> li
         cut_cost = CUT_PENALTY / 2 * (seg.atoms[start].cut_before + seg.atoms[stop - 1].cut_after)
         # Its width is bounded by PAIR_MAX_WIDTH_SHARE when planned; only its cover is a prior.
         cover = _cover_prior(box, seg.top, seg.baseline)
-        prior = float(np.log(max(float(p[PAIR]), P_FLOOR))) + cover - cut_cost - PAIR_PENALTY
+        prior = log_p(p[PAIR]) + cover - cut_cost - PAIR_PENALTY
         left, right = np.log(np.maximum(p[LEFT], P_FLOOR)), np.log(np.maximum(p[RIGHT], P_FLOOR))
         for a in np.argsort(-left, kind="stable")[:2]:
             for b in np.argsort(-right, kind="stable")[:2]:
@@ -350,10 +355,7 @@ def _two_digit_logp(plan: StringPlan, pair_probabilities: NDArray[np.float32] | 
     """Per pair candidate's atom run (start, stop): the pair network's log p(two digits)."""
     if pair_probabilities is None:
         return {}
-    return {
-        group: float(np.log(max(float(pair_probabilities[k, PAIR]), P_FLOOR)))
-        for k, group in enumerate(plan.pair_groups)
-    }
+    return {group: log_p(pair_probabilities[k, PAIR]) for k, group in enumerate(plan.pair_groups)}
 
 
 def best_paths(
@@ -453,8 +455,8 @@ def _pair_half(
 ) -> tuple[Box, NDArray[np.float32]]:
     """Box (field coordinates) and 11 probabilities of one digit of a pair candidate.
 
-    The pair is split at the column of least ink in its middle third; a digit's
-    probability is p(two digits) x p(digit of this half), and not-a-digit takes the rest.
+    The pair is split at the column of least ink in its middle third; the probabilities are
+    :func:`recognition.pairs.digit_of_pair`'s.
     """
     candidate = plan.pair_candidates[step.index]
     box, mask = candidate.box, candidate.mask
@@ -465,11 +467,7 @@ def _pair_half(
     rows = np.flatnonzero(part.max(axis=1))
     y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, box.h)
     half = Box(box.x + x0, box.y + y0, part.shape[1], y1 - y0)
-    q = pair_probabilities[step.index]
-    p = np.empty(11, np.float32)
-    p[:REJECT] = q[PAIR] * q[LEFT if step.half == 0 else RIGHT]
-    p[REJECT] = 1.0 - q[PAIR]
-    return half, p
+    return half, digit_of_pair(pair_probabilities[step.index], LEFT if step.half == 0 else RIGHT)
 
 
 def digit_result(digit: int, p: NDArray[np.float32], box: Box) -> DigitResult:

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from recognition.calibration import fit_temperature, softmax
-from recognition.model import MEAN, STD, batched_logits, conv_features, inference_module
+from recognition.model import MEAN, REJECT, STD, batched_logits, conv_features, inference_module
 from recognition.normalise import PAIR_SHAPE, normalise_pair
 from segmentation.cleanup import as_gray
 from segmentation.errors import InvalidInput, ModelError
@@ -57,6 +57,17 @@ class PairNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+def digit_of_pair(q: NDArray[np.float32], half: slice) -> NDArray[np.float32]:
+    """11 probabilities of one digit (``half``: LEFT or RIGHT) of a pair reading ``q`` (21,).
+
+    A digit's probability is p(two digits) x p(that digit); not-a-digit takes the rest.
+    """
+    p = np.empty(11, np.float32)
+    p[:REJECT] = q[PAIR] * q[half]
+    p[REJECT] = 1.0 - q[PAIR]
+    return p
 
 
 def pair_probabilities(logits: NDArray[np.float32], t_pair: float, t_digit: float) -> NDArray[np.float32]:
@@ -208,15 +219,15 @@ def pair_sample(
     """One training sample: (normalised 28x56 image, is_pair 0/1, left digit, right digit); IGNORE for non-pairs."""
     kind = kind or str(rng.choice(KINDS, p=data.kind_shares))
     height = int(rng.integers(22, 72))
-    # Which digit of the sample (0, 1, 2), if any, is drawn oversize; no draw at all without a size mix.
-    big = int(rng.integers(0, 3)) if data.size_mix > 0 and rng.random() < data.size_mix else -1
-    drawn = [0]
+    # Which digit of the sample, in drawing order, is drawn oversize (-1: none); no draw at all
+    # without a size mix.
+    big = -1
+    if data.size_mix > 0 and rng.random() < data.size_mix:
+        big = int(rng.integers(0, 3)) % (3 if kind == "three" else 2)
 
-    def digit() -> tuple[int, NDArray[np.float32], int]:
+    def digit(oversize: bool = False) -> tuple[int, NDArray[np.float32], int]:
         index = int(rng.integers(len(images)))
         h = max(8, round(height * rng.uniform(0.85, 1.12)))
-        drawn[0] += 1
-        oversize = big >= 0 and drawn[0] - 1 == big % (3 if kind == "three" else 2)
         if oversize:
             h = round(h * rng.uniform(*BIG_DIGIT))
         alpha = _digit_alpha(images[index], h, rng)
@@ -228,7 +239,7 @@ def pair_sample(
         return round(height * rng.uniform(*data.pair_gap))
 
     if kind == "pair":
-        (a, alpha_a, top_a), (b, alpha_b, top_b) = digit(), digit()
+        (a, alpha_a, top_a), (b, alpha_b, top_b) = digit(big == 0), digit(big == 1)
         mask = _compose([(alpha_a, top_a), (alpha_b, top_b)], [gap()], height)
         return normalise_pair(mask), 1, a, b
     if kind == "one":
@@ -236,17 +247,17 @@ def pair_sample(
         alpha = _digit_alpha(images[index], height, rng, stretch=float(rng.choice([1.0, rng.uniform(1.2, 2.0)])))
         mask = _compose([(alpha, 0)], [], height)
     elif kind == "three":
-        three = [digit() for _ in range(3)]
+        three = [digit(big == i) for i in range(3)]
         gaps = [round(height * rng.uniform(*data.three_gap)) for _ in range(2)]
         mask = _compose([(alpha, top) for _, alpha, top in three], gaps, height)
     elif kind == "slice":
-        (_, alpha_a, top_a), (_, alpha_b, top_b) = digit(), digit()
+        (_, alpha_a, top_a), (_, alpha_b, top_b) = digit(big == 0), digit(big == 1)
         keep = max(2, round(alpha_b.shape[1] * rng.uniform(0.15, 0.5)))
         sliced = alpha_b[:, :keep] if rng.random() < 0.5 else alpha_b[:, -keep:]
         parts = [(alpha_a, top_a), (sliced, top_b)]
         mask = _compose(parts if rng.random() < 0.5 else parts[::-1], [round(height * rng.uniform(-0.15, 0.1))], height)
     else:
-        _, alpha_a, top_a = digit()
+        _, alpha_a, top_a = digit(big == 0)
         size = max(4, height // 4)
         mark = np.zeros((size, size), np.float32)
         cv2.circle(mark, (size // 2, size // 2), max(2, size // 3), 1.0, -1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recognition.combs import _strip_rims, _whole_pieces, decode_comb, plan_comb
+from recognition.combs import _pieces, _strip_rims, _whole_pieces, decode_comb, plan_comb
 from recognition.pairs import PAIR
 from segmentation.elements import Box, Field
 
@@ -20,16 +20,19 @@ def test_strip_rims_drops_a_bar_along_a_border_but_keeps_a_crossing_stroke() -> 
     assert stripped[0:20, 20:22].all()
 
 
-def test_a_piece_cut_between_cells_is_offered_whole_to_its_main_cell() -> None:
-    ink = np.zeros((30, 60), np.uint8)
+def test_a_piece_cut_between_cells_is_offered_whole_to_its_main_cell_and_joins_them() -> None:
+    ink = np.zeros((30, 90), np.uint8)
     ink[5:25, 8:40] = 255  # one piece filling the first cell and most of the second
+    ink[5:25, 70:80] = 255  # a piece of its own in the third
     owners = np.zeros(ink.shape, np.int32)
     owners[:, :30] = 1
-    owners[:, 30:] = 2
+    owners[:, 30:60] = 2
+    owners[:, 60:] = 3
     owners[ink == 0] = 0
-    whole = _whole_pieces(ink, owners)
+    whole, joined = _whole_pieces(_pieces(ink), owners)
     assert list(whole) == [0]
-    assert np.array_equal(whole[0], ink > 0)
+    assert np.array_equal(whole[0], (ink > 0) & (np.arange(90) < 60))
+    assert joined == {0}  # cells 0 and 1 are joined, 1 and 2 are not
 
 
 def test_plan_comb_adds_candidates_only_for_cells_that_change() -> None:

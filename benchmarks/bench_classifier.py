@@ -111,6 +111,7 @@ def main() -> int:
         classifier.probabilities(images)
         n += BATCH
     figures["api_digits_per_second"] = round(n / (time.perf_counter() - start))
+    figures["networks_in_ensemble"] = classifier.size
     if classifier.pairs is not None:
         pairs = np.random.default_rng(1).random((BATCH, 28, 56), dtype=np.float32)
         start, n = time.perf_counter(), 0

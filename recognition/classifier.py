@@ -27,6 +27,10 @@ from segmentation.errors import InvalidInput, ModelError
 log = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.pt"
+# The other members of the shipped ensemble, looked for beside the first weights file.
+ENSEMBLE_MEMBERS = ("digitnet-b.pt",)
+# They are asked about an image only when the first network's top probability is below this.
+ENSEMBLE_GATE = 0.9
 BATCH = 256
 TOP_K = 3
 
@@ -34,9 +38,12 @@ TOP_K = 3
 class Classifier:
     """A digit network with its calibration temperature, ready for batched CPU inference.
 
-    ``pairs`` is the pair network (:mod:`recognition.pairs`) the reader offers runs of
-    touching digits in free strings to, ``comb_pairs`` the one it offers comb cells joined
-    across their wall to; either may be None.
+    ``members`` are further (network, temperature) pairs, asked only about the images the
+    first network is unsure of (top probability below ``gate``): there the probabilities are
+    the normalised geometric mean of all the networks' calibrated ones, elsewhere the first
+    network's alone. ``pairs`` is the pair network (:mod:`recognition.pairs`) the reader
+    offers runs of touching digits in free strings to, ``comb_pairs`` the one it offers comb
+    cells joined across their wall to; either may be None.
     """
 
     def __init__(
@@ -45,6 +52,8 @@ class Classifier:
         temperature: float = 1.0,
         *,
         freeze: bool = True,
+        members: Sequence[tuple[DigitNet, float]] = (),
+        gate: float = ENSEMBLE_GATE,
         pairs: PairClassifier | None = None,
         comb_pairs: PairClassifier | None = None,
     ) -> None:
@@ -53,9 +62,16 @@ class Classifier:
         self.temperature = float(temperature)
         self.network = network.eval()
         self._module = inference_module(network, fuse=freeze)
+        self._members = [(inference_module(n.eval(), fuse=freeze), float(t)) for n, t in members]
+        self.gate = float(gate)
+
+    @property
+    def size(self) -> int:
+        """Networks in the ensemble (1: a single network)."""
+        return 1 + len(self._members)
 
     def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Raw logits (N, 11) of normalised images (N, 28, 28), ink = 1.0."""
+        """Raw logits (N, 11) of the first network for normalised images (N, 28, 28), ink = 1.0."""
         if images.ndim != 3 or images.shape[1:] != (28, 28):
             raise InvalidInput(f"expected normalised images of shape (N, 28, 28), got {images.shape}")
         return batched_logits(self._module, images, 11, BATCH)
@@ -64,7 +80,16 @@ class Classifier:
         """Calibrated class probabilities (N, 11); column 10 is not-a-digit."""
         if images.shape[0] == 0:
             return np.zeros((0, 11), dtype=np.float32)
-        return softmax(self.logits(images), self.temperature)
+        first = self.logits(images)
+        p = softmax(first, self.temperature)
+        unsure = np.flatnonzero(p.max(axis=1) < self.gate) if self._members else np.zeros(0, np.intp)
+        if unsure.size:
+            # Softmax of the mean of log-probabilities: logsumexp terms cancel in the softmax.
+            total = first[unsure].astype(np.float64) / self.temperature
+            for module, temperature in self._members:
+                total += batched_logits(module, images[unsure], 11, BATCH).astype(np.float64) / temperature
+            p[unsure] = softmax((total / self.size).astype(np.float32))
+        return p
 
     def predict(self, images: NDArray[np.float32]) -> list[DigitPrediction]:
         """One :class:`DigitPrediction` per normalised image (N, 28, 28)."""
@@ -140,11 +165,15 @@ def load_classifier(
     path: Path = DEFAULT_WEIGHTS,
     *,
     freeze: bool = True,
+    members: Sequence[Path] | Literal["beside"] = "beside",
     pair_weights: Path | Literal["beside"] | None = "beside",
     comb_pair_weights: Path | Literal["beside"] | None = "beside",
 ) -> Classifier:
     """Load weights written by :func:`save_weights` as a ready :class:`Classifier`.
 
+    ``members``: weights files of the other networks of the ensemble, by default those named
+    in ``ENSEMBLE_MEMBERS`` beside ``path`` that exist (a missing one is left out with a
+    warning); ``()`` loads ``path`` alone.
     The pair networks are loaded too, from ``pair_weights`` (free strings) and
     ``comb_pair_weights`` (comb fields), by default from the files named like the shipped
     ones (``pairnet.pt``, ``combpairnet.pt``) beside ``path``; None leaves one out. A
@@ -152,10 +181,16 @@ def load_classifier(
     """
     network, temperature = load_network(path)
     log.info("loaded digit model from %s (T=%.3f)", path, temperature)
+    if members == "beside":
+        members = [path.with_name(name) for name in ENSEMBLE_MEMBERS]
+        for missing in [m for m in members if not m.exists()]:
+            log.warning("no ensemble member at %s: digits are read by %s without it", missing, path.name)
+        members = [m for m in members if m.exists()]
+    loaded = [load_network(m) for m in members]
     if pair_weights == "beside":
         pair_weights = path.with_name(DEFAULT_PAIR_WEIGHTS.name)
     if comb_pair_weights == "beside":
         comb_pair_weights = path.with_name(DEFAULT_COMB_PAIR_WEIGHTS.name)
     pairs = _load_pairs(pair_weights, "touching digits in free strings")
     comb_pairs = _load_pairs(comb_pair_weights, "comb cells joined across a wall")
-    return Classifier(network, temperature, freeze=freeze, pairs=pairs, comb_pairs=comb_pairs)
+    return Classifier(network, temperature, freeze=freeze, members=loaded, pairs=pairs, comb_pairs=comb_pairs)

@@ -23,6 +23,17 @@ DEFAULT_VAL_SIZE = 5000
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.pt"
 
 
+def _widths(text: str) -> tuple[int, int, int, int]:
+    """``--widths A,B,C,D``: four positive channel counts."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected four integers A,B,C,D, got {text!r}") from None
+    if len(values) != 4 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected four positive integers A,B,C,D, got {text!r}")
+    return values[0], values[1], values[2], values[3]
+
+
 def add_train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="train the digit network on MNIST and write weights + model card")
     p.add_argument("--data", type=Path, required=True, help="directory with MNIST idx files (train and t10k)")
@@ -31,6 +42,13 @@ def add_train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--lr", type=float, default=DEFAULT_MAX_LR, help="peak learning rate (one-cycle)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument(
+        "--widths",
+        type=_widths,
+        default=None,
+        metavar="A,B,C,D",
+        help="channels of the four convolutions (default: 16,32,64,96)",
+    )
     p.add_argument("--limit", type=int, default=None, help="train on the first N digits only (smoke runs)")
     p.add_argument("--val-size", type=int, default=DEFAULT_VAL_SIZE)
     p.add_argument("--threads", type=int, default=1, help="torch threads for the training step")
@@ -54,6 +72,9 @@ def add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--data", type=Path, required=True, help="directory with *-images-idx3-ubyte[.gz] and matching labels"
     )
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    p.add_argument(
+        "--alone", action="store_true", help="evaluate the weights file alone, without the ensemble members beside it"
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--degraded", action="store_true", help="evaluate the degraded copy of the set instead")
     p.add_argument("--errors", type=Path, default=None, metavar="PNG", help="save a grid of the worst mistakes")
@@ -94,6 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         max_lr=args.lr,
         seed=args.seed,
+        **({} if args.widths is None else {"widths": args.widths}),
         limit=args.limit,
         val_size=args.val_size,
         field_samples=args.field_samples,
@@ -132,7 +154,7 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
 
     start = time.perf_counter()
-    classifier = load_classifier(args.out)
+    classifier = load_classifier(args.out, members=())  # the card describes this network alone
     classifier.predict(np.zeros((1, 28, 28), dtype=np.float32))
     load_s = time.perf_counter() - start
     test_set = load_split(args.data, "t10k")
@@ -199,7 +221,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     data = load_eval_set(args.data)
-    classifier = load_classifier(args.weights)
+    classifier = load_classifier(args.weights, members=() if args.alone else "beside")
     images = degrade_set(data.images) if args.degraded else normalise_set(data.images)
     report, probabilities = evaluate(classifier, images, data.labels)
     if args.errors is not None:
@@ -208,6 +230,7 @@ def run_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict()))
     else:
         print(f"set: {data.images_path.name}{' (degraded)' if args.degraded else ''}")
+        print(f"networks: {classifier.size}")
         print(format_report(report))
     return 0
 

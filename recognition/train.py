@@ -45,6 +45,9 @@ class TrainConfig:
     label_smoothing: float = 0.05
     ema_decay: float = 0.999
     seed: int = 0
+    # The held-out split is drawn from its own seed, so a network trained with another ``seed``
+    # (a second ensemble member, say) never sees the digits the others are tuned on.
+    split_seed: int = 0
     val_size: int = 5000
     nondigit_fraction: float = 0.1  # synthetic non-digits per real digit in each epoch
     # Share of samples left undistorted: without clean digits the network learnt "clean MNIST
@@ -131,7 +134,7 @@ def split_train_val(
     images: NDArray[np.uint8], labels: NDArray[np.uint8], config: TrainConfig
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]:
     """Seeded split of MNIST train into (train images, train labels, val images, val labels)."""
-    order = np.random.default_rng(config.seed).permutation(len(images))
+    order = np.random.default_rng(config.split_seed).permutation(len(images))
     val_size = min(config.val_size, len(images) // 5)
     train_idx, val_idx = order[val_size:], order[:val_size]
     if config.limit is not None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from recognition.classifier import Classifier, load_classifier, save_weights
+from recognition.classifier import ENSEMBLE_MEMBERS, Classifier, load_classifier, save_weights
 from recognition.model import REJECT, DigitNet
 from recognition.nondigits import nondigit_sample
 from segmentation.errors import InvalidInput, ModelError
@@ -74,6 +74,56 @@ def test_missing_or_corrupt_weights_are_model_errors(tmp_path: Path) -> None:
     corrupt.write_bytes(b"definitely not a torch file")
     with pytest.raises(ModelError, match="corrupt"):
         load_classifier(corrupt)
+
+
+def test_ensemble_is_the_normalised_geometric_mean_of_its_members() -> None:
+    torch.manual_seed(1)
+    first, second = DigitNet(widths=(4, 8, 8, 8)), DigitNet(widths=(4, 8, 8, 8))
+    images = np.random.default_rng(4).random((30, 28, 28), dtype=np.float32)
+    p1 = Classifier(first, 1.5).probabilities(images)
+    p2 = Classifier(second, 0.7).probabilities(images)
+    both = Classifier(first, 1.5, members=[(second, 0.7)], gate=1.01)  # every image asks both
+    assert both.size == 2
+    geometric = np.sqrt(p1.astype(np.float64) * p2)
+    assert np.allclose(both.probabilities(images), geometric / geometric.sum(axis=1, keepdims=True), atol=1e-5)
+    # Agreeing members are one network.
+    twice = Classifier(first, 1.5, members=[(first, 1.5)], gate=1.01)
+    assert np.allclose(twice.probabilities(images), p1, atol=1e-5)
+
+
+def test_ensemble_members_are_asked_only_where_the_first_network_is_unsure() -> None:
+    torch.manual_seed(3)
+    first, second = DigitNet(widths=(4, 8, 8, 8)), DigitNet(widths=(4, 8, 8, 8))
+    images = np.random.default_rng(6).random((40, 28, 28), dtype=np.float32)
+    # A low temperature makes the first network sure of some images and not of others.
+    alone = Classifier(first, 0.05).probabilities(images)
+    gate = float(np.median(alone.max(axis=1)))
+    gated = Classifier(first, 0.05, members=[(second, 1.0)], gate=gate).probabilities(images)
+    always = Classifier(first, 0.05, members=[(second, 1.0)], gate=1.01).probabilities(images)
+    sure = alone.max(axis=1) >= gate
+    assert 0 < sure.sum() < len(images)
+    assert np.array_equal(gated[sure], alone[sure])
+    assert np.allclose(gated[~sure], always[~sure], atol=1e-6)
+    assert not np.allclose(gated[~sure], alone[~sure], atol=1e-4)
+
+
+def test_ensemble_members_load_from_beside_the_weights(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    torch.manual_seed(2)
+    save_weights(tmp_path / "digitnet.pt", DigitNet(widths=(4, 8, 8, 8)), 1.0)
+    alone = load_classifier(tmp_path / "digitnet.pt", pair_weights=None, comb_pair_weights=None)
+    assert alone.size == 1
+    assert "no ensemble member at" in caplog.text
+    for name in ENSEMBLE_MEMBERS:
+        save_weights(tmp_path / name, DigitNet(widths=(4, 8, 8, 8)), 2.0)
+    loaded = load_classifier(tmp_path / "digitnet.pt", pair_weights=None, comb_pair_weights=None)
+    assert loaded.size == 1 + len(ENSEMBLE_MEMBERS)
+    images = np.random.default_rng(5).random((5, 28, 28), dtype=np.float32)
+    assert not np.allclose(loaded.probabilities(images), alone.probabilities(images), atol=1e-4)
+    only = load_classifier(tmp_path / "digitnet.pt", members=(), pair_weights=None, comb_pair_weights=None)
+    assert only.size == 1 and np.allclose(only.probabilities(images), alone.probabilities(images))
+    (tmp_path / ENSEMBLE_MEMBERS[0]).write_bytes(b"not weights")
+    with pytest.raises(ModelError, match="corrupt"):
+        load_classifier(tmp_path / "digitnet.pt", pair_weights=None, comb_pair_weights=None)
 
 
 # The shipped model.

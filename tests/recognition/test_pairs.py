@@ -297,16 +297,17 @@ def overlapped(text: str, overlap: int) -> Field:
 
 def test_the_shipped_pair_network_reads_digits_drawn_into_each_other(classifier: Classifier) -> None:
     rng = np.random.default_rng(0)
-    texts = ["".join(str(d) for d in rng.integers(0, 10, 4)) for _ in range(40)]
+    texts = ["".join(str(d) for d in rng.integers(0, 10, 4)) for _ in range(120)]
     fields = [overlapped(text, 8) for text in texts]
     with_pairs = sum(read_string(classifier, f).text == t for f, t in zip(fields, texts, strict=True))
     cuts_only = sum(
         read_string(classifier, f, ReadParams(pairs=False)).text == t for f, t in zip(fields, texts, strict=True)
     )
-    # Measured with the shipped weights: 27 of 40 with pairs (30 with the first, 15-epoch pair
-    # weights and pairs up to 2 heights wide), 20 by cuts alone.
-    assert with_pairs >= 25
-    assert with_pairs >= cuts_only + 5
+    # Measured with the shipped weights: 89 of 120 with pairs, 60 by cuts alone (89 and 55 with
+    # the first digit network alone). On the first 40 strings: 25 and 20-21, too few to tell
+    # one or two digits of change from noise.
+    assert with_pairs >= 80
+    assert with_pairs >= cuts_only + 20
 
 
 def test_a_page_reads_pairs_field_by_field_and_combs_only_where_ink_joins_two_cells(

@@ -12,7 +12,7 @@ import torch
 
 from recognition import cli_train
 from recognition.classifier import load_classifier
-from recognition.train import TrainConfig, train
+from recognition.train import TrainConfig, split_train_val, train
 
 FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX)
 
@@ -81,11 +81,33 @@ def test_cli_train_writes_loadable_weights(tmp_path: Path, mnist_dir: Path) -> N
             "300",
             "--val-size",
             "200",
+            "--seed",
+            "3",
+            "--widths",
+            "8,16,16,24",
             "--no-card",
         ]
     )
     assert code == 0
-    assert load_classifier(out).probabilities(np.zeros((1, 28, 28), np.float32)).shape == (1, 11)
+    loaded = load_classifier(out)
+    assert loaded.network.widths == (8, 16, 16, 24)
+    assert loaded.probabilities(np.zeros((1, 28, 28), np.float32)).shape == (1, 11)
+
+
+def test_cli_rejects_bad_widths(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli_train_main(["train", "--data", ".", "--widths", "8,16,16"])
+    assert "four positive integers" in capsys.readouterr().err
+
+
+def test_held_out_split_does_not_follow_the_training_seed() -> None:
+    """Networks trained with other seeds hold out the same digits, which tuning uses."""
+    images, labels = _font_digits(100)
+    _, _, held, held_labels = split_train_val(images, labels, _config(val_size=20))
+    _, _, other, other_labels = split_train_val(images, labels, _config(val_size=20, seed=7))
+    assert np.array_equal(held, other) and np.array_equal(held_labels, other_labels)
+    _, _, moved, _ = split_train_val(images, labels, _config(val_size=20, split_seed=7))
+    assert not np.array_equal(held, moved)
 
 
 def test_cli_eval_json(tmp_path: Path, mnist_dir: Path, capsys: object) -> None:

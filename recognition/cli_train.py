@@ -227,7 +227,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.errors is not None:
         _error_grid(args.errors, images, worst_mistakes(images, data.labels, probabilities))
     if args.format == "json":
-        print(json.dumps(report.to_dict()))
+        print(json.dumps({**report.to_dict(), "networks": classifier.size}))
     else:
         print(f"set: {data.images_path.name}{' (degraded)' if args.degraded else ''}")
         print(f"networks: {classifier.size}")

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from recognition import cli_train
-from recognition.classifier import load_classifier
+from recognition.classifier import ENSEMBLE_MEMBERS, load_classifier
 from recognition.train import TrainConfig, split_train_val, train
 
 FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX)
@@ -122,6 +122,9 @@ def test_cli_eval_json(tmp_path: Path, mnist_dir: Path, capsys: object) -> None:
     report = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
     assert report["n"] == 200 and report["accuracy"] > 0.95
     assert {"ece", "digits_per_second", "confusion", "per_class_accuracy"} <= report.keys()
+    assert report["networks"] == 1 + len(ENSEMBLE_MEMBERS)  # the shipped ensemble
+    cli_train_main(["eval", "--data", str(tmp_path), "--format", "json", "--alone"])
+    assert json.loads(capsys.readouterr().out)["networks"] == 1  # type: ignore[attr-defined]
     assert (tmp_path / "errors.png").exists()
 
 

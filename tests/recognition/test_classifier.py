@@ -12,6 +12,7 @@ import torch
 from recognition.classifier import ENSEMBLE_MEMBERS, Classifier, load_classifier, save_weights
 from recognition.model import REJECT, DigitNet
 from recognition.nondigits import nondigit_sample
+from recognition.normalise import normalise_digit
 from segmentation.errors import InvalidInput, ModelError
 
 
@@ -157,3 +158,17 @@ def test_shipped_model_rejects_a_hand_drawn_dash_and_point(classifier: Classifie
     point = np.full((40, 40), 250, np.uint8)
     cv2.circle(point, (20, 20), 6, 30, -1)
     assert [p.digit for p in classifier.predict_crops([dash, point])] == [None, None]
+
+
+def test_the_shipped_classifier_is_the_gated_ensemble(classifier: Classifier) -> None:
+    """``weights/digitnet-b.pt`` ships beside ``digitnet.pt`` and is asked only about unsure digits."""
+    assert classifier.size == 1 + len(ENSEMBLE_MEMBERS)
+    digits = np.stack([normalise_digit(_draw(str(d)), ink_is_bright=False) for d in range(10)])
+    noise = np.random.default_rng(7).random((20, 28, 28), dtype=np.float32)  # mostly unsure
+    images = np.concatenate([digits, noise])
+    alone = Classifier(classifier.network, classifier.temperature).probabilities(images)
+    both = classifier.probabilities(images)
+    sure = alone.max(axis=1) >= classifier.gate
+    assert sure[:10].sum() >= 8 and not sure.all()
+    assert np.array_equal(both[sure], alone[sure])
+    assert not np.allclose(both[~sure], alone[~sure], atol=1e-3)

@@ -20,6 +20,7 @@ DEFAULT_BATCH_SIZE = 128
 DEFAULT_MAX_LR = 3e-3
 DEFAULT_SEED = 0
 DEFAULT_VAL_SIZE = 5000
+DEFAULT_WIDTHS = (16, 32, 64, 96)
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.pt"
 
 
@@ -45,9 +46,9 @@ def add_train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument(
         "--widths",
         type=_widths,
-        default=None,
+        default=DEFAULT_WIDTHS,
         metavar="A,B,C,D",
-        help="channels of the four convolutions (default: 16,32,64,96)",
+        help=f"channels of the four convolutions (default: {','.join(map(str, DEFAULT_WIDTHS))})",
     )
     p.add_argument("--limit", type=int, default=None, help="train on the first N digits only (smoke runs)")
     p.add_argument("--val-size", type=int, default=DEFAULT_VAL_SIZE)
@@ -115,7 +116,7 @@ def run_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         max_lr=args.lr,
         seed=args.seed,
-        **({} if args.widths is None else {"widths": args.widths}),
+        widths=args.widths,
         limit=args.limit,
         val_size=args.val_size,
         field_samples=args.field_samples,

@@ -152,12 +152,14 @@ def test_cli_defaults_match_train_config() -> None:
         config.max_lr,
         config.seed,
         config.val_size,
+        config.widths,
     ) == (
         cli_train.DEFAULT_EPOCHS,
         cli_train.DEFAULT_BATCH_SIZE,
         cli_train.DEFAULT_MAX_LR,
         cli_train.DEFAULT_SEED,
         cli_train.DEFAULT_VAL_SIZE,
+        cli_train.DEFAULT_WIDTHS,
     )
 
 

@@ -7,9 +7,15 @@ fields, digits touching boxes and each other, skew up to 5 degrees, blur, noise,
 artefacts). Each form is encoded as PNG and read like an upload (``load_page`` then
 ``read_page``), one process, ``torch.set_num_threads(1)``. A truth field is matched by the read
 field holding its centre. Prints one JSON object: field exact match, digit accuracy (1 - edit
-distance / truth digits, over all fields), share of misread fields flagged ``needs_review``,
-spurious fields (read fields with digits where the form has no field: printed text read
-as digits), wall and CPU ms per page, and the process's peak RSS.
+distance / truth digits, over all fields), share of misread fields flagged ``needs_review``
+and share of rightly read fields flagged too (the review work the flag costs), spurious
+fields (read fields with digits where the form has no field: printed text read as digits),
+wall and CPU ms per page, and the process's peak RSS.
+
+``review_curve`` gives the same two shares for other review thresholds. A field is flagged
+when it is doubtful on its own (a close second reading, ink that is no digit nor mark) or a
+digit's confidence is below the threshold, so the forms are read once with threshold 0 and
+the flags for each threshold follow from the lowest digit confidence of each field.
 """
 
 from __future__ import annotations
@@ -48,10 +54,22 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def score(truth: dict[str, Any], fields: list[dict[str, Any]]) -> Counter[str]:
-    """Counts for one form: fields, exact, digits, errors, flagged (misread but marked
-    ``needs_review``), spurious, spurious_flagged, and ``<kind>_fields`` / ``<kind>_exact``
-    per truth field kind (comb, free).
+REVIEW_CURVE = (0.5, 0.8, 0.9, 0.95, 0.99)
+
+
+def flagged(field: dict[str, Any] | None, threshold: float) -> bool:
+    """Whether ``field``, read with review threshold 0, is flagged at ``threshold``."""
+    if field is None:
+        return False
+    return bool(field["needs_review"]) or any(d["confidence"] < threshold for d in field["digits"])
+
+
+def score(truth: dict[str, Any], fields: list[dict[str, Any]], threshold: float) -> Counter[str]:
+    """Counts for one form, its fields read with review threshold 0: fields, exact, digits,
+    errors, flagged (misread but marked ``needs_review`` at ``threshold``), right_flagged
+    (read right and marked), spurious, spurious_flagged, ``<kind>_fields`` / ``<kind>_exact``
+    per truth field kind (comb, free), and ``flagged@t`` / ``right_flagged@t`` for each
+    threshold t of ``REVIEW_CURVE``.
 
     A spurious field is a read field with digits that no truth field maps to (printed text
     read as digits, say).
@@ -70,12 +88,15 @@ def score(truth: dict[str, Any], fields: list[dict[str, Any]]) -> Counter[str]:
             exact=right,
             digits=len(want),
             errors=min(len(want), edit_distance(got, want)),
-            flagged=not right and found is not None and found["needs_review"],
+            flagged=not right and flagged(found, threshold),
+            right_flagged=right and flagged(found, threshold),
         )
+        for t in REVIEW_CURVE:
+            counts[f"flagged@{t}" if not right else f"right_flagged@{t}"] += flagged(found, t)
         counts[f"{expected['kind']}_fields"] += 1
         counts[f"{expected['kind']}_exact"] += right
     spurious = [f for f in fields if id(f) not in matched and f["text"]]
-    counts.update(spurious=len(spurious), spurious_flagged=sum(f["needs_review"] for f in spurious))
+    counts.update(spurious=len(spurious), spurious_flagged=sum(flagged(f, threshold) for f in spurious))
     return counts
 
 
@@ -93,7 +114,8 @@ def main() -> None:
 
     model = load_classifier(args.weights) if args.weights else load_classifier()
     source = digits_for(args, args.data)
-    read_params = ReadParams(pairs=not args.no_pairs)
+    threshold = ReadParams().review_threshold
+    read_params = ReadParams(pairs=not args.no_pairs, review_threshold=0.0)  # flags follow in score()
     rng = np.random.default_rng(args.seed)
     params = FormParams() if args.dpi == 150 else FormParams(width=2480, height=3508)
     totals: Counter[str] = Counter()
@@ -110,7 +132,7 @@ def main() -> None:
             continue  # warm-up
         wall.append(time.perf_counter() - start_wall)
         cpu.append(time.process_time() - start_cpu)
-        totals += score(truth, result["fields"])
+        totals += score(truth, result["fields"], threshold)
     n, exact = totals["fields"], totals["exact"]
     print(
         json.dumps(
@@ -121,7 +143,16 @@ def main() -> None:
                 "field_exact_match": round(exact / n, 4),
                 "field_exact_by_kind": {k: [totals[f"{k}_exact"], totals[f"{k}_fields"]] for k in ("comb", "free")},
                 "digit_accuracy": round(1 - totals["errors"] / max(1, totals["digits"]), 4),
+                "review_threshold": threshold,
                 "misread_fields_flagged": round(totals["flagged"] / max(1, n - exact), 4),
+                "right_fields_flagged": round(totals["right_flagged"] / max(1, exact), 4),
+                "review_curve": {
+                    str(t): {
+                        "misread_flagged": [totals[f"flagged@{t}"], n - exact],
+                        "right_flagged": [totals[f"right_flagged@{t}"], exact],
+                    }
+                    for t in REVIEW_CURVE
+                },
                 "spurious_fields": totals["spurious"],
                 "spurious_fields_flagged": totals["spurious_flagged"],
                 "ms_per_page_wall_median": round(1000 * float(np.median(wall)), 1),

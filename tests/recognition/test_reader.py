@@ -163,6 +163,30 @@ def test_fields_of_a_page_take_one_model_call(classifier: Classifier) -> None:
     assert FieldResult.from_dict(comb_result.to_dict()).cells == (2, None, 9)
 
 
+@pytest.mark.parametrize("threshold", [0.5, 0.9, 0.999, 1.01])
+def test_review_at_a_threshold_is_review_at_zero_or_a_digit_below_it(classifier: Classifier, threshold: float) -> None:
+    """What ``benchmarks/bench_forms.py`` relies on to draw its review curve from one reading."""
+    rng = np.random.default_rng(5)
+    comb_ink = np.zeros((60, 160), np.uint8)
+    for i, ch in enumerate("7140"):
+        layer = np.zeros_like(comb_ink)
+        cv2.putText(layer, ch, (40 * i + 4 + int(rng.integers(0, 8)), 50), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 255, 3)
+        comb_ink[layer > 127] = 255
+    cells = tuple(Box(100 + 40 * i, 50, 40, 60) for i in range(4))
+    fields = [
+        Field("field-1", "comb", Box(100, 50, 160, 60), comb_ink, cells),
+        free_field(hershey("5,19"), dx=20, dy=200),
+        free_field(hershey("0077", step=22), dx=20, dy=400),
+    ]
+    at_zero = read_fields(classifier, fields, ReadParams(review_threshold=0.0))
+    at_threshold = read_fields(classifier, fields, ReadParams(review_threshold=threshold))
+    for zero, field in zip(at_zero, at_threshold, strict=True):
+        assert field.text == zero.text
+        assert field.needs_review == (zero.needs_review or any(d.confidence < threshold for d in zero.digits))
+    if threshold > 1:
+        assert all(f.needs_review for f in at_threshold)
+
+
 def test_reading_is_deterministic(classifier: Classifier) -> None:
     ink = hershey("9081", step=20)
     first = read_string(classifier, free_field(ink)).to_dict()

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 REGISTRARS = (
     ("recognition.cli_train", "add_train_parser"),
     ("recognition.cli_train", "add_eval_parser"),
+    ("recognition.cli_train", "add_calibrate_ensemble_parser"),
     ("recognition.cli_train", "add_train_pairs_parser"),
     ("recognition.cli_read", "add_read_parser"),
     ("recognition.cli_read", "add_sample_parser"),

@@ -7,6 +7,8 @@ reads; it is traced and frozen for CPU inference, in eval mode, under
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import pickle
 from collections.abc import Sequence
@@ -17,7 +19,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from recognition.calibration import softmax
+from recognition.calibration import fit_temperature, softmax
 from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, inference_module
 from recognition.normalise import normalise_digit
 from recognition.pairs import DEFAULT_COMB_PAIR_WEIGHTS, DEFAULT_PAIR_WEIGHTS, PairClassifier, load_pair_classifier
@@ -27,9 +29,10 @@ from segmentation.errors import InvalidInput, ModelError
 log = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.pt"
-# The other members of the shipped ensemble, looked for beside the first weights file.
-ENSEMBLE_MEMBERS = ("digitnet-b.pt",)
-# They are asked about an image only when the first network's top probability is below this.
+# The ensemble file beside the first weights file: its other networks, gate and temperature
+# (written by ``formdigits calibrate-ensemble``).
+ENSEMBLE_FILE = "ensemble.json"
+# The other networks are asked about an image only when the first network's top probability is below this.
 ENSEMBLE_GATE = 0.9
 BATCH = 256
 TOP_K = 3
@@ -40,7 +43,9 @@ class Classifier:
 
     ``members`` are further (network, temperature) pairs, asked only about the images the
     first network is unsure of (top probability below ``gate``): there the probabilities are
-    the normalised geometric mean of all the networks' calibrated ones, elsewhere the first
+    the normalised geometric mean of all the networks' calibrated ones, sharpened or softened
+    by ``combined_temperature`` (fitted on held-out digits the gate passes, as the
+    combination is not calibrated by its members' temperatures), elsewhere the first
     network's alone. ``pairs`` is the pair network (:mod:`recognition.pairs`) the reader
     offers runs of touching digits in free strings to, ``comb_pairs`` the one it offers comb
     cells joined across their wall to; either may be None.
@@ -54,6 +59,7 @@ class Classifier:
         freeze: bool = True,
         members: Sequence[tuple[DigitNet, float]] = (),
         gate: float = ENSEMBLE_GATE,
+        combined_temperature: float = 1.0,
         pairs: PairClassifier | None = None,
         comb_pairs: PairClassifier | None = None,
     ) -> None:
@@ -64,6 +70,7 @@ class Classifier:
         self._module = inference_module(network, fuse=freeze)
         self._members = [(inference_module(n.eval(), fuse=freeze), float(t)) for n, t in members]
         self.gate = float(gate)
+        self.combined_temperature = float(combined_temperature)
 
     @property
     def size(self) -> int:
@@ -78,18 +85,31 @@ class Classifier:
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         """Calibrated class probabilities (N, 11); column 10 is not-a-digit."""
+        p, unsure, combined = self._gated(images)
+        if unsure.size:
+            p[unsure] = softmax(combined, self.combined_temperature)
+        return p
+
+    def gated_logits(self, images: NDArray[np.float32]) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
+        """The rows the gate passes to the other networks, and their combined logits before
+        ``combined_temperature`` (what :func:`fit_ensemble_temperature` fits it on)."""
+        _, unsure, combined = self._gated(images)
+        return unsure, combined
+
+    def _gated(self, images: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.intp], NDArray[np.float32]]:
+        """The first network's probabilities, the rows it is unsure of, the mean of all
+        networks' log-probabilities for those rows (up to a constant per row)."""
         if images.shape[0] == 0:
-            return np.zeros((0, 11), dtype=np.float32)
+            return np.zeros((0, 11), dtype=np.float32), np.zeros(0, np.intp), np.zeros((0, 11), np.float32)
         first = self.logits(images)
         p = softmax(first, self.temperature)
         unsure = np.flatnonzero(p.max(axis=1) < self.gate) if self._members else np.zeros(0, np.intp)
-        if unsure.size:
-            # Softmax of the mean of log-probabilities: logsumexp terms cancel in the softmax.
-            total = first[unsure].astype(np.float64) / self.temperature
-            for module, temperature in self._members:
+        # The mean of log-probabilities: their logsumexp terms cancel in a softmax.
+        total = first[unsure].astype(np.float64) / self.temperature
+        for module, temperature in self._members:
+            if unsure.size:
                 total += batched_logits(module, images[unsure], 11, BATCH).astype(np.float64) / temperature
-            p[unsure] = softmax((total / self.size).astype(np.float32))
-        return p
+        return p, unsure, (total / self.size).astype(np.float32)
 
     def predict(self, images: NDArray[np.float32]) -> list[DigitPrediction]:
         """One :class:`DigitPrediction` per normalised image (N, 28, 28)."""
@@ -151,6 +171,79 @@ def load_network(path: Path) -> tuple[DigitNet, float]:
     return network, float(payload["temperature"])
 
 
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fit_ensemble_temperature(classifier: Classifier, images: NDArray[np.float32], labels: NDArray[np.int64]) -> float:
+    """The ``combined_temperature`` minimising NLL on the labelled images the gate passes.
+
+    Fit it on held-out images (the networks' validation split, never the test set), with
+    enough doubtful ones among them: clean MNIST digits alone pass the gate about 1% of the time.
+    """
+    unsure, combined = classifier.gated_logits(images)
+    if unsure.size < 10:
+        raise InvalidInput(f"only {unsure.size} images pass the gate: too few to fit a temperature")
+    return fit_temperature(combined, labels[unsure])
+
+
+def write_ensemble(
+    path: Path, first: Path, members: Sequence[Path], gate: float, temperature: float, fitted: dict[str, object]
+) -> None:
+    """Write the ensemble file ``path`` for the weights file ``first`` and its ``members``.
+
+    Members are named relative to the file's directory; every weights file's sha256 is
+    recorded, so that a retrained network is not combined with a temperature fitted for
+    another (:func:`load_classifier` then reads with the first network alone).
+    """
+    spec = {
+        "first": first.name,
+        "members": [m.name for m in members],
+        "gate": gate,
+        "temperature": temperature,
+        "sha256": {p.name: sha256_file(p) for p in (first, *members)},
+        "fitted": fitted,
+    }
+    path.write_text(json.dumps(spec, indent=2) + "\n")
+
+
+def _ensemble(first: Path, spec_path: Path | None) -> tuple[list[tuple[DigitNet, float]], float, float]:
+    """The members, gate and combined temperature the ensemble file ``spec_path`` gives
+    ``first``; none (with a warning saying why) when the file or a member is missing or
+    the file was fitted for other weights."""
+    alone: tuple[list[tuple[DigitNet, float]], float, float] = ([], ENSEMBLE_GATE, 1.0)
+    if spec_path is None:
+        return alone
+    if not spec_path.exists():
+        log.warning("no ensemble file at %s: digits are read by %s alone", spec_path, first.name)
+        return alone
+    try:
+        spec = json.loads(spec_path.read_text())
+        names = [str(m) for m in spec["members"]]
+        gate, temperature = float(spec["gate"]), float(spec["temperature"])
+        digests = {str(k): str(v) for k, v in spec["sha256"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ModelError(f"the ensemble file {spec_path} is corrupt: {exc}") from exc
+    if not (temperature > 0 and 0 < gate <= 1.01):
+        raise ModelError(f"the ensemble file {spec_path} has gate {gate} and temperature {temperature}")
+    paths = [spec_path.parent / name for name in names]
+    for missing in [m for m in paths if not m.exists()]:
+        log.warning("no ensemble member at %s: digits are read by %s alone", missing, first.name)
+        return alone
+    loaded = [load_network(m) for m in paths]
+    for p in (first, *paths):
+        if digests.get(p.name) != sha256_file(p):
+            log.warning(
+                "%s was fitted for another %s: digits are read by %s alone (refit it with formdigits calibrate-ensemble)",
+                spec_path,
+                p.name,
+                first.name,
+            )
+            return alone
+    return loaded, gate, temperature
+
+
 def _load_pairs(path: Path | None, what: str) -> PairClassifier | None:
     """A pair network from ``path``; None (with a warning) when the file is missing, None for no path."""
     if path is None:
@@ -165,15 +258,16 @@ def load_classifier(
     path: Path = DEFAULT_WEIGHTS,
     *,
     freeze: bool = True,
-    members: Sequence[Path] | Literal["beside"] = "beside",
+    ensemble: Path | Literal["beside"] | None = "beside",
     pair_weights: Path | Literal["beside"] | None = "beside",
     comb_pair_weights: Path | Literal["beside"] | None = "beside",
 ) -> Classifier:
     """Load weights written by :func:`save_weights` as a ready :class:`Classifier`.
 
-    ``members``: weights files of the other networks of the ensemble, by default those named
-    in ``ENSEMBLE_MEMBERS`` beside ``path`` that exist (a missing one is left out with a
-    warning); ``()`` loads ``path`` alone.
+    ``ensemble``: the ensemble file (:func:`write_ensemble`) naming the other networks, the
+    gate and the combined temperature; by default ``ensemble.json`` beside ``path``; None
+    loads ``path`` alone. A missing file or member, or a file fitted for other weights, leaves
+    the ensemble out with a warning; a corrupt one raises ``ModelError``.
     The pair networks are loaded too, from ``pair_weights`` (free strings) and
     ``comb_pair_weights`` (comb fields), by default from the files named like the shipped
     ones (``pairnet.pt``, ``combpairnet.pt``) beside ``path``; None leaves one out. A
@@ -181,16 +275,22 @@ def load_classifier(
     """
     network, temperature = load_network(path)
     log.info("loaded digit model from %s (T=%.3f)", path, temperature)
-    if members == "beside":
-        members = [path.with_name(name) for name in ENSEMBLE_MEMBERS]
-        for missing in [m for m in members if not m.exists()]:
-            log.warning("no ensemble member at %s: digits are read by %s without it", missing, path.name)
-        members = [m for m in members if m.exists()]
-    loaded = [load_network(m) for m in members]
+    members, gate, combined_temperature = _ensemble(
+        path, path.with_name(ENSEMBLE_FILE) if ensemble == "beside" else ensemble
+    )
     if pair_weights == "beside":
         pair_weights = path.with_name(DEFAULT_PAIR_WEIGHTS.name)
     if comb_pair_weights == "beside":
         comb_pair_weights = path.with_name(DEFAULT_COMB_PAIR_WEIGHTS.name)
     pairs = _load_pairs(pair_weights, "touching digits in free strings")
     comb_pairs = _load_pairs(comb_pair_weights, "comb cells joined across a wall")
-    return Classifier(network, temperature, freeze=freeze, members=loaded, pairs=pairs, comb_pairs=comb_pairs)
+    return Classifier(
+        network,
+        temperature,
+        freeze=freeze,
+        members=members,
+        gate=gate,
+        combined_temperature=combined_temperature,
+        pairs=pairs,
+        comb_pairs=comb_pairs,
+    )

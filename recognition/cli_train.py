@@ -22,6 +22,7 @@ DEFAULT_SEED = 0
 DEFAULT_VAL_SIZE = 5000
 DEFAULT_WIDTHS = (16, 32, 64, 96)
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.pt"
+DEGRADED_SEED = 77  # the degraded copy of the held-out digits the ensemble temperature is fitted on
 
 
 def _widths(text: str) -> tuple[int, int, int, int]:
@@ -155,7 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
 
     start = time.perf_counter()
-    classifier = load_classifier(args.out, members=())  # the card describes this network alone
+    classifier = load_classifier(args.out, ensemble=None)  # the card describes this network alone
     classifier.predict(np.zeros((1, 28, 28), dtype=np.float32))
     load_s = time.perf_counter() - start
     test_set = load_split(args.data, "t10k")
@@ -222,7 +223,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     data = load_eval_set(args.data)
-    classifier = load_classifier(args.weights, members=() if args.alone else "beside")
+    classifier = load_classifier(args.weights, ensemble=None if args.alone else "beside")
     images = degrade_set(data.images) if args.degraded else normalise_set(data.images)
     report, probabilities = evaluate(classifier, images, data.labels)
     if args.errors is not None:
@@ -233,6 +234,84 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"set: {data.images_path.name}{' (degraded)' if args.degraded else ''}")
         print(f"networks: {classifier.size}")
         print(format_report(report))
+    return 0
+
+
+def add_calibrate_ensemble_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "calibrate-ensemble",
+        help="fit the temperature of the digit networks' gated combination and write the ensemble file",
+    )
+    p.add_argument("--data", type=Path, required=True, help="directory with MNIST idx files (train)")
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="the first network's weights file")
+    p.add_argument(
+        "--members",
+        nargs="+",
+        default=["digitnet-b.pt"],
+        metavar="FILE",
+        help="the other networks' weights files, beside --weights (default: digitnet-b.pt)",
+    )
+    p.add_argument("--gate", type=float, default=None, help="ask the others below this top probability (0.9)")
+    p.add_argument("--out", type=Path, default=None, help="ensemble file to write (default: ensemble.json beside)")
+    p.set_defaults(handler=run_calibrate_ensemble)
+
+
+def run_calibrate_ensemble(args: argparse.Namespace) -> int:
+    """Fit the combined temperature on held-out digits (clean, degraded, non-digits); write the ensemble file."""
+    import datetime as dt
+
+    import numpy as np
+    import torch
+
+    from recognition.augment import degrade_set
+    from recognition.calibration import expected_calibration_error, softmax
+    from recognition.classifier import (
+        ENSEMBLE_FILE,
+        ENSEMBLE_GATE,
+        Classifier,
+        fit_ensemble_temperature,
+        load_network,
+        write_ensemble,
+    )
+    from recognition.train import TrainConfig, held_out_digits, validation_set
+
+    torch.set_num_threads(1)
+    gate = ENSEMBLE_GATE if args.gate is None else args.gate
+    if not 0 < gate <= 1:
+        print("--gate takes a probability in (0, 1]", file=sys.stderr)
+        return 2
+    members = [args.weights.with_name(m) for m in args.members]
+    network, temperature = load_network(args.weights)
+    classifier = Classifier(network, temperature, members=[load_network(m) for m in members], gate=gate)
+    digits = held_out_digits(args.data)
+    clean_x, clean_y = validation_set(digits.images, digits.labels, TrainConfig().seed)
+    images = np.concatenate([clean_x, degrade_set(digits.images, seed=DEGRADED_SEED)])
+    labels = np.concatenate([clean_y, digits.labels.astype(np.int64)])
+    combined_temperature = fit_ensemble_temperature(classifier, images, labels)
+    unsure, combined = classifier.gated_logits(images)
+    truth = labels[unsure]
+
+    def figures(t: float) -> dict[str, float]:
+        p = softmax(combined, t)
+        nll = float(-np.log(np.clip(p[np.arange(len(p)), truth], 1e-12, 1.0)).mean())
+        return {"nll": round(nll, 4), "ece": round(expected_calibration_error(p, truth), 4)}
+
+    fitted = {
+        "date": dt.date.today().isoformat(),
+        "command": "formdigits calibrate-ensemble " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
+        "data": (
+            f"the {len(digits)} held-out MNIST-train digits the networks never trained on, clean with "
+            f"{len(clean_y) - len(digits)} synthetic non-digits, and degraded (seed {DEGRADED_SEED})"
+        ),
+        "images": len(labels),
+        "passed_by_gate": int(unsure.size),
+        "accuracy_of_passed": round(float(np.mean(combined.argmax(axis=1) == truth)), 4),
+        "before": figures(1.0),
+        "after": figures(combined_temperature),
+    }
+    out = args.out or args.weights.with_name(ENSEMBLE_FILE)
+    write_ensemble(out, args.weights, members, gate, combined_temperature, fitted)
+    print(f"wrote {out}: T = {combined_temperature:.4f}; {json.dumps(fitted)}", file=sys.stderr)
     return 0
 
 

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from recognition.classifier import ENSEMBLE_MEMBERS, Classifier, load_classifier, save_weights
+from recognition.calibration import softmax
+from recognition.classifier import (
+    DEFAULT_WEIGHTS,
+    ENSEMBLE_FILE,
+    Classifier,
+    fit_ensemble_temperature,
+    load_classifier,
+    save_weights,
+    write_ensemble,
+)
 from recognition.model import REJECT, DigitNet
 from recognition.nondigits import nondigit_sample
 from recognition.normalise import normalise_digit
@@ -108,23 +117,82 @@ def test_ensemble_members_are_asked_only_where_the_first_network_is_unsure() -> 
     assert not np.allclose(gated[~sure], alone[~sure], atol=1e-4)
 
 
-def test_ensemble_members_load_from_beside_the_weights(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_combination_has_its_own_temperature_and_it_can_be_fitted() -> None:
+    torch.manual_seed(4)
+    first, second = DigitNet(widths=(4, 8, 8, 8)), DigitNet(widths=(4, 8, 8, 8))
+    images = np.random.default_rng(8).random((2000, 28, 28), dtype=np.float32)
+    plain = Classifier(first, 0.01, members=[(second, 0.01)], gate=1.01)
+    soft = Classifier(first, 0.01, members=[(second, 0.01)], gate=1.01, combined_temperature=3.0)
+    unsure, combined = plain.gated_logits(images)
+    assert np.array_equal(unsure, np.arange(len(images)))
+    assert np.allclose(plain.probabilities(images), softmax(combined), atol=1e-5)
+    assert np.allclose(soft.probabilities(images), softmax(combined, 3.0), atol=1e-5)
+    # Labels drawn from softmax(combined / 2.5): the fitted temperature comes back near 2.5.
+    truth = softmax(combined, 2.5)
+    rng = np.random.default_rng(9)
+    labels = np.array([rng.choice(11, p=row / row.sum()) for row in truth.astype(np.float64)])
+    assert fit_ensemble_temperature(plain, images, labels) == pytest.approx(2.5, rel=0.15)
+    sure = Classifier(first, 0.01, members=[(second, 0.01)], gate=1e-6)  # the gate passes nothing
+    with pytest.raises(InvalidInput, match="too few"):
+        fit_ensemble_temperature(sure, images, labels)
+
+
+def _saved_pair(directory: Path) -> tuple[Path, Path]:
     torch.manual_seed(2)
-    save_weights(tmp_path / "digitnet.pt", DigitNet(widths=(4, 8, 8, 8)), 1.0)
-    alone = load_classifier(tmp_path / "digitnet.pt", pair_weights=None, comb_pair_weights=None)
+    first, second = directory / "digitnet.pt", directory / "digitnet-b.pt"
+    save_weights(first, DigitNet(widths=(4, 8, 8, 8)), 1.0)
+    save_weights(second, DigitNet(widths=(4, 8, 8, 8)), 2.0)
+    return first, second
+
+
+def test_the_ensemble_file_beside_the_weights_names_members_gate_and_temperature(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = _saved_pair(tmp_path)
+    kw: dict = dict(pair_weights=None, comb_pair_weights=None)
+    alone = load_classifier(first, **kw)
     assert alone.size == 1
-    assert "no ensemble member at" in caplog.text
-    for name in ENSEMBLE_MEMBERS:
-        save_weights(tmp_path / name, DigitNet(widths=(4, 8, 8, 8)), 2.0)
-    loaded = load_classifier(tmp_path / "digitnet.pt", pair_weights=None, comb_pair_weights=None)
-    assert loaded.size == 1 + len(ENSEMBLE_MEMBERS)
+    assert "no ensemble file at" in caplog.text
+    write_ensemble(tmp_path / ENSEMBLE_FILE, first, [second], 0.75, 1.7, {"data": "none"})
+    loaded = load_classifier(first, **kw)
+    assert (loaded.size, loaded.gate, loaded.combined_temperature) == (2, 0.75, 1.7)
     images = np.random.default_rng(5).random((5, 28, 28), dtype=np.float32)
     assert not np.allclose(loaded.probabilities(images), alone.probabilities(images), atol=1e-4)
-    only = load_classifier(tmp_path / "digitnet.pt", members=(), pair_weights=None, comb_pair_weights=None)
+    only = load_classifier(first, ensemble=None, **kw)
     assert only.size == 1 and np.allclose(only.probabilities(images), alone.probabilities(images))
-    (tmp_path / ENSEMBLE_MEMBERS[0]).write_bytes(b"not weights")
-    with pytest.raises(ModelError, match="corrupt"):
-        load_classifier(tmp_path / "digitnet.pt", pair_weights=None, comb_pair_weights=None)
+    elsewhere = tmp_path / "spec.json"
+    (tmp_path / ENSEMBLE_FILE).rename(elsewhere)
+    assert load_classifier(first, ensemble=elsewhere, **kw).size == 2
+
+
+def test_an_ensemble_file_fitted_for_other_weights_is_left_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = _saved_pair(tmp_path)
+    write_ensemble(tmp_path / ENSEMBLE_FILE, first, [second], 0.9, 1.4, {})
+    save_weights(second, DigitNet(widths=(4, 8, 8, 8)), 2.0)  # retrained: other weights
+    assert load_classifier(first, pair_weights=None, comb_pair_weights=None).size == 1
+    assert "was fitted for another digitnet-b.pt" in caplog.text
+    second.unlink()
+    assert load_classifier(first, pair_weights=None, comb_pair_weights=None).size == 1
+    assert "no ensemble member at" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["member", "json", "keys", "temperature"])
+def test_a_corrupt_ensemble_is_a_model_error(tmp_path: Path, damage: str) -> None:
+    first, second = _saved_pair(tmp_path)
+    spec = tmp_path / ENSEMBLE_FILE
+    write_ensemble(spec, first, [second], 0.9, 1.4, {})
+    if damage == "member":
+        second.write_bytes(b"not weights")
+    elif damage == "json":
+        spec.write_text("{not json")
+    elif damage == "keys":
+        spec.write_text('{"members": ["digitnet-b.pt"]}')
+    else:
+        spec.write_text(spec.read_text().replace('"temperature": 1.4', '"temperature": -1'))
+    with pytest.raises(ModelError, match=r"corrupt|temperature"):
+        load_classifier(first, pair_weights=None, comb_pair_weights=None)
 
 
 # The shipped model.
@@ -162,7 +230,12 @@ def test_shipped_model_rejects_a_hand_drawn_dash_and_point(classifier: Classifie
 
 def test_the_shipped_classifier_is_the_gated_ensemble(classifier: Classifier) -> None:
     """``weights/digitnet-b.pt`` ships beside ``digitnet.pt`` and is asked only about unsure digits."""
-    assert classifier.size == 1 + len(ENSEMBLE_MEMBERS)
+    import json
+
+    spec = json.loads(DEFAULT_WEIGHTS.with_name(ENSEMBLE_FILE).read_text())
+    assert spec["members"] == ["digitnet-b.pt"] and classifier.size == 2
+    assert (classifier.gate, classifier.combined_temperature) == (spec["gate"], spec["temperature"])
+    assert classifier.combined_temperature > 1.0  # the geometric mean is overconfident where the gate passes
     digits = np.stack([normalise_digit(_draw(str(d)), ink_is_bright=False) for d in range(10)])
     noise = np.random.default_rng(7).random((20, 28, 28), dtype=np.float32)  # mostly unsure
     images = np.concatenate([digits, noise])

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from recognition import cli_train
-from recognition.classifier import ENSEMBLE_MEMBERS, load_classifier
+from recognition.classifier import DEFAULT_WEIGHTS, ENSEMBLE_FILE, load_classifier
 from recognition.train import TrainConfig, split_train_val, train
 
 FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX)
@@ -122,10 +122,26 @@ def test_cli_eval_json(tmp_path: Path, mnist_dir: Path, capsys: object) -> None:
     report = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
     assert report["n"] == 200 and report["accuracy"] > 0.95
     assert {"ece", "digits_per_second", "confusion", "per_class_accuracy"} <= report.keys()
-    assert report["networks"] == 1 + len(ENSEMBLE_MEMBERS)  # the shipped ensemble
+    assert report["networks"] == 2  # the shipped ensemble
     cli_train_main(["eval", "--data", str(tmp_path), "--format", "json", "--alone"])
     assert json.loads(capsys.readouterr().out)["networks"] == 1  # type: ignore[attr-defined]
     assert (tmp_path / "errors.png").exists()
+
+
+def test_cli_calibrate_ensemble_reproduces_the_shipped_ensemble_file(tmp_path: Path, mnist_dir: Path) -> None:
+    """The command in the shipped ``ensemble.json`` fits the temperature it holds."""
+    import shutil
+
+    shipped = json.loads(DEFAULT_WEIGHTS.with_name(ENSEMBLE_FILE).read_text())
+    for name in ["digitnet.pt", *shipped["members"]]:
+        shutil.copy(DEFAULT_WEIGHTS.with_name(name), tmp_path / name)
+    code = cli_train_main(["calibrate-ensemble", "--data", str(mnist_dir), "--weights", str(tmp_path / "digitnet.pt")])
+    assert code == 0
+    written = json.loads((tmp_path / ENSEMBLE_FILE).read_text())
+    assert written["temperature"] == pytest.approx(shipped["temperature"], rel=1e-6)
+    assert written["sha256"] == shipped["sha256"] and written["gate"] == shipped["gate"]
+    assert written["fitted"]["after"]["nll"] < written["fitted"]["before"]["nll"]
+    assert load_classifier(tmp_path / "digitnet.pt").combined_temperature == written["temperature"]
 
 
 def _write_pair(directory: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:

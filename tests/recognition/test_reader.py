@@ -69,6 +69,23 @@ def test_marks_between_digits_are_separators(classifier: Classifier, mark: str, 
     )
 
 
+@pytest.mark.parametrize("digits", ["4007", "4381", "4692", "4950"])
+def test_a_point_right_beside_a_digit_is_not_taken_into_it(classifier: Classifier, digits: str) -> None:
+    """A small point touching the right edge of the digit before it, as on a cheque amount.
+
+    Normalised with that digit, the point is a few pixels at a corner, and the networks read
+    the pair as the digit alone ("40.07" read "4007", or "409" with the 0 read as a 9).
+    """
+    left, right = hershey(digits[:2]), hershey(digits[2:])
+    left = left[:, : int(np.flatnonzero(left.any(axis=0))[-1]) + 1]
+    point = np.zeros((left.shape[0], 10), np.uint8)
+    cv2.circle(point, (3, BASE_Y - 2), 3, 255, -1)
+    ink = np.pad(np.hstack([left, point, right[:, 4:]]), ((0, 0), (8, 8)))
+    result = read_string(classifier, free_field(ink))
+    assert result.text == digits
+    assert [(s.position, s.kind) for s in result.separators] == [(2, "point")]
+
+
 def test_several_separators_keep_their_positions(classifier: Classifier) -> None:
     result = read_string(classifier, free_field(hershey("12,345.67")))
     assert result.text == "1234567"

@@ -23,6 +23,7 @@ def dot(w: int, h: int) -> np.ndarray:
     [
         (Box(100, 60, 9, 9), "point"),  # round, on the baseline
         (Box(100, 70, 9, 9), "point"),  # round, under a baseline set high by the digits' jitter
+        (Box(100, 63, 6, 10), "point"),  # on a guide line: taller than wide with the line's thickness, but small
         (Box(100, 64, 8, 14), "comma"),  # taller than wide, reaching below the baseline
         (Box(100, 56, 7, 12), "comma"),  # clearly taller than wide, above the baseline
         (Box(100, 36, 24, 6), "dash"),

@@ -23,6 +23,13 @@ def add_read_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--format", choices=("json", "csv"), default="json")
     p.add_argument("--overlay", type=Path, default=None, metavar="DIR", help="write a PNG per page with what was read")
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    p.add_argument(
+        "--review-threshold",
+        type=_probability,
+        default=None,
+        metavar="P",
+        help="mark a field needs_review when a digit's confidence is below P (default 0.9)",
+    )
     p.set_defaults(handler=run_read)
 
 
@@ -41,15 +48,28 @@ def _overlay_name(source: str, page: int) -> str:
     return f"{stem}-p{page}.png"
 
 
+def _probability(text: str) -> float:
+    """``--review-threshold P``: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
 def run_read(args: argparse.Namespace) -> int:
     """Read each path (a ZIP's members each count as one document); print one JSON document or CSV."""
     from tqdm import tqdm
 
     from recognition.classifier import load_classifier
     from recognition.documents import read_paths
+    from recognition.reader import ReadParams
     from recognition.results import results_csv
 
     classifier = load_classifier(args.weights)
+    params = ReadParams() if args.review_threshold is None else ReadParams(review_threshold=args.review_threshold)
     if args.overlay is not None:
         args.overlay.mkdir(parents=True, exist_ok=True)
 
@@ -58,7 +78,7 @@ def run_read(args: argparse.Namespace) -> int:
     bar = tqdm(args.paths, desc="reading", unit="file", file=sys.stderr, disable=len(args.paths) < 2)
     for path in bar:
         overlays: dict[str, dict[int, bytes]] | None = {} if args.overlay is not None else None
-        documents = read_paths(classifier, [path], args.mode, overlays=overlays)
+        documents = read_paths(classifier, [path], args.mode, params, overlays=overlays)
         results.extend(documents)
         # An input failed when none of its documents gave a single page.
         failed_inputs += all(d["error"] or all(p["error"] for p in d["pages"]) for d in documents)

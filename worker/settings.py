@@ -45,6 +45,9 @@ class Settings:
     max_tasks_per_child: int = 500
     rate_limit_per_min: int = 600  # POSTs per minute per client; 0 turns the limit off
     weights_path: Path | None = None  # None: the shipped weights/digitnet.pt
+    # A digit below this confidence marks its field needs_review (recognition.reader.ReadParams's
+    # default; benchmarks/bench_forms.py prints what other thresholds catch and cost).
+    review_threshold: float = 0.90
     # Seconds after which a delivered but unacknowledged page goes back to the queue (a worker
     # whose whole machine died). 0: the hard time limit plus a margin (see worker.celery_app).
     visibility_timeout_s: int = 0
@@ -75,6 +78,8 @@ class Settings:
             raise SettingsError("visibility_timeout_s and test_page_delay_s must not be negative")
         if self.test_poison and not re.fullmatch(r"(raise|kill):.+", self.test_poison):
             raise SettingsError(f"test_poison must be 'raise:<text>' or 'kill:<text>', got {self.test_poison!r}")
+        if not 0.0 <= self.review_threshold <= 1.0:
+            raise SettingsError(f"review_threshold must be between 0 and 1, got {self.review_threshold}")
         if self.rate_limit_per_min < 0:
             raise SettingsError(f"rate_limit_per_min must be 0 (off) or positive, got {self.rate_limit_per_min}")
         if self.page_hard_time_limit_s <= self.page_soft_time_limit_s:
@@ -156,6 +161,7 @@ ENV_NAMES = {
     "max_tasks_per_child": "FORMDIGITS_MAX_TASKS_PER_CHILD",
     "rate_limit_per_min": "FORMDIGITS_RATE_LIMIT",
     "weights_path": "FORMDIGITS_WEIGHTS",
+    "review_threshold": "FORMDIGITS_REVIEW_THRESHOLD",
     "visibility_timeout_s": "FORMDIGITS_VISIBILITY_TIMEOUT_S",
     "test_page_delay_s": "FORMDIGITS_TEST_PAGE_DELAY_S",
     "test_poison": "FORMDIGITS_TEST_POISON",
@@ -176,6 +182,7 @@ PARSERS: dict[str, type] = {
     "max_tasks_per_child": int,
     "rate_limit_per_min": int,
     "weights_path": Path,
+    "review_threshold": float,
     "visibility_timeout_s": int,
     "test_page_delay_s": float,
     "test_poison": str,

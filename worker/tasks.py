@@ -25,6 +25,7 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
 from recognition.documents import read_one_page
+from recognition.reader import ReadParams
 from segmentation.archive import ArchiveLimits, expand_upload
 from segmentation.errors import FormdigitsError
 from segmentation.formats import sniff_format
@@ -51,6 +52,10 @@ def load_limits(settings: Settings) -> LoadLimits:
     return LoadLimits(
         max_file_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels, max_pages=settings.max_pages
     )
+
+
+def read_params(settings: Settings) -> ReadParams:
+    return ReadParams(review_threshold=settings.review_threshold)
 
 
 def archive_limits(settings: Settings) -> ArchiveLimits:
@@ -180,7 +185,10 @@ def _read(store: Any, job_id: str, entry: PlannedFile, page: int, mode: str) -> 
     data = _upload_bytes(store, job_id, entry.key)
     if data is None:
         raise FormdigitsError("the upload expired before this page was read")
-    return read_one_page(resources.classifier(), entry.source, data, page, mode, limits=load_limits(store.settings))
+    settings = store.settings
+    return read_one_page(
+        resources.classifier(), entry.source, data, page, mode, read_params(settings), limits=load_limits(settings)
+    )
 
 
 # The pages of one job mostly reach the same process one after another: keep the last job's

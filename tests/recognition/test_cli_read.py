@@ -57,6 +57,22 @@ def test_read_json_lines_with_a_bad_file_among_good_ones(
     assert (page["page"], page["width"], page["height"]) == (1, 60 + 34 * 4, 100)
 
 
+def test_read_review_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str], classifier: Classifier) -> None:
+    """``--review-threshold``: at 1 every digit is below it, at 0 none; out of range is refused."""
+    line = write_png(tmp_path / "a.png", line_image("7"))
+    flags = {}
+    for threshold in ("0", "1"):
+        code, out = run_read(capsys, str(line), "--mode", "digit", "--review-threshold", threshold)
+        assert code == 0
+        (field,) = json.loads(out)["results"][0]["pages"][0]["fields"]
+        assert field["text"] == "7"
+        flags[threshold] = field["needs_review"]
+    assert flags == {"0": False, "1": True}
+    with pytest.raises(SystemExit):
+        main(["read", str(line), "--review-threshold", "2"])
+    assert "from 0 to 1" in capsys.readouterr().err
+
+
 def test_read_fails_only_when_every_file_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "empty.png"
     bad.write_bytes(b"")

@@ -16,6 +16,13 @@ def test_defaults_without_environment() -> None:
     assert s.job_ttl_s == 7 * 24 * 3600
     assert s.max_upload_bytes == 64 * 2**20
     assert s.weights_path is None
+    assert s.review_threshold == 0.9
+
+
+def test_the_default_review_threshold_is_the_readers() -> None:
+    from recognition.reader import ReadParams
+
+    assert Settings().review_threshold == ReadParams().review_threshold
 
 
 def test_every_variable_is_read() -> None:
@@ -35,6 +42,7 @@ def test_every_variable_is_read() -> None:
         "FORMDIGITS_MAX_TASKS_PER_CHILD": "7",
         "FORMDIGITS_RATE_LIMIT": "0",
         "FORMDIGITS_WEIGHTS": "/models/w.pt",
+        "FORMDIGITS_REVIEW_THRESHOLD": "0.95",
         "FORMDIGITS_VISIBILITY_TIMEOUT_S": "8",
         "FORMDIGITS_TEST_PAGE_DELAY_S": "0.5",
         "FORMDIGITS_TEST_POISON": "raise:bad",
@@ -47,6 +55,7 @@ def test_every_variable_is_read() -> None:
     assert (s.page_soft_time_limit_s, s.page_hard_time_limit_s) == (1.5, 2.5)
     assert (s.worker_concurrency, s.max_tasks_per_child, s.rate_limit_per_min) == (3, 7, 0)
     assert s.weights_path == Path("/models/w.pt")
+    assert s.review_threshold == 0.95
     assert (s.visibility_timeout_s, s.test_page_delay_s, s.test_poison) == (8, 0.5, "raise:bad")
     # to_env round-trips through from_env.
     assert Settings.from_env(s.to_env()) == s
@@ -63,6 +72,8 @@ def test_every_variable_is_read() -> None:
         ("FORMDIGITS_KEY_PREFIX", "a b", "key_prefix"),
         ("FORMDIGITS_TEST_POISON", "explode:x", "test_poison"),
         ("FORMDIGITS_VISIBILITY_TIMEOUT_S", "-1", "visibility_timeout_s"),
+        ("FORMDIGITS_REVIEW_THRESHOLD", "1.5", "review_threshold must be between 0 and 1"),
+        ("FORMDIGITS_REVIEW_THRESHOLD", "high", "FORMDIGITS_REVIEW_THRESHOLD"),
     ],
 )
 def test_bad_values_fail_with_the_variable_named(variable: str, value: str, fragment: str) -> None:

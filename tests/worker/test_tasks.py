@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 from celery import _state
-from conftest import png_bytes
+from conftest import draw_digit_image, png_bytes
 from PIL import Image
 
 from recognition.results import failed_page
@@ -119,3 +119,25 @@ def test_page_of_a_deleted_job_is_dropped(store: JobStore) -> None:
     store.delete_job(job_id)
     tasks.read_page.run(job_id, 0, 1)
     assert list(store.redis.scan_iter(match=f"{store.prefix}:job:*")) == []
+
+
+@pytest.mark.parametrize(("threshold", "flagged"), [(0.0, False), (1.0, True)])
+def test_pages_are_flagged_at_the_configured_review_threshold(
+    settings: Settings, threshold: float, flagged: bool
+) -> None:
+    """``FORMDIGITS_REVIEW_THRESHOLD`` reaches the reader: at 1.0 every digit is below it, at 0.0 none."""
+    configured = dataclasses.replace(settings, review_threshold=threshold)
+    previous = _state.get_current_app()
+    app = make_celery(configured)
+    app.set_current()
+    store = JobStore.connect(configured, app)
+    try:
+        job_id = store.create_job([("seven.png", png_bytes(draw_digit_image(7)))], "digit", expand=False)
+        tasks.read_page.run(job_id, 0, 1)
+        (page,) = store.get_job(job_id)["results"][0]["pages"]
+        (field,) = page["fields"]
+        assert field["text"] == "7"
+        assert field["needs_review"] is flagged
+    finally:
+        store.redis.close()
+        previous.set_current()

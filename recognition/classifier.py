@@ -7,7 +7,6 @@ reads; it is traced and frozen for CPU inference, in eval mode, under
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import pickle
@@ -20,6 +19,7 @@ import torch
 from numpy.typing import NDArray
 
 from recognition.calibration import fit_temperature, softmax
+from recognition.mnist import sha256_of
 from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, inference_module
 from recognition.normalise import normalise_digit
 from recognition.pairs import DEFAULT_COMB_PAIR_WEIGHTS, DEFAULT_PAIR_WEIGHTS, PairClassifier, load_pair_classifier
@@ -106,8 +106,8 @@ class Classifier:
         unsure = np.flatnonzero(p.max(axis=1) < self.gate) if self._members else np.zeros(0, np.intp)
         # The mean of log-probabilities: their logsumexp terms cancel in a softmax.
         total = first[unsure].astype(np.float64) / self.temperature
-        for module, temperature in self._members:
-            if unsure.size:
+        if unsure.size:
+            for module, temperature in self._members:
                 total += batched_logits(module, images[unsure], 11, BATCH).astype(np.float64) / temperature
         return p, unsure, (total / self.size).astype(np.float32)
 
@@ -171,11 +171,6 @@ def load_network(path: Path) -> tuple[DigitNet, float]:
     return network, float(payload["temperature"])
 
 
-def sha256_file(path: Path) -> str:
-    """The hex sha256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def fit_ensemble_temperature(classifier: Classifier, images: NDArray[np.float32], labels: NDArray[np.int64]) -> float:
     """The ``combined_temperature`` minimising NLL on the labelled images the gate passes.
 
@@ -202,7 +197,7 @@ def write_ensemble(
         "members": [m.name for m in members],
         "gate": gate,
         "temperature": temperature,
-        "sha256": {p.name: sha256_file(p) for p in (first, *members)},
+        "sha256": {p.name: sha256_of(p) for p in (first, *members)},
         "fitted": fitted,
     }
     path.write_text(json.dumps(spec, indent=2) + "\n")
@@ -225,7 +220,7 @@ def _ensemble(first: Path, spec_path: Path | None) -> tuple[list[tuple[DigitNet,
         digests = {str(k): str(v) for k, v in spec["sha256"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelError(f"the ensemble file {spec_path} is corrupt: {exc}") from exc
-    if not (temperature > 0 and 0 < gate <= 1.01):
+    if not (temperature > 0 and 0 < gate <= 1):
         raise ModelError(f"the ensemble file {spec_path} has gate {gate} and temperature {temperature}")
     paths = [spec_path.parent / name for name in names]
     for missing in [m for m in paths if not m.exists()]:
@@ -233,7 +228,7 @@ def _ensemble(first: Path, spec_path: Path | None) -> tuple[list[tuple[DigitNet,
         return alone
     loaded = [load_network(m) for m in paths]
     for p in (first, *paths):
-        if digests.get(p.name) != sha256_file(p):
+        if digests.get(p.name) != sha256_of(p):
             log.warning(
                 "%s was fitted for another %s: digits are read by %s alone (refit it with formdigits calibrate-ensemble)",
                 spec_path,

@@ -252,7 +252,9 @@ def add_calibrate_ensemble_parser(sub: argparse._SubParsersAction[argparse.Argum
         help="the other networks' weights files, beside --weights (default: digitnet-b.pt)",
     )
     p.add_argument("--gate", type=float, default=None, help="ask the others below this top probability (0.9)")
-    p.add_argument("--out", type=Path, default=None, help="ensemble file to write (default: ensemble.json beside)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="ensemble file to write, beside the weights (default: ensemble.json)"
+    )
     p.set_defaults(handler=run_calibrate_ensemble)
 
 
@@ -279,6 +281,10 @@ def run_calibrate_ensemble(args: argparse.Namespace) -> int:
     gate = ENSEMBLE_GATE if args.gate is None else args.gate
     if not 0 < gate <= 1:
         print("--gate takes a probability in (0, 1]", file=sys.stderr)
+        return 2
+    out = args.out or args.weights.with_name(ENSEMBLE_FILE)
+    if out.resolve().parent != args.weights.resolve().parent:
+        print("--out must be beside --weights: the ensemble file names its networks by file name", file=sys.stderr)
         return 2
     members = [args.weights.with_name(m) for m in args.members]
     network, temperature = load_network(args.weights)
@@ -309,7 +315,6 @@ def run_calibrate_ensemble(args: argparse.Namespace) -> int:
         "before": figures(1.0),
         "after": figures(combined_temperature),
     }
-    out = args.out or args.weights.with_name(ENSEMBLE_FILE)
     write_ensemble(out, args.weights, members, gate, combined_temperature, fitted)
     print(f"wrote {out}: T = {combined_temperature:.4f}; {json.dumps(fitted)}", file=sys.stderr)
     return 0

@@ -144,6 +144,17 @@ def test_cli_calibrate_ensemble_reproduces_the_shipped_ensemble_file(tmp_path: P
     assert load_classifier(tmp_path / "digitnet.pt").combined_temperature == written["temperature"]
 
 
+def test_cli_calibrate_ensemble_refuses_a_bad_gate_or_an_ensemble_file_away_from_its_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weights = str(DEFAULT_WEIGHTS)
+    assert cli_train_main(["calibrate-ensemble", "--data", ".", "--weights", weights, "--gate", "1.5"]) == 2
+    assert "--gate" in capsys.readouterr().err
+    away = str(tmp_path / "ensemble.json")
+    assert cli_train_main(["calibrate-ensemble", "--data", ".", "--weights", weights, "--out", away]) == 2
+    assert "beside --weights" in capsys.readouterr().err
+
+
 def _write_pair(directory: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
     n, rows, cols = images.shape
     (directory / f"{prefix}-images-idx3-ubyte").write_bytes(

@@ -7,7 +7,8 @@ fields, digits touching boxes and each other, skew up to 5 degrees, blur, noise,
 artefacts). Each form is encoded as PNG and read like an upload (``load_page`` then
 ``read_page``), one process, ``torch.set_num_threads(1)``. A truth field is matched by the read
 field holding its centre. Prints one JSON object: field exact match, digit accuracy (1 - edit
-distance / truth digits, over all fields), share of misread fields flagged ``needs_review``
+distance / truth digits, over all fields), free fields read exactly with their separators
+(points, commas, dashes written back in at their positions), share of misread fields flagged ``needs_review``
 and share of rightly read fields flagged too (the review work the flag costs), spurious
 fields (read fields with digits where the form has no field: printed text read as digits),
 wall and CPU ms per page, and the process's peak RSS.
@@ -36,7 +37,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import add_reading_arguments, digits_for  # noqa: E402  (benchmarks/, the script's directory)
+from common import add_reading_arguments, digits_for, text_with_separators  # noqa: E402  (benchmarks/, the script's directory)
 
 from recognition.classifier import load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_page  # noqa: E402
@@ -68,7 +69,8 @@ def score(truth: dict[str, Any], fields: list[dict[str, Any]], threshold: float)
     """Counts for one form, its fields read with review threshold 0: fields, exact, digits,
     errors, flagged (misread but marked ``needs_review`` at ``threshold``), right_flagged
     (read right and marked), spurious, spurious_flagged, ``<kind>_fields`` / ``<kind>_exact``
-    per truth field kind (comb, free), and ``flagged@t`` / ``right_flagged@t`` for each
+    per truth field kind (comb, free), ``free_with_separators`` (free fields read exactly with
+    their separators), and ``flagged@t`` / ``right_flagged@t`` for each
     threshold t of ``REVIEW_CURVE``.
 
     A spurious field is a read field with digits that no truth field maps to (printed text
@@ -95,6 +97,8 @@ def score(truth: dict[str, Any], fields: list[dict[str, Any]], threshold: float)
             counts[f"flagged@{t}" if not right else f"right_flagged@{t}"] += flagged(found, t)
         counts[f"{expected['kind']}_fields"] += 1
         counts[f"{expected['kind']}_exact"] += right
+        if expected["kind"] == "free":
+            counts["free_with_separators"] += found is not None and text_with_separators(found) == expected["text"]
     spurious = [f for f in fields if id(f) not in matched and f["text"]]
     counts.update(spurious=len(spurious), spurious_flagged=sum(flagged(f, threshold) for f in spurious))
     return counts
@@ -142,6 +146,7 @@ def main() -> None:
                 "fields": n,
                 "field_exact_match": round(exact / n, 4),
                 "field_exact_by_kind": {k: [totals[f"{k}_exact"], totals[f"{k}_fields"]] for k in ("comb", "free")},
+                "free_exact_with_separators": [totals["free_with_separators"], totals["free_fields"]],
                 "digit_accuracy": round(1 - totals["errors"] / max(1, totals["digits"]), 4),
                 "review_threshold": threshold,
                 "misread_fields_flagged": round(totals["flagged"] / max(1, n - exact), 4),

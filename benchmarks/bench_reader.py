@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import add_reading_arguments, digits_for  # noqa: E402  (benchmarks/, the script's directory)
+from common import add_reading_arguments, digits_for, text_with_separators  # noqa: E402  (benchmarks/, the script's directory)
 
 from recognition.classifier import load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_image  # noqa: E402
@@ -38,16 +38,11 @@ from recognition.synthetic import make_line as make_hard_line  # noqa: E402
 from segmentation.strings import StringParams  # noqa: E402
 
 UPSCALE = 3
-MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "other": "?"}
 
 
 def with_separators(field: FieldResult) -> str:
     """The field's digits with its separators written back in at their positions."""
-    marks: dict[int, str] = {}
-    for s in field.separators:
-        marks[s.position] = marks.get(s.position, "") + MARKS.get(s.kind, "?")
-    out = [marks.get(i, "") + str(d.digit) for i, d in enumerate(field.digits)]
-    return "".join(out) + marks.get(len(field.digits), "")
+    return text_with_separators(field.to_dict())
 
 
 def ink_crop(image: NDArray[np.uint8]) -> NDArray[np.uint8]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from recognition.mnist import DigitSet
 from recognition.synthetic import load_digit_source
 from recognition.train import held_out_digits
+
+MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "other": "?"}
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,3 +27,12 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
 def digits_for(args: argparse.Namespace, data: Path) -> DigitSet:
     """The digits ``--source`` names: MNIST test, or MNIST train's held-out split."""
     return load_digit_source(data) if args.source == "test" else held_out_digits(data)
+
+
+def text_with_separators(field: dict[str, Any]) -> str:
+    """A read field (its JSON form) as its digits with its separators written back in at their positions."""
+    marks: dict[int, str] = {}
+    for s in field["separators"]:
+        marks[s["position"]] = marks.get(s["position"], "") + MARKS.get(s["kind"], "?")
+    out = [marks.get(i, "") + str(d["digit"]) for i, d in enumerate(field["digits"])]
+    return "".join(out) + marks.get(len(field["digits"]), "")

@@ -435,6 +435,25 @@ def best_paths(
     return sorted(beams[n], key=lambda item: -item[0])[:BEAM]
 
 
+def _reading(plan: StringPlan, steps: tuple[_Step, ...]) -> str:
+    """The digits of a path with the marks it reads between them (as the result's separators)."""
+    seg = plan.segmentation
+    out: list[str] = []
+    for step in steps:
+        if step.digit is not None:
+            out.append(str(step.digit))
+            continue
+        candidate = plan.candidates[step.index]
+        kind = separator_kind(candidate.box, candidate.mask, seg.top, seg.baseline)
+        if kind != "other":
+            out.append(kind[0] if kind != "dash" else "-")
+    while out and out[0] in "pc":
+        out.pop(0)
+    while out and out[-1] in "pc":
+        out.pop()
+    return "".join(out)
+
+
 def _text(plan: StringPlan, steps: tuple[_Step, ...]) -> str:
     return "".join(str(s.digit) for s in steps if s.digit is not None)
 
@@ -447,13 +466,16 @@ def decode_string(
     offset: Box,
     review_threshold: float,
     min_margin: float,
+    mark_margin: float = 0.0,
     pair_probabilities: NDArray[np.float32] | None = None,
 ) -> FieldResult:
     """The :class:`FieldResult` of the best path; boxes shifted from field to page by ``offset``'s corner.
 
     ``needs_review`` is set when a digit's confidence is below ``review_threshold``, when
-    the best reading with another text scores within ``min_margin`` nats of the best, or
-    when some ink was neither a digit nor a recognisable mark (kind ``other``).
+    the best reading with another text scores within ``min_margin`` nats of the best, when
+    the best reading with the same digits but other separators (a point more or less, a
+    comma for a point) scores within ``mark_margin`` nats of it, or when some ink was neither
+    a digit nor a recognisable mark (kind ``other``).
     """
     seg = plan.segmentation
     paths = best_paths(plan, probabilities, pair_probabilities) if seg.atoms else [(0.0, ())]
@@ -461,6 +483,9 @@ def decode_string(
     text = _text(plan, steps)
     runner_up = next((score for score, other in paths[1:] if _text(plan, other) != text), None)
     doubtful = runner_up is not None and best_score - runner_up < min_margin
+    reading = _reading(plan, steps)
+    other_marks = next((score for score, other in paths[1:] if _reading(plan, other) != reading), None)
+    doubtful = doubtful or (other_marks is not None and best_score - other_marks < mark_margin)
 
     digits: list[DigitResult] = []
     separators: list[Separator] = []

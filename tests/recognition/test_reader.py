@@ -69,6 +69,15 @@ def test_marks_between_digits_are_separators(classifier: Classifier, mark: str, 
     )
 
 
+def _with_point(digits: str, gap: int) -> NDArray[np.uint8]:
+    """Hershey ``digits`` with a small point ``gap`` px after the second digit's ink, on the baseline."""
+    left, right = hershey(digits[:2]), hershey(digits[2:])
+    left = left[:, : int(np.flatnonzero(left.any(axis=0))[-1]) + 1]
+    point = np.zeros((left.shape[0], 10 + gap), np.uint8)
+    cv2.circle(point, (3 + gap, BASE_Y - 2), 3, 255, -1)
+    return np.pad(np.hstack([left, point, right[:, 4:]]), ((0, 0), (8, 8)))
+
+
 @pytest.mark.parametrize("digits", ["4007", "4381", "4692", "4950"])
 def test_a_point_right_beside_a_digit_is_not_taken_into_it(classifier: Classifier, digits: str) -> None:
     """A small point touching the right edge of the digit before it, as on a cheque amount.
@@ -76,14 +85,23 @@ def test_a_point_right_beside_a_digit_is_not_taken_into_it(classifier: Classifie
     Normalised with that digit, the point is a few pixels at a corner, and the networks read
     the pair as the digit alone ("40.07" read "4007", or "409" with the 0 read as a 9).
     """
-    left, right = hershey(digits[:2]), hershey(digits[2:])
-    left = left[:, : int(np.flatnonzero(left.any(axis=0))[-1]) + 1]
-    point = np.zeros((left.shape[0], 10), np.uint8)
-    cv2.circle(point, (3, BASE_Y - 2), 3, 255, -1)
-    ink = np.pad(np.hstack([left, point, right[:, 4:]]), ((0, 0), (8, 8)))
-    result = read_string(classifier, free_field(ink))
+    result = read_string(classifier, free_field(_with_point(digits, 0)))
     assert result.text == digits
     assert [(s.position, s.kind) for s in result.separators] == [(2, "point")]
+
+
+@pytest.mark.parametrize("digits", ["4381", "4692"])
+def test_a_doubtful_separator_needs_review(classifier: Classifier, digits: str) -> None:
+    """A point touching its digit might belong to it: the field is flagged (``mark_margin``); one well apart is not."""
+    params = ReadParams(review_threshold=0.0)
+    touching = read_string(classifier, free_field(_with_point(digits, 0)), params)
+    apart = read_string(classifier, free_field(_with_point(digits, 6)), params)
+    for result in (touching, apart):
+        assert (result.text, [s.kind for s in result.separators]) == (digits, ["point"])
+    assert touching.needs_review and not apart.needs_review
+    assert not read_string(
+        classifier, free_field(_with_point(digits, 0)), replace(params, mark_margin=0.0)
+    ).needs_review
 
 
 def test_several_separators_keep_their_positions(classifier: Classifier) -> None:

@@ -47,6 +47,23 @@ def test_plan_comb_adds_candidates_only_for_cells_that_change() -> None:
     assert plan.images.shape == (3, 28, 28)
 
 
+def test_a_cell_is_also_offered_its_own_ink_without_a_neighbours_slice() -> None:
+    """A neighbour's oversize piece cut at the wall leaves a slice in the cell: a candidate leaves it out."""
+    from recognition.normalise import normalise_mask
+
+    ink = np.zeros((40, 80), np.uint8)
+    ink[8:32, 4:54] = 255  # one wide piece: all of the first cell and 14 px of the second
+    ink[8:32, 62:66] = 255  # the second cell's own "1", apart from it
+    field = Field("f", "comb", Box(0, 0, 80, 40), ink, cells=(Box(2, 5, 36, 30), Box(42, 5, 36, 30)))
+    plan = plan_comb(field)
+    assert plan.cell_index == (0, 1)
+    own = normalise_mask(ink[8:32, 62:66])
+    second = [image for image, entry in zip(plan.images, plan.entry, strict=True) if entry == 1]
+    assert any(np.allclose(image, own) for image in second)
+    # The first cell: its slice of the piece and the whole piece; none of its ink is its own alone.
+    assert plan.entry == (0, 0, 1, 1)
+
+
 class _SaysNotADigit:
     """A stand-in classifier that calls everything not-a-digit, with 3 as the likeliest digit."""
 

@@ -443,6 +443,8 @@ def _reading(plan: StringPlan, steps: tuple[_Step, ...]) -> str:
         if step.digit is not None:
             out.append(str(step.digit))
             continue
+        if step.half >= 0:  # pair steps always hold digits; their index is into the pair candidates
+            continue
         candidate = plan.candidates[step.index]
         kind = separator_kind(candidate.box, candidate.mask, seg.top, seg.baseline)
         if kind != "other":

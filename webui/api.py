@@ -82,7 +82,8 @@ def submit_digit() -> tuple[Response, int, dict[str, str]]:
     if request.mimetype.startswith("image/"):
         data = request.get_data(cache=False)
     elif request.is_json:
-        data = _decode_data_url((request.get_json(silent=True) or {}).get("image"))
+        body = request.get_json(silent=True)
+        data = _decode_data_url(body.get("image") if isinstance(body, dict) else None)
     else:
         raise UnsupportedFormat('send the drawing as an image body (image/png) or JSON {"image": data URL}')
     _checked_upload("drawing", data, IMAGE_FORMATS)

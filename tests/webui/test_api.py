@@ -87,6 +87,8 @@ def test_digits_accepts_png_body_and_data_url(client) -> None:  # type: ignore[n
         ({"json": {"image": "not a data url"}}, 400),
         ({"json": {"image": "data:image/png;base64,@@@"}}, 400),
         ({"json": {"picture": "x"}}, 400),
+        ({"json": 1}, 400),  # JSON, but not an object (hypothesis found a 500 here)
+        ({"json": ["data:image/png;base64,AAAA"]}, 400),
         ({"data": b"", "content_type": "image/png"}, 400),
     ],
 )

@@ -117,6 +117,21 @@ def _pair_p(left: int, right: int, p_pair: float, p_digit: float = 0.999) -> np.
     return p
 
 
+def test_ink_too_small_for_a_digit_is_not_read_as_one_however_sure_the_classifier() -> None:
+    """The tip of a neighbour's digit in an empty cell: below MIN_DIGIT_SHARE of the cell height."""
+    ink = np.zeros((40, 80), np.uint8)
+    ink[8:32, 14:26] = 255  # a digit in the first cell
+    ink[6:15, 44:53] = 255  # a 9x9 px tip at the top of the second, 30 px tall
+    field = Field("f", "comb", Box(0, 0, 80, 40), ink, cells=TWO_CELLS)
+    plan = plan_comb(field)
+    result = decode_comb(field, plan, _Reads(4, 0.96).probabilities(plan.images), 0.9)
+    assert result.cells == (4, None) and result.text == "4"
+    assert result.needs_review  # the tip is ink that is no digit nor known mark
+    ink[6:18, 44:56] = 255  # 12 px: 0.4 of the cell, a (small) digit
+    plan = plan_comb(Field("f", "comb", Box(0, 0, 80, 40), ink, cells=TWO_CELLS))
+    assert decode_comb(field, plan, _Reads(4, 0.96).probabilities(plan.images), 0.9).cells == (4, 4)
+
+
 def test_cells_joined_across_their_wall_are_a_pair_candidate_and_apart_they_are_not() -> None:
     plan = plan_comb(joined_cells(), pairs=True)
     assert plan.pair_left == (0,)

@@ -171,16 +171,16 @@ def load_network(path: Path) -> tuple[DigitNet, float]:
     return network, float(payload["temperature"])
 
 
-def fit_ensemble_temperature(classifier: Classifier, images: NDArray[np.float32], labels: NDArray[np.int64]) -> float:
-    """The ``combined_temperature`` minimising NLL on the labelled images the gate passes.
+def fit_ensemble_temperature(combined: NDArray[np.float32], labels: NDArray[np.int64]) -> float:
+    """The ``combined_temperature`` minimising NLL of the combined logits of the images the gate
+    passed (:meth:`Classifier.gated_logits`) against their labels.
 
     Fit it on held-out images (the networks' validation split, never the test set), with
     enough doubtful ones among them: clean MNIST digits alone pass the gate about 1% of the time.
     """
-    unsure, combined = classifier.gated_logits(images)
-    if unsure.size < 10:
-        raise InvalidInput(f"only {unsure.size} images pass the gate: too few to fit a temperature")
-    return fit_temperature(combined, labels[unsure])
+    if len(combined) < 10:
+        raise InvalidInput(f"only {len(combined)} images pass the gate: too few to fit a temperature")
+    return fit_temperature(combined, labels)
 
 
 def write_ensemble(

@@ -293,9 +293,9 @@ def run_calibrate_ensemble(args: argparse.Namespace) -> int:
     clean_x, clean_y = validation_set(digits.images, digits.labels, TrainConfig().seed)
     images = np.concatenate([clean_x, degrade_set(digits.images, seed=DEGRADED_SEED)])
     labels = np.concatenate([clean_y, digits.labels.astype(np.int64)])
-    combined_temperature = fit_ensemble_temperature(classifier, images, labels)
     unsure, combined = classifier.gated_logits(images)
     truth = labels[unsure]
+    combined_temperature = fit_ensemble_temperature(combined, truth)
 
     def figures(t: float) -> dict[str, float]:
         p = softmax(combined, t)

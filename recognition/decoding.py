@@ -339,11 +339,13 @@ def _absorbed_marks(seg: StringSegmentation, lone_marks: list[bool], start: int,
     return count
 
 
-def _pair_edges(plan: StringPlan, pair_probabilities: NDArray[np.float32]) -> list[tuple[int, Edge]]:
-    """(start, edge) for each pair candidate's best two readings of its left and right digit."""
+def _pair_edges(
+    plan: StringPlan, pair_probabilities: NDArray[np.float32], lone_marks: list[bool]
+) -> list[tuple[int, Edge]]:
+    """(start, edge) for each pair candidate's best two readings of its left and right digit;
+    ``lone_marks`` from :func:`_lone_marks`."""
     seg = plan.segmentation
     edges: list[tuple[int, Edge]] = []
-    lone_marks = _lone_marks(seg)
     for index, (start, stop) in enumerate(plan.pair_groups):
         box = plan.pair_candidates[index].box
         p = pair_probabilities[index]
@@ -387,7 +389,7 @@ def _edges(
         reject_prior = _reject_prior(kind, box, seg.height, stop - start) - cut_cost
         edges.append((stop, (_Step(index, None),), reject_logp + reject_prior))
     if pair_probabilities is not None and len(plan.pair_groups):
-        for start, edge in _pair_edges(plan, pair_probabilities):
+        for start, edge in _pair_edges(plan, pair_probabilities, lone_marks):
             outgoing.setdefault(start, []).append(edge)
     return outgoing
 

@@ -131,10 +131,12 @@ def test_the_combination_has_its_own_temperature_and_it_can_be_fitted() -> None:
     truth = softmax(combined, 2.5)
     rng = np.random.default_rng(9)
     labels = np.array([rng.choice(11, p=row / row.sum()) for row in truth.astype(np.float64)])
-    assert fit_ensemble_temperature(plain, images, labels) == pytest.approx(2.5, rel=0.15)
+    assert fit_ensemble_temperature(combined, labels) == pytest.approx(2.5, rel=0.15)
     sure = Classifier(first, 0.01, members=[(second, 0.01)], gate=1e-6)  # the gate passes nothing
+    passed, combined = sure.gated_logits(images)
+    assert passed.size == 0
     with pytest.raises(InvalidInput, match="too few"):
-        fit_ensemble_temperature(sure, images, labels)
+        fit_ensemble_temperature(combined, labels[passed])
 
 
 def _saved_pair(directory: Path) -> tuple[Path, Path]:

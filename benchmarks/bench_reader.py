@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import add_reading_arguments, digits_for, text_with_separators  # noqa: E402  (benchmarks/, the script's directory)
+from common import add_reading_arguments, digits_for, text_with_separators, triple_weights  # noqa: E402  (benchmarks/, the script's directory)
 
 from recognition.classifier import load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_image  # noqa: E402
@@ -98,7 +98,7 @@ def main() -> None:
 
     digits = digits_for(args, args.data)
     rng = np.random.default_rng(args.seed)
-    model = TimedModel(load_classifier())
+    model = TimedModel(load_classifier(triple_weights=triple_weights(args)))
     params = ReadParams(string=StringParams(max_cuts_per_component=args.max_cuts), pairs=not args.no_pairs)
     lines = []
     if args.set == "hard":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from recognition.mnist import DigitSet
 from recognition.synthetic import load_digit_source
@@ -14,7 +14,7 @@ MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "other": "?"}
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--source test|val`` and ``--no-pairs``."""
+    """``--source test|val``, ``--no-pairs`` and ``--triple-weights``."""
     parser.add_argument(
         "--source",
         choices=("test", "val"),
@@ -22,6 +22,17 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         help="digits from MNIST test, or from the held-out split of MNIST train (for tuning: no network trained on it)",
     )
     parser.add_argument("--no-pairs", action="store_true", help="read without the pair networks (cuts only)")
+    parser.add_argument(
+        "--triple-weights",
+        default="beside",
+        help="the triple network's weights file, or 'none' to read without it (default: triplenet.pt beside the weights)",
+    )
+
+
+def triple_weights(args: argparse.Namespace) -> Path | Literal["beside"] | None:
+    """``--triple-weights`` as :func:`recognition.classifier.load_classifier` takes it."""
+    value = str(args.triple_weights)
+    return None if value == "none" else "beside" if value == "beside" else Path(value)
 
 
 def digits_for(args: argparse.Namespace, data: Path) -> DigitSet:

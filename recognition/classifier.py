@@ -22,7 +22,13 @@ from recognition.calibration import fit_temperature, softmax
 from recognition.mnist import sha256_of
 from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, inference_module
 from recognition.normalise import normalise_digit
-from recognition.pairs import DEFAULT_COMB_PAIR_WEIGHTS, DEFAULT_PAIR_WEIGHTS, PairClassifier, load_pair_classifier
+from recognition.pairs import (
+    DEFAULT_COMB_PAIR_WEIGHTS,
+    DEFAULT_PAIR_WEIGHTS,
+    DEFAULT_TRIPLE_WEIGHTS,
+    PairClassifier,
+    load_pair_classifier,
+)
 from recognition.results import DigitPrediction
 from segmentation.errors import InvalidInput, ModelError
 
@@ -48,7 +54,8 @@ class Classifier:
     combination is not calibrated by its members' temperatures), elsewhere the first
     network's alone. ``pairs`` is the pair network (:mod:`recognition.pairs`) the reader
     offers runs of touching digits in free strings to, ``comb_pairs`` the one it offers comb
-    cells joined across their wall to; either may be None.
+    cells joined across their wall to, ``triples`` the triple network it offers runs of three
+    touching digits in free strings to; any may be None.
     """
 
     def __init__(
@@ -62,9 +69,11 @@ class Classifier:
         combined_temperature: float = 1.0,
         pairs: PairClassifier | None = None,
         comb_pairs: PairClassifier | None = None,
+        triples: PairClassifier | None = None,
     ) -> None:
         self.pairs = pairs
         self.comb_pairs = comb_pairs
+        self.triples = triples
         self.temperature = float(temperature)
         self.network = network.eval()
         self._module = inference_module(network, fuse=freeze)
@@ -239,14 +248,17 @@ def _ensemble(first: Path, spec_path: Path | None) -> tuple[list[tuple[DigitNet,
     return loaded, gate, temperature
 
 
-def _load_pairs(path: Path | None, what: str) -> PairClassifier | None:
-    """A pair network from ``path``; None (with a warning) when the file is missing, None for no path."""
+def _load_pairs(path: Path | None, what: str, count: int = 2) -> PairClassifier | None:
+    """A pair (or triple) network from ``path``; None (with a warning) when the file is missing, None for no path."""
     if path is None:
         return None
     if not path.exists():
-        log.warning("no pair model at %s: %s are read by cuts only", path, what)
+        log.warning("no %s model at %s: %s are read without it", "triple" if count == 3 else "pair", path, what)
         return None
-    return load_pair_classifier(path)
+    network = load_pair_classifier(path)
+    if network.count != count:
+        raise ModelError(f"{path} reads {network.count} digits whole, not {count}")
+    return network
 
 
 def load_classifier(
@@ -256,6 +268,7 @@ def load_classifier(
     ensemble: Path | Literal["beside"] | None = "beside",
     pair_weights: Path | Literal["beside"] | None = "beside",
     comb_pair_weights: Path | Literal["beside"] | None = "beside",
+    triple_weights: Path | Literal["beside"] | None = "beside",
 ) -> Classifier:
     """Load weights written by :func:`save_weights` as a ready :class:`Classifier`.
 
@@ -265,8 +278,9 @@ def load_classifier(
     the ensemble out with a warning; a corrupt one raises ``ModelError``.
     The pair networks are loaded too, from ``pair_weights`` (free strings) and
     ``comb_pair_weights`` (comb fields), by default from the files named like the shipped
-    ones (``pairnet.pt``, ``combpairnet.pt``) beside ``path``; None leaves one out. A
-    missing file leaves it out with a warning, a corrupt one raises ``ModelError``.
+    ones (``pairnet.pt``, ``combpairnet.pt``) beside ``path``; None leaves one out. So is the
+    triple network, from ``triple_weights`` (``triplenet.pt``). A missing file leaves it out
+    with a warning, a corrupt one (or one reading another number of digits) raises ``ModelError``.
     """
     network, temperature = load_network(path)
     log.info("loaded digit model from %s (T=%.3f)", path, temperature)
@@ -279,6 +293,9 @@ def load_classifier(
         comb_pair_weights = path.with_name(DEFAULT_COMB_PAIR_WEIGHTS.name)
     pairs = _load_pairs(pair_weights, "touching digits in free strings")
     comb_pairs = _load_pairs(comb_pair_weights, "comb cells joined across a wall")
+    if triple_weights == "beside":
+        triple_weights = path.with_name(DEFAULT_TRIPLE_WEIGHTS.name)
+    triples = _load_pairs(triple_weights, "three digits written into each other", count=3)
     return Classifier(
         network,
         temperature,
@@ -288,4 +305,5 @@ def load_classifier(
         combined_temperature=combined_temperature,
         pairs=pairs,
         comb_pairs=comb_pairs,
+        triples=triples,
     )

@@ -325,7 +325,12 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "train-pairs", help="train the pair network (two touching digits read whole) on composed MNIST digits"
     )
     p.add_argument("--data", type=Path, required=True, help="directory with MNIST idx files (train and t10k)")
-    p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS.with_name("pairnet.pt"), help="weights file to write")
+    p.add_argument(
+        "--out", type=Path, default=None, help="weights file to write (default: weights/pairnet.pt, or triplenet.pt)"
+    )
+    p.add_argument(
+        "--count", type=int, choices=(2, 3), default=2, help="digits read whole: 2 (pair network) or 3 (triple network)"
+    )
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--samples", type=int, default=60_000, help="composed samples per epoch")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -334,7 +339,8 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "--shares",
         default=None,
         metavar="P,O,T,S,M",
-        help="shares of pairs, one digit, three digits, digit + slice, digit + mark (default 0.5,0.15,0.2,0.1,0.05)",
+        help="shares of pairs, one digit, three digits, digit + slice, digit + mark (default 0.5,0.15,0.2,0.1,0.05); "
+        "with --count 3 six: three, two, one wide, four, two + slice, two + mark (default 0.5,0.17,0.05,0.13,0.1,0.05)",
     )
     p.add_argument("--three-gap", default=None, metavar="MIN,MAX", help="gaps of three-digit negatives (-0.2,0.3)")
     p.add_argument(
@@ -345,6 +351,11 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
         help="share of pair, three and slice samples with one digit drawn 1.2-2x the others' height (default 0)",
     )
     p.set_defaults(handler=run_train_pairs)
+
+
+def default_pair_out(count: int) -> Path:
+    """Where ``train-pairs`` writes by default: the shipped pair (count 2) or triple (3) network's file."""
+    return DEFAULT_WEIGHTS.with_name("triplenet.pt" if count == 3 else "pairnet.pt")
 
 
 def run_train_pairs(args: argparse.Namespace) -> int:
@@ -358,6 +369,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     from recognition.mnist import load_split, sha256_of
     from recognition.model import count_parameters
     from recognition.pairs import (
+        TRIPLE_DATA,
         PairData,
         PairTrainConfig,
         evaluate_pairs,
@@ -369,11 +381,13 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     from recognition.train import TrainConfig, split_train_val
 
     torch.set_num_threads(args.threads)
-    data = PairData()
+    data = TRIPLE_DATA if args.count == 3 else PairData()
+    args.out = args.out or default_pair_out(args.count)
     if args.shares:
         shares = [float(v) for v in args.shares.split(",")]
-        if len(shares) != 5 or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-6:
-            print("--shares takes five non-negative shares summing to 1", file=sys.stderr)
+        kinds = len(data.kind_shares)
+        if len(shares) != kinds or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-6:
+            print(f"--shares takes {kinds} non-negative shares summing to 1", file=sys.stderr)
             return 2
         data = replace(data, kind_shares=tuple(shares))
     if args.three_gap:
@@ -431,6 +445,8 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
     """The pair network's model card in Markdown, from the card dictionary written beside the weights."""
 
     data = card["config"].get("data", {})
+    if data.get("count", 2) == 3:
+        return _triple_card_markdown(card)
 
     def pct(value: float) -> str:
         return f"{value * 100:.2f}%"
@@ -501,6 +517,83 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
             "| epoch | loss | pairs read (training stream) | time |",
             "|---|---|---|---|",
             *history,
+            "",
+            "| file | sha256 |",
+            "|---|---|",
+            *checksums,
+            "",
+        ]
+    )
+
+
+def _triple_card_markdown(card: dict[str, Any]) -> str:
+    """The triple network's model card in Markdown (``train-pairs --count 3``)."""
+    data = card["config"]["data"]
+
+    def pct(value: float) -> str:
+        return f"{value * 100:.2f}%"
+
+    rows = [
+        f"| {name} | {pct(card['validation'][key])} | {pct(card['mnist_test_pairs'][key])} |"
+        for name, key in (
+            ("three digits read exactly (said three, all three right)", "pairs_read_exactly"),
+            ("all three digits right", "pairs_both_digits_right"),
+            ("other candidates said not three digits", "non_pairs_rejected"),
+        )
+    ]
+    history = [
+        f"| {h['epoch']} | {h['loss']:.4f} | {pct(h['pairs_read'])} | {h['seconds']:.0f} s |" for h in card["history"]
+    ]
+    checksums = [f"| `{name}` | `{digest}` |" for name, digest in card["data_checksums"].items()]
+    return "\n".join(
+        [
+            f"# Model card: `{card['weights']}`",
+            "",
+            "Triple network of formdigits (`recognition.pairs.PairNet` with `count=3`): reads a candidate of",
+            "three handwritten digits written into each other whole. Outputs p(the candidate is exactly three",
+            "digits) and its three digits, left to right. The reader offers it runs of touching atoms about",
+            "three digits wide in free strings, next to the readings made of single digits and pairs",
+            "(`recognition.decoding`, `TRIPLE_*`).",
+            "",
+            "| | |",
+            "|---|---|",
+            f"| date | {card['date']} |",
+            f"| sha256 | `{card['sha256']}` |",
+            f"| parameters | {card['parameters']:,} |",
+            "| input | 28x84, the candidate mask fitted into 20x76 (aspect kept), centred, edge-blurred "
+            "(`normalise_triple`), standardised like the digit network's |",
+            f"| calibration | temperatures T_three = {card['t_pair']:.4f}, T_digit = {card['t_digit']:.4f}, "
+            "fitted on samples composed from the digit network's 5,000 held-out MNIST-train digits |",
+            "",
+            "## Training",
+            "",
+            f"Command: `{card['command']}`",
+            "",
+            "Data: samples composed afresh every epoch from MNIST train less the held-out split",
+            f"(`recognition.pairs.triple_sample`, `{json.dumps(data)}`): three digits at gaps",
+            "(shares of the height) from deep overlap to a hair apart, and, labelled not three digits,",
+            "two digits (one sometimes drawn wide), one digit drawn 1.5-3 times as wide, four digits, two",
+            "digits with a slice of a third, two digits with a point or dash, in the shares given for",
+            "three, two, one, four, slice, mark. Heights 22-71 px, slant, thickness, binarised.",
+            "AdamW, one-cycle learning",
+            f"rate (max {card['config']['max_lr']}), {card['config']['epochs']} epochs of "
+            f"{card['config']['samples_per_epoch']:,} samples, seed {card['config']['seed']}; "
+            "the shipped weights are the exponential moving average (decay 0.999).",
+            "",
+            "## Metrics",
+            "",
+            "| | validation (held-out MNIST-train digits) | MNIST test digits (10,000 composed samples) |",
+            "|---|---|---|",
+            *rows,
+            "",
+            "What it does to whole strings is measured by `benchmarks/bench_reader.py` and",
+            "`benchmarks/bench_forms.py` (README).",
+            "",
+            "| epoch | loss | three digits read (training stream) | time |",
+            "|---|---|---|---|",
+            *history,
+            "",
+            "## Data checksums (sha256)",
             "",
             "| file | sha256 |",
             "|---|---|",

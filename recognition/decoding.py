@@ -18,8 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recognition.model import REJECT
-from recognition.normalise import PAIR_SHAPE, normalise_mask, normalise_pair
-from recognition.pairs import LEFT, PAIR, RIGHT, digit_of_pair
+from recognition.normalise import PAIR_SHAPE, TRIPLE_SHAPE, normalise_mask, normalise_pair, normalise_triple
+from recognition.pairs import PAIR, digit_head, digit_of_pair
 from recognition.results import DigitResult, FieldResult, Separator
 from segmentation.elements import Box, DigitCandidate, GrayImage
 from segmentation.errors import InvalidInput
@@ -118,6 +118,14 @@ PAIR_PENALTY = 0.0
 # Held-out lines (900): hard 0.687 -> 0.696, simple 0.931 -> 0.934; free fields of 200
 # held-out forms 349 -> 358 of 401. Charging a single digit over a pair candidate log(1 -
 # p(two digits)) as well: hard 0.694, simple 0.928; that charge alone: 0.692, 0.924.
+# Triple candidates (the triple network, recognition.pairs): runs of atoms touching as pairs'
+# do, between TRIPLE_MIN_WIDTH_SHARE and TRIPLE_MAX_WIDTH_SHARE of the height wide, of at most
+# TRIPLE_MAX_ATOMS atoms: three digits written into each other, which no cut separates and
+# a pair reading loses one of. Reading one pays TRIPLE_PENALTY nats on top of its probabilities.
+TRIPLE_MIN_WIDTH_SHARE = 1.2
+TRIPLE_MAX_WIDTH_SHARE = 3.5
+TRIPLE_MAX_ATOMS = 9
+TRIPLE_PENALTY = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,8 @@ class StringPlan:
     ``gaps[i]`` is the total width in px of empty columns between its atoms. ``pair_groups``,
     ``pair_candidates`` and ``pair_images`` (M, 28, 56) are the runs offered to the pair
     network (:mod:`recognition.pairs`) as two touching digits; none unless asked for.
+    ``triple_groups``, ``triple_candidates`` and ``triple_images`` (K, 28, 84) likewise for
+    the triple network.
     """
 
     segmentation: StringSegmentation
@@ -139,6 +149,11 @@ class StringPlan:
     pair_groups: tuple[tuple[int, int], ...] = ()
     pair_candidates: tuple[DigitCandidate, ...] = ()
     pair_images: NDArray[np.float32] = field(repr=False, default_factory=lambda: np.zeros((0, *PAIR_SHAPE), np.float32))
+    triple_groups: tuple[tuple[int, int], ...] = ()
+    triple_candidates: tuple[DigitCandidate, ...] = ()
+    triple_images: NDArray[np.float32] = field(
+        repr=False, default_factory=lambda: np.zeros((0, *TRIPLE_SHAPE), np.float32)
+    )
 
 
 def log_p(p: float | np.floating) -> float:
@@ -169,13 +184,36 @@ def _gaps(seg: StringSegmentation, start: int, stop: int) -> tuple[int, int]:
     return widest, total
 
 
+def _touching_runs(
+    seg: StringSegmentation, max_atoms: int, min_width: float, max_width: float
+) -> list[tuple[int, int]]:
+    """Runs of atoms with no empty column wider than PAIR_MAX_GAP_SHARE of the height, ``min_width``
+    to ``max_width`` heights wide, of at most ``max_atoms`` atoms."""
+    height = seg.height
+    runs: list[tuple[int, int]] = []
+    for start in range(len(seg.atoms)):
+        for stop in range(start + 1, min(len(seg.atoms), start + max_atoms) + 1):
+            width = _span(seg, start, stop)
+            if _gaps(seg, start, stop)[0] > PAIR_MAX_GAP_SHARE * height or width > max_width * height:
+                break
+            if width >= min_width * height:
+                runs.append((start, stop))
+    return runs
+
+
 def plan_string(
-    ink: GrayImage, max_atoms: int, string_params: StringParams = DEFAULT_STRING, *, pairs: bool = False
+    ink: GrayImage,
+    max_atoms: int,
+    string_params: StringParams = DEFAULT_STRING,
+    *,
+    pairs: bool = False,
+    triples: bool = False,
 ) -> StringPlan:
     """Segment a binary string (ink = 255, field coordinates) and normalise every plausible atom run.
 
     With ``pairs``, runs of touching or overlapping atoms one to two digits wide are also
-    normalised for the pair network.
+    normalised for the pair network; with ``triples``, runs about three digits wide for the
+    triple network.
     """
     seg = segment_string(ink, string_params)
     height = seg.height
@@ -193,18 +231,15 @@ def plan_string(
             runs.append((start, stop))
     groups, candidates, images = _normalised(seg, runs, normalise_mask, (0, 28, 28))
     plan = StringPlan(seg, groups, candidates, images, tuple(gaps[g] for g in groups))
-    if not pairs:
-        return plan
-    pair_runs: list[tuple[int, int]] = []
-    for start in range(len(seg.atoms)):
-        for stop in range(start + 1, min(len(seg.atoms), start + PAIR_MAX_ATOMS) + 1):
-            width = _span(seg, start, stop)
-            if _gaps(seg, start, stop)[0] > PAIR_MAX_GAP_SHARE * height or width > PAIR_MAX_WIDTH_SHARE * height:
-                break
-            if width >= PAIR_MIN_WIDTH_SHARE * height:
-                pair_runs.append((start, stop))
-    pair_groups, pair_candidates, pair_images = _normalised(seg, pair_runs, normalise_pair, (0, *PAIR_SHAPE))
-    return replace(plan, pair_groups=pair_groups, pair_candidates=pair_candidates, pair_images=pair_images)
+    if pairs:
+        pair_runs = _touching_runs(seg, PAIR_MAX_ATOMS, PAIR_MIN_WIDTH_SHARE, PAIR_MAX_WIDTH_SHARE)
+        pair_groups, pair_candidates, pair_images = _normalised(seg, pair_runs, normalise_pair, (0, *PAIR_SHAPE))
+        plan = replace(plan, pair_groups=pair_groups, pair_candidates=pair_candidates, pair_images=pair_images)
+    if triples:
+        runs = _touching_runs(seg, TRIPLE_MAX_ATOMS, TRIPLE_MIN_WIDTH_SHARE, TRIPLE_MAX_WIDTH_SHARE)
+        groups3, candidates3, images3 = _normalised(seg, runs, normalise_triple, (0, *TRIPLE_SHAPE))
+        plan = replace(plan, triple_groups=groups3, triple_candidates=candidates3, triple_images=images3)
+    return plan
 
 
 def _span(seg: StringSegmentation, start: int, stop: int) -> int:
@@ -304,12 +339,14 @@ class _Step:
     """One choice of the path: candidate ``index`` read as ``digit`` (None = not a digit).
 
     ``half`` is -1 for a single-digit candidate; 0 or 1 for the left or right digit of pair
-    candidate ``index`` (an index into ``StringPlan.pair_groups``).
+    candidate ``index`` (an index into ``StringPlan.pair_groups``); with ``triple``, 0, 1 or 2
+    for a digit of triple candidate ``index`` (into ``StringPlan.triple_groups``).
     """
 
     index: int
     digit: int | None
     half: int = -1
+    triple: bool = False
 
 
 Edge = tuple[int, tuple[_Step, ...], float]  # (atom position reached, choices (none to skip), score in nats)
@@ -340,32 +377,44 @@ def _absorbed_marks(seg: StringSegmentation, lone_marks: list[bool], start: int,
 
 
 def _pair_edges(
-    plan: StringPlan, pair_probabilities: NDArray[np.float32], lone_marks: list[bool]
+    plan: StringPlan, pair_probabilities: NDArray[np.float32], lone_marks: list[bool], *, triple: bool = False
 ) -> list[tuple[int, Edge]]:
     """(start, edge) for each pair candidate's best two readings of its left and right digit;
-    ``lone_marks`` from :func:`_lone_marks`."""
+    ``lone_marks`` from :func:`_lone_marks`. With ``triple``, the same for the triple
+    candidates and their three digits (``pair_probabilities`` are then the triple network's)."""
     seg = plan.segmentation
+    groups, candidates = (
+        (plan.triple_groups, plan.triple_candidates) if triple else (plan.pair_groups, plan.pair_candidates)
+    )
+    count, penalty = (3, TRIPLE_PENALTY) if triple else (2, PAIR_PENALTY)
     edges: list[tuple[int, Edge]] = []
-    for index, (start, stop) in enumerate(plan.pair_groups):
-        box = plan.pair_candidates[index].box
+    for index, (start, stop) in enumerate(groups):
+        box = candidates[index].box
         p = pair_probabilities[index]
         cut_cost = CUT_PENALTY / 2 * (seg.atoms[start].cut_before + seg.atoms[stop - 1].cut_after)
         # Its width is bounded by PAIR_MAX_WIDTH_SHARE when planned; only its cover is a prior.
         cover = _cover_prior(box, seg.top, seg.baseline)
-        prior = log_p(p[PAIR]) + cover - cut_cost - PAIR_PENALTY
+        prior = log_p(p[PAIR]) + cover - cut_cost - penalty
         prior -= ABSORBED_MARK_PENALTY * _absorbed_marks(seg, lone_marks, start, stop)
-        left, right = np.log(np.maximum(p[LEFT], P_FLOOR)), np.log(np.maximum(p[RIGHT], P_FLOOR))
-        for a in np.argsort(-left, kind="stable")[:2]:
-            for b in np.argsort(-right, kind="stable")[:2]:
-                steps = (_Step(index, int(a), 0), _Step(index, int(b), 1))
-                edges.append((start, (stop, steps, prior + float(left[a]) + float(right[b]))))
+        heads = [np.log(np.maximum(p[digit_head(i)], P_FLOOR)) for i in range(count)]
+        readings: list[tuple[tuple[_Step, ...], float]] = [((), prior)]
+        for part, logp in enumerate(heads):
+            readings = [
+                ((*steps, _Step(index, int(d), part, triple)), score + float(logp[d]))
+                for steps, score in readings
+                for d in np.argsort(-logp, kind="stable")[:2]
+            ]
+        edges.extend((start, (stop, steps, score)) for steps, score in readings)
     return edges
 
 
 def _edges(
-    plan: StringPlan, probabilities: NDArray[np.float32], pair_probabilities: NDArray[np.float32] | None = None
+    plan: StringPlan,
+    probabilities: NDArray[np.float32],
+    pair_probabilities: NDArray[np.float32] | None = None,
+    triple_probabilities: NDArray[np.float32] | None = None,
 ) -> dict[int, list[Edge]]:
-    """Per start position, the scored ways to read the next candidates: best digit, runner-up digit, mark, pairs."""
+    """Per start position, the scored ways to read the next candidates: best digit, runner-up digit, mark, pairs, triples."""
     seg = plan.segmentation
     logp = np.log(np.maximum(probabilities, P_FLOOR))
     outgoing: dict[int, list[Edge]] = {}
@@ -391,6 +440,9 @@ def _edges(
     if pair_probabilities is not None and len(plan.pair_groups):
         for start, edge in _pair_edges(plan, pair_probabilities, lone_marks):
             outgoing.setdefault(start, []).append(edge)
+    if triple_probabilities is not None and len(plan.triple_groups):
+        for start, edge in _pair_edges(plan, triple_probabilities, lone_marks, triple=True):
+            outgoing.setdefault(start, []).append(edge)
     return outgoing
 
 
@@ -407,17 +459,20 @@ def _two_digit_logp(plan: StringPlan, pair_probabilities: NDArray[np.float32] | 
 
 
 def best_paths(
-    plan: StringPlan, probabilities: NDArray[np.float32], pair_probabilities: NDArray[np.float32] | None = None
+    plan: StringPlan,
+    probabilities: NDArray[np.float32],
+    pair_probabilities: NDArray[np.float32] | None = None,
+    triple_probabilities: NDArray[np.float32] | None = None,
 ) -> list[tuple[float, tuple[_Step, ...]]]:
     """The k-best paths (score in nats, steps) over all atoms, best first.
 
     ``probabilities`` is (len(plan.groups), 11); ``pair_probabilities`` (len(plan.pair_groups),
-    21) or None. An atom with no readable candidate is skipped at no cost (dust that
+    21) or None, ``triple_probabilities`` (len(plan.triple_groups), 31) or None. An atom with no readable candidate is skipped at no cost (dust that
     normalisation refused). Two single digits read side by side over the atoms of a pair
     candidate also pay its log p(two digits).
     """
     n = len(plan.segmentation.atoms)
-    outgoing = _edges(plan, probabilities, pair_probabilities)
+    outgoing = _edges(plan, probabilities, pair_probabilities, triple_probabilities)
     two_digits = _two_digit_logp(plan, pair_probabilities)
     beams: list[list[tuple[float, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
     beams[0] = [(0.0, ())]
@@ -472,6 +527,7 @@ def decode_string(
     min_margin: float,
     mark_margin: float = 0.0,
     pair_probabilities: NDArray[np.float32] | None = None,
+    triple_probabilities: NDArray[np.float32] | None = None,
 ) -> FieldResult:
     """The :class:`FieldResult` of the best path; boxes shifted from field to page by ``offset``'s corner.
 
@@ -482,7 +538,7 @@ def decode_string(
     a digit nor a recognisable mark (kind ``other``).
     """
     seg = plan.segmentation
-    paths = best_paths(plan, probabilities, pair_probabilities) if seg.atoms else [(0.0, ())]
+    paths = best_paths(plan, probabilities, pair_probabilities, triple_probabilities) if seg.atoms else [(0.0, ())]
     best_score, steps = paths[0]
     text = _text(plan, steps)
     runner_up = next((score for score, other in paths[1:] if _text(plan, other) != text), None)
@@ -494,8 +550,10 @@ def decode_string(
     digits: list[DigitResult] = []
     separators: list[Separator] = []
     for step in steps:
-        if step.half >= 0 and step.digit is not None and pair_probabilities is not None:  # a digit of a pair
-            box, p = _pair_half(plan, pair_probabilities, step)
+        if step.half >= 0 and step.digit is not None:  # a digit of a pair or triple
+            multi = triple_probabilities if step.triple else pair_probabilities
+            assert multi is not None  # a path holds such steps only with their network's probabilities
+            box, p = _pair_half(plan, multi, step)
             digits.append(digit_result(step.digit, p, box.shifted(offset.x, offset.y)))
             continue
         box = plan.candidates[step.index].box
@@ -528,21 +586,32 @@ def decode_string(
 def _pair_half(
     plan: StringPlan, pair_probabilities: NDArray[np.float32], step: _Step
 ) -> tuple[Box, NDArray[np.float32]]:
-    """Box (field coordinates) and 11 probabilities of one digit of a pair candidate.
+    """Box (field coordinates) and 11 probabilities of one digit of a pair (or triple) candidate.
 
-    The pair is split at the column of least ink in its middle third; the probabilities are
+    The pair is split at the column of least ink in its middle third (a triple at the columns of
+    least ink within a sixth of its width of its thirds); the probabilities are
     :func:`recognition.pairs.digit_of_pair`'s.
     """
-    candidate = plan.pair_candidates[step.index]
+    candidate = (plan.triple_candidates if step.triple else plan.pair_candidates)[step.index]
+    count = 3 if step.triple else 2
     box, mask = candidate.box, candidate.mask
     profile = np.count_nonzero(mask, axis=0)
-    lo, hi = box.w // 3, max(box.w // 3 + 1, 2 * box.w // 3)
-    split = max(1, min(box.w - 1, lo + int(np.argmin(profile[lo:hi]))))
-    x0, part = (0, mask[:, :split]) if step.half == 0 else (split, mask[:, split:])
+    # Window of each split: the middle third of a pair; for a triple, a sixth of its width either side of each third.
+    windows = [(box.w // 3, max(box.w // 3 + 1, 2 * box.w // 3))]
+    if count == 3:
+        windows = [(max(1, i * box.w // 3 - box.w // 6), max(2, i * box.w // 3 + box.w // 6)) for i in (1, 2)]
+    splits = [0]
+    for lo, hi in windows:
+        lo = max(lo, splits[-1] + 1)
+        split = lo + int(np.argmin(profile[lo : max(lo + 1, hi)])) if lo < box.w else box.w - 1
+        splits.append(max(1, min(box.w - 1, split)))
+    splits.append(box.w)
+    x0, x1 = splits[step.half], max(splits[step.half] + 1, splits[step.half + 1])
+    part = mask[:, x0:x1]
     rows = np.flatnonzero(part.max(axis=1))
     y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, box.h)
     half = Box(box.x + x0, box.y + y0, part.shape[1], y1 - y0)
-    return half, digit_of_pair(pair_probabilities[step.index], LEFT if step.half == 0 else RIGHT)
+    return half, digit_of_pair(pair_probabilities[step.index], digit_head(step.half))
 
 
 def digit_result(digit: int, p: NDArray[np.float32], box: Box) -> DigitResult:

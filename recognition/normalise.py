@@ -5,7 +5,8 @@ the aspect ratio (anti-aliased), then placing it in a 28x28 frame so that its ce
 mass is at the centre. Drawings, crops cut from scans and MNIST itself all pass through
 :func:`normalise_digit`, in training and in inference alike; segmentation's binary candidate
 masks through :func:`normalise_mask` (edge-blurred first). The pair network's input, two
-touching digits in 28x56, is made by :func:`normalise_pair`.
+touching digits in 28x56, is made by :func:`normalise_pair`; the triple network's, three in 28x84,
+by :func:`normalise_triple`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ PAD_PX = 2
 # width, aspect kept), centred in a PAIR_SHAPE frame.
 PAIR_SHAPE = (28, 56)
 PAIR_BOX = (20, 48)
+# The triple network's (three touching digits): the same margins, one digit wider.
+TRIPLE_SHAPE = (28, 84)
+TRIPLE_BOX = (20, 76)
 
 
 def _ink_bright(image: NDArray[np.uint8], threshold: float) -> bool:
@@ -162,11 +166,14 @@ def normalise_mask(mask: GrayImage) -> NDArray[np.float32]:
     return normalise_digit(cv2.GaussianBlur(padded, (0, 0), sigma), ink_is_bright=True)
 
 
-def normalise_pair(mask: GrayImage) -> NDArray[np.float32]:
+def normalise_pair(
+    mask: GrayImage, shape: tuple[int, int] = PAIR_SHAPE, box: tuple[int, int] = PAIR_BOX
+) -> NDArray[np.float32]:
     """The pair network's input (28, 56), ink = 1.0, of a binary mask (ink = 255); InvalidInput if empty.
 
     The ink is fitted into 20x48 keeping its aspect and centred by its box (a pair has no one
     centre of mass to match), blurred like :func:`normalise_mask` at the scale it ends at.
+    With ``shape`` and ``box`` of another network (:func:`normalise_triple`), the same in its frame.
     """
     rows = np.flatnonzero(mask.max(axis=1))
     cols = np.flatnonzero(mask.max(axis=0))
@@ -174,7 +181,7 @@ def normalise_pair(mask: GrayImage) -> NDArray[np.float32]:
         raise InvalidInput("the pair candidate has no ink")
     crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
-    (height, width), (box_h, box_w) = PAIR_SHAPE, PAIR_BOX
+    (height, width), (box_h, box_w) = shape, box
     scale = min(box_h / h, box_w / w)
     padded = cv2.copyMakeBorder(crop, PAD_PX, PAD_PX, PAD_PX, PAD_PX, cv2.BORDER_CONSTANT, value=0)
     blurred = cv2.GaussianBlur(padded.astype(np.float32), (0, 0), max(0.3, EDGE_SIGMA / scale))
@@ -182,7 +189,12 @@ def normalise_pair(mask: GrayImage) -> NDArray[np.float32]:
     interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
     fitted = np.asarray(cv2.resize(blurred, (new_w, new_h), interpolation=interpolation), np.float32) / 255.0
     new_h, new_w = min(new_h, height), min(new_w, width)
-    frame = np.zeros(PAIR_SHAPE, np.float32)
+    frame = np.zeros(shape, np.float32)
     top, left = (height - new_h) // 2, (width - new_w) // 2
     frame[top : top + new_h, left : left + new_w] = np.minimum(fitted[:new_h, :new_w], 1.0)
     return frame
+
+
+def normalise_triple(mask: GrayImage) -> NDArray[np.float32]:
+    """The triple network's input (28, 84): :func:`normalise_pair` into a 20x76 box."""
+    return normalise_pair(mask, TRIPLE_SHAPE, TRIPLE_BOX)

@@ -9,6 +9,11 @@ The pair network reads such a blob whole. Its input is the candidate mask fitted
 The decoder (:mod:`recognition.decoding`) offers a pair reading for runs of touching atoms
 one to two digits wide, next to the readings made of single digits.
 
+The triple network is the same network one digit wider: a run of three digits written into
+each other (28x84 input, :func:`recognition.normalise.normalise_triple`; 31 logits: whether
+the candidate is exactly three digits, and its three digits), trained on samples of
+:func:`triple_sample`.
+
 Training (:func:`pair_sample`, :func:`train_pairs`) composes MNIST train digits, less the
 digit network's held-out split; MNIST test is never used for any choice.
 """
@@ -30,30 +35,49 @@ from torch import nn
 
 from recognition.calibration import fit_temperature, softmax
 from recognition.model import MEAN, REJECT, STD, batched_logits, conv_features, inference_module
-from recognition.normalise import PAIR_SHAPE, normalise_pair
+from recognition.normalise import PAIR_SHAPE, TRIPLE_SHAPE, normalise_pair, normalise_triple
 from segmentation.cleanup import as_gray
 from segmentation.errors import InvalidInput, ModelError
 
 log = logging.getLogger(__name__)
 
 HEIGHT, WIDTH = PAIR_SHAPE
-# Output columns of PairClassifier.probabilities: p(two digits), left digit, right digit.
-PAIR, LEFT, RIGHT = 0, slice(1, 11), slice(11, 21)
+SHAPES = {2: PAIR_SHAPE, 3: TRIPLE_SHAPE}
+
+
+def digit_head(i: int) -> slice:
+    """Output columns of the ``i``-th digit (from the left) of a pair or triple reading."""
+    return slice(1 + 10 * i, 11 + 10 * i)
+
+
+# Output columns of PairClassifier.probabilities: p(two digits), left digit, right digit
+# (a triple network: p(three digits) and three digits).
+PAIR, LEFT, RIGHT = 0, digit_head(0), digit_head(1)
 DEFAULT_PAIR_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "pairnet.pt"
 # The same network trained with one digit of many samples drawn oversize (``PairData.size_mix``),
 # as in comb cells; the comb reader uses it (recognition.combs), free strings use the other.
 DEFAULT_COMB_PAIR_WEIGHTS = DEFAULT_PAIR_WEIGHTS.with_name("combpairnet.pt")
+# Three digits written into each other, read whole (free strings).
+DEFAULT_TRIPLE_WEIGHTS = DEFAULT_PAIR_WEIGHTS.with_name("triplenet.pt")
 BATCH = 256
 
 
 class PairNet(nn.Module):
-    """CNN mapping (N, 1, 28, 56) standardised images to (N, 21) logits: pair, left digit, right digit."""
+    """CNN mapping (N, 1, 28, 56) standardised images to (N, 21) logits: pair, left digit, right digit.
 
-    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 96), dropout: float = 0.25) -> None:
+    With ``count`` 3, the triple network: (N, 1, 28, 84) to (N, 31), p(three digits) and three digits.
+    """
+
+    def __init__(
+        self, widths: tuple[int, int, int, int] = (16, 32, 64, 96), dropout: float = 0.25, count: int = 2
+    ) -> None:
         super().__init__()
-        self.widths = widths
-        self.features = conv_features(widths)  # the digit network's stack: 28x56 -> 5x12
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(widths[3] * 5 * 12, 21))
+        if count not in SHAPES:
+            raise ValueError(f"a pair or triple network reads 2 or 3 digits, not {count}")
+        self.widths, self.count = widths, count
+        self.features = conv_features(widths)  # the digit network's stack: 28x56 -> 5x12, 28x84 -> 5x19
+        cols = SHAPES[count][1] // 4 - 2
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(widths[3] * 5 * cols, 1 + 10 * count))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -71,11 +95,14 @@ def digit_of_pair(q: NDArray[np.float32], half: slice) -> NDArray[np.float32]:
 
 
 def pair_probabilities(logits: NDArray[np.float32], t_pair: float, t_digit: float) -> NDArray[np.float32]:
-    """(N, 21) calibrated probabilities of (N, 21) logits: p(pair), softmax left, softmax right."""
+    """(N, 21) calibrated probabilities of (N, 21) logits: p(pair), softmax left, softmax right.
+
+    (N, 31) triple logits likewise: p(three digits) and the softmax of each digit.
+    """
     out = np.empty_like(logits, dtype=np.float32)
     out[:, PAIR] = 1.0 / (1.0 + np.exp(-logits[:, PAIR].astype(np.float64) / t_pair))
-    out[:, LEFT] = softmax(logits[:, LEFT], t_digit)
-    out[:, RIGHT] = softmax(logits[:, RIGHT], t_digit)
+    for i in range((logits.shape[1] - 1) // 10):
+        out[:, digit_head(i)] = softmax(logits[:, digit_head(i)], t_digit)
     return out
 
 
@@ -85,17 +112,22 @@ class PairClassifier:
     def __init__(self, network: PairNet, t_pair: float = 1.0, t_digit: float = 1.0) -> None:
         self.network = network.eval()
         self.t_pair, self.t_digit = float(t_pair), float(t_digit)
+        self.count = network.count
+        self.shape = SHAPES[network.count]
+        self.outputs = 1 + 10 * network.count
         self._module = inference_module(network)
 
     def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
-        if images.ndim != 3 or images.shape[1:] != (HEIGHT, WIDTH):
-            raise InvalidInput(f"expected normalised pairs of shape (N, {HEIGHT}, {WIDTH}), got {images.shape}")
-        return batched_logits(self._module, images, 21, BATCH)
+        if images.ndim != 3 or images.shape[1:] != self.shape:
+            raise InvalidInput(
+                f"expected normalised candidates of shape (N, {self.shape[0]}, {self.shape[1]}), got {images.shape}"
+            )
+        return batched_logits(self._module, images, self.outputs, BATCH)
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
-        """(N, 21): column 0 p(exactly two digits), 1..10 the left digit, 11..20 the right digit."""
+        """(N, 21): column 0 p(exactly two digits), 1..10 the left digit, 11..20 the right digit (triples: (N, 31))."""
         if images.shape[0] == 0:
-            return np.zeros((0, 21), np.float32)
+            return np.zeros((0, self.outputs), np.float32)
         return pair_probabilities(self.logits(images), self.t_pair, self.t_digit)
 
 
@@ -103,11 +135,12 @@ def save_pair_weights(path: Path, network: PairNet, t_pair: float, t_digit: floa
     payload = {
         "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()},
         "widths": list(network.widths),
+        "count": network.count,
         "t_pair": float(t_pair),
         "t_digit": float(t_digit),
         "mean": MEAN,
         "std": STD,
-        "input": [HEIGHT, WIDTH],
+        "input": list(SHAPES[network.count]),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(payload, path)
@@ -117,14 +150,14 @@ def load_pair_classifier(path: Path = DEFAULT_PAIR_WEIGHTS) -> PairClassifier:
     """The pair classifier in a file written by :func:`save_pair_weights`; ModelError if missing or corrupt."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-        network = PairNet(widths=tuple(payload["widths"]))
+        network = PairNet(widths=tuple(payload["widths"]), count=int(payload.get("count", 2)))
         network.load_state_dict(payload["state_dict"], strict=True)
         t_pair, t_digit = float(payload["t_pair"]), float(payload["t_digit"])
     except FileNotFoundError as exc:
         raise ModelError(f"no pair model weights at {path}") from exc
     except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         raise ModelError(f"the pair model weights at {path} are corrupt or do not match the network: {exc}") from exc
-    if payload.get("mean") != MEAN or payload.get("std") != STD or payload.get("input") != [HEIGHT, WIDTH]:
+    if payload.get("mean") != MEAN or payload.get("std") != STD or payload.get("input") != list(SHAPES[network.count]):
         raise ModelError(f"{path} was trained with another input normalisation")
     log.info("loaded pair model from %s", path)
     return PairClassifier(network, t_pair, t_digit)
@@ -165,6 +198,17 @@ class PairData:
     pair_gap: tuple[float, float] = PAIR_GAP
     three_gap: tuple[float, float] = THREE_GAP
     size_mix: float = SIZE_MIX
+    # Digits the network reads whole: 2 (pairs, KINDS) or 3 (triples, TRIPLE_KINDS).
+    count: int = 2
+
+
+# The triple network's samples: three digits (the positives), then what is not exactly three
+# digits: two digits (one of them sometimes drawn wide), one digit drawn wide, four digits,
+# two digits with a slice of a third, two digits with a point or dash. Positives' gaps are
+# ``pair_gap``'s, four digits' ``three_gap``'s.
+TRIPLE_KINDS = ("three", "two", "one", "four", "slice", "mark")
+TRIPLE_SHARES = (0.5, 0.17, 0.05, 0.13, 0.1, 0.05)
+TRIPLE_DATA = PairData(kind_shares=TRIPLE_SHARES, count=3)
 
 
 def _digit_alpha(
@@ -209,6 +253,30 @@ def _compose(parts: list[tuple[NDArray[np.float32], int]], gaps: list[int], heig
     return as_gray(np.where(canvas > 0.5, 255, 0).astype(np.uint8))
 
 
+def _sample_digit(
+    rng: np.random.Generator, images: NDArray[np.uint8], labels: NDArray[np.uint8], height: int, oversize: bool
+) -> tuple[int, NDArray[np.float32], int]:
+    """(label, alpha, top offset) of a random digit of a sample ``height`` px tall; ``oversize``: 1.2-2x taller."""
+    index = int(rng.integers(len(images)))
+    h = max(8, round(height * rng.uniform(0.85, 1.12)))
+    if oversize:
+        h = round(h * rng.uniform(*BIG_DIGIT))
+    alpha = _digit_alpha(images[index], h, rng)
+    if oversize:  # centred on the others' middle, like a big digit in a comb cell
+        return int(labels[index]), alpha, -(height + h) // 2 + int(rng.integers(-height // 10, height // 10 + 1))
+    return int(labels[index]), alpha, int(rng.integers(-h // 10, h // 10 + 1)) - h
+
+
+def _mark(rng: np.random.Generator, height: int) -> tuple[NDArray[np.float32], int]:
+    """A point or a dash (alpha, top offset) beside digits ``height`` px tall."""
+    size = max(4, height // 4)
+    mark = np.zeros((size, size), np.float32)
+    cv2.circle(mark, (size // 2, size // 2), max(2, size // 3), 1.0, -1)
+    if rng.random() < 0.5:
+        mark = np.zeros((max(3, height // 10), height // 2), np.float32) + 1.0
+    return mark, -mark.shape[0] - int(rng.integers(0, height // 2))
+
+
 def pair_sample(
     rng: np.random.Generator,
     images: NDArray[np.uint8],
@@ -226,14 +294,7 @@ def pair_sample(
         big = int(rng.integers(0, 3)) % (3 if kind == "three" else 2)
 
     def digit(oversize: bool = False) -> tuple[int, NDArray[np.float32], int]:
-        index = int(rng.integers(len(images)))
-        h = max(8, round(height * rng.uniform(0.85, 1.12)))
-        if oversize:
-            h = round(h * rng.uniform(*BIG_DIGIT))
-        alpha = _digit_alpha(images[index], h, rng)
-        if oversize:  # centred on the others' middle, like a big digit in a comb cell
-            return int(labels[index]), alpha, -(height + h) // 2 + int(rng.integers(-height // 10, height // 10 + 1))
-        return int(labels[index]), alpha, int(rng.integers(-h // 10, h // 10 + 1)) - h
+        return _sample_digit(rng, images, labels, height, oversize)
 
     def gap() -> int:
         return round(height * rng.uniform(*data.pair_gap))
@@ -258,13 +319,65 @@ def pair_sample(
         mask = _compose(parts if rng.random() < 0.5 else parts[::-1], [round(height * rng.uniform(-0.15, 0.1))], height)
     else:
         _, alpha_a, top_a = digit(big == 0)
-        size = max(4, height // 4)
-        mark = np.zeros((size, size), np.float32)
-        cv2.circle(mark, (size // 2, size // 2), max(2, size // 3), 1.0, -1)
-        if rng.random() < 0.5:
-            mark = np.zeros((max(3, height // 10), height // 2), np.float32) + 1.0
-        mask = _compose([(alpha_a, top_a), (mark, -mark.shape[0] - int(rng.integers(0, height // 2)))], [gap()], height)
+        mark, top = _mark(rng, height)
+        mask = _compose([(alpha_a, top_a), (mark, top)], [gap()], height)
     return normalise_pair(mask), 0, IGNORE, IGNORE
+
+
+def triple_sample(
+    rng: np.random.Generator,
+    images: NDArray[np.uint8],
+    labels: NDArray[np.uint8],
+    kind: str | None = None,
+    data: PairData = TRIPLE_DATA,
+) -> tuple[NDArray[np.float32], int, tuple[int, int, int]]:
+    """One training sample of the triple network: (normalised 28x84 image, is_three 0/1, its three digits).
+
+    The digits are IGNORE for samples that are not exactly three digits (:data:`TRIPLE_KINDS`).
+    """
+    kind = kind or str(rng.choice(TRIPLE_KINDS, p=data.kind_shares))
+    height = int(rng.integers(22, 72))
+    big = int(rng.integers(0, 4)) if data.size_mix > 0 and rng.random() < data.size_mix else -1
+
+    def digits(n: int) -> list[tuple[int, NDArray[np.float32], int]]:
+        return [_sample_digit(rng, images, labels, height, big == i) for i in range(n)]
+
+    def gaps(n: int, bounds: tuple[float, float]) -> list[int]:
+        return [round(height * rng.uniform(*bounds)) for _ in range(n)]
+
+    if kind == "three":
+        three = digits(3)
+        mask = _compose([(alpha, top) for _, alpha, top in three], gaps(2, data.pair_gap), height)
+        return normalise_triple(mask), 1, (three[0][0], three[1][0], three[2][0])
+    if kind == "one":
+        index = int(rng.integers(len(images)))
+        mask = _compose(
+            [(_digit_alpha(images[index], height, rng, stretch=float(rng.uniform(1.5, 3.0))), 0)], [], height
+        )
+        return normalise_triple(mask), 0, (IGNORE, IGNORE, IGNORE)
+    if kind == "four":
+        mask = _compose([(alpha, top) for _, alpha, top in digits(4)], gaps(3, data.three_gap), height)
+        return normalise_triple(mask), 0, (IGNORE, IGNORE, IGNORE)
+    parts = [(alpha, top) for _, alpha, top in digits(2)]
+    if kind == "two" and rng.random() < 0.3:  # one of them drawn wide
+        index, wide = int(rng.integers(len(images))), int(rng.integers(2))
+        parts[wide] = (_digit_alpha(images[index], height, rng, stretch=float(rng.uniform(1.2, 2.0))), -height)
+    between = gaps(1, data.pair_gap)
+    if kind == "slice":
+        _, alpha, top = _sample_digit(rng, images, labels, height, False)
+        keep = max(2, round(alpha.shape[1] * rng.uniform(0.15, 0.5)))
+        at_end = rng.random() < 0.5
+        sliced = (alpha[:, :keep] if at_end else alpha[:, -keep:], top)
+        parts = [*parts, sliced] if at_end else [sliced, *parts]
+        between = (
+            [round(height * rng.uniform(-0.15, 0.1)), *between]
+            if not at_end
+            else [*between, round(height * rng.uniform(-0.15, 0.1))]
+        )
+    elif kind == "mark":
+        parts.append(_mark(rng, height))
+        between.append(round(height * rng.uniform(*data.pair_gap)))
+    return normalise_triple(_compose(parts, between, height)), 0, (IGNORE, IGNORE, IGNORE)
 
 
 def pair_batch(
@@ -274,16 +387,23 @@ def pair_batch(
     count: int,
     data: PairData = PairData(),
 ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-    """``count`` samples: images (count, 28, 56) and targets (count, 3) = is_pair, left, right."""
+    """``count`` samples: images (count, 28, 56) and targets (count, 3) = is_pair, left, right.
+
+    With ``data.count`` 3, triple samples: (count, 28, 84) and (count, 4) = is_three and the digits.
+    """
     xs: list[NDArray[np.float32]] = []
-    ys: list[tuple[int, int, int]] = []
+    ys: list[tuple[int, ...]] = []
     while len(xs) < count:
         try:
-            image, is_pair, left, right = pair_sample(rng, images, labels, data=data)
+            if data.count == 3:
+                image, is_three, three = triple_sample(rng, images, labels, data=data)
+                ys.append((is_three, *three))
+            else:
+                image, is_pair, left, right = pair_sample(rng, images, labels, data=data)
+                ys.append((is_pair, left, right))
         except InvalidInput:
             continue
         xs.append(image)
-        ys.append((is_pair, left, right))
     return np.stack(xs), np.array(ys, np.int64)
 
 
@@ -313,17 +433,32 @@ class PairTrainResult:
 
 
 def _loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    pair = nn.functional.binary_cross_entropy_with_logits(logits[:, PAIR], y[:, 0].float())
-    left = nn.functional.cross_entropy(logits[:, LEFT], y[:, 1], ignore_index=IGNORE, label_smoothing=0.05)
-    right = nn.functional.cross_entropy(logits[:, RIGHT], y[:, 2], ignore_index=IGNORE, label_smoothing=0.05)
-    return pair + left + right
+    loss = nn.functional.binary_cross_entropy_with_logits(logits[:, PAIR], y[:, 0].float())
+    for i in range(y.shape[1] - 1):
+        loss = loss + nn.functional.cross_entropy(
+            logits[:, digit_head(i)], y[:, 1 + i], ignore_index=IGNORE, label_smoothing=0.05
+        )
+    return loss
+
+
+def _all_digits_right(
+    predicted: NDArray[np.float32] | torch.Tensor, targets: NDArray[np.int64] | torch.Tensor
+) -> NDArray[np.bool_]:
+    """Per sample: whether every digit head's argmax is its target; logits or probabilities (N, 1 + 10k), targets (N, 1 + k)."""
+    ok = np.ones(len(targets), bool)
+    for i in range(targets.shape[1] - 1):
+        ok &= np.asarray(predicted[:, digit_head(i)].argmax(1) == targets[:, 1 + i])
+    return ok
 
 
 def evaluate_pairs(probabilities: NDArray[np.float32], targets: NDArray[np.int64]) -> dict[str, float]:
-    """Pair detection and reading rates of (N, 21) probabilities against (N, 3) targets."""
+    """Pair detection and reading rates of (N, 21) probabilities against (N, 3) targets (triples: (N, 31), (N, 4)).
+
+    The keys say "pairs" for either network: a triple network's rates are of three digits.
+    """
     positive = targets[:, 0] == 1
     said_pair = probabilities[:, PAIR] >= 0.5
-    both = (probabilities[:, LEFT].argmax(1) == targets[:, 1]) & (probabilities[:, RIGHT].argmax(1) == targets[:, 2])
+    both = _all_digits_right(probabilities, targets)
     return {
         "pairs_read_exactly": float(np.mean(both[positive] & said_pair[positive])),
         "pairs_both_digits_right": float(np.mean(both[positive])),
@@ -341,7 +476,7 @@ def train_pairs(
 ) -> PairTrainResult:
     """Train on samples composed afresh each epoch from ``images``; calibrate on ``val_images``' samples."""
     torch.manual_seed(config.seed)
-    network = PairNet(widths=config.widths)
+    network = PairNet(widths=config.widths, count=config.data.count)
     ema = torch.optim.swa_utils.AveragedModel(
         network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.999), use_buffers=True
     )
@@ -371,14 +506,14 @@ def train_pairs(
             ema.update_parameters(network)
             total += float(loss.detach()) * len(y)
             seen += len(y)
-            pos = y[:, 0] == 1
-            ok = (logits[:, LEFT].argmax(1) == y[:, 1]) & (logits[:, RIGHT].argmax(1) == y[:, 2])
+            pos = (y[:, 0] == 1).numpy()
+            ok = _all_digits_right(logits.detach(), y)
             right += int((ok & pos).sum())
             positives += int(pos.sum())
         history.append((epoch + 1, total / seen, right / max(1, positives), time.perf_counter() - start))
         if on_epoch is not None:
             on_epoch(*history[-1])
-    final = PairNet(widths=config.widths)
+    final = PairNet(widths=config.widths, count=config.data.count)
     final.load_state_dict(ema.module.state_dict())
     final.eval()
     vx, vy = pair_batch(
@@ -389,7 +524,8 @@ def train_pairs(
     # The pair logit as two-class logits [0, z]; both digit heads of the positives share one temperature.
     t_pair = fit_temperature(np.stack([np.zeros(len(logits), np.float32), logits[:, PAIR]], 1), vy[:, 0])
     positive = vy[:, 0] == 1
-    digit_logits = np.concatenate([logits[positive][:, LEFT], logits[positive][:, RIGHT]])
-    t_digit = fit_temperature(digit_logits, np.concatenate([vy[positive, 1], vy[positive, 2]]))
+    heads = range(config.data.count)
+    digit_logits = np.concatenate([logits[positive][:, digit_head(i)] for i in heads])
+    t_digit = fit_temperature(digit_logits, np.concatenate([vy[positive, 1 + i] for i in heads]))
     metrics = evaluate_pairs(pair_probabilities(logits, t_pair, t_digit), vy)
     return PairTrainResult(final, t_pair, t_digit, history, metrics)

@@ -69,7 +69,7 @@ class ReadParams:
 
     review_threshold: float = 0.90
     max_atoms_per_digit: int = 4
-    # Offer runs of touching digits to the model's pair networks (recognition.pairs), if it has them.
+    # Offer runs of touching digits to the model's pair and triple networks (recognition.pairs), if it has them.
     pairs: bool = True
     page: PageParams = field(default_factory=PageParams)
     min_margin: float = 1.0
@@ -80,11 +80,12 @@ class ReadParams:
 def _pair_model(model: ProbabilityModel, params: ReadParams, kind: str = "free") -> ProbabilityModel | None:
     """The model's pair network for ``kind`` fields, (M, 28, 56) -> (M, 21), if it has one and pairs are on.
 
-    ``model.pairs`` reads free strings, ``model.comb_pairs`` comb fields.
+    ``model.pairs`` reads free strings, ``model.comb_pairs`` comb fields; ``kind`` "triple" is
+    ``model.triples``, the triple network of free strings, (K, 28, 84) -> (K, 31).
     """
     if not params.pairs:
         return None
-    return getattr(model, "comb_pairs" if kind == "comb" else "pairs", None)
+    return getattr(model, {"comb": "comb_pairs", "triple": "triples"}.get(kind, "pairs"), None)
 
 
 def read_image(
@@ -186,10 +187,17 @@ def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadP
 
 def read_string(model: ProbabilityModel, string: Field, params: ReadParams = ReadParams()) -> FieldResult:
     """Read a free field (binary ink = 255 covering ``string.box``) as a digit string; one model call."""
-    pair_model = _pair_model(model, params)
-    plan = plan_string(string.ink, params.max_atoms_per_digit, params.string, pairs=pair_model is not None)
+    pair_model, triple_model = _pair_model(model, params), _pair_model(model, params, "triple")
+    plan = plan_string(
+        string.ink,
+        params.max_atoms_per_digit,
+        params.string,
+        pairs=pair_model is not None,
+        triples=triple_model is not None,
+    )
     pair_p = _pair_probabilities(pair_model, plan.pair_images)
-    return _decode(plan, _probabilities(model, plan.images), string, params, pair_p)
+    triple_p = _pair_probabilities(triple_model, plan.triple_images, 31)
+    return _decode(plan, _probabilities(model, plan.images), string, params, pair_p, triple_p)
 
 
 def _probabilities(model: ProbabilityModel, images: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -197,11 +205,14 @@ def _probabilities(model: ProbabilityModel, images: NDArray[np.float32]) -> NDAr
     return model.probabilities(images) if len(images) else np.zeros((0, 11), np.float32)
 
 
-def _pair_probabilities(pair_model: ProbabilityModel | None, images: NDArray[np.float32]) -> NDArray[np.float32] | None:
-    """The pair network's (M, 21) probabilities, or None without a pair network; no call for no candidate."""
+def _pair_probabilities(
+    pair_model: ProbabilityModel | None, images: NDArray[np.float32], outputs: int = 21
+) -> NDArray[np.float32] | None:
+    """The pair network's (M, 21) probabilities (a triple network's: ``outputs`` 31), or None without
+    such a network; no call for no candidate."""
     if pair_model is None:
         return None
-    return pair_model.probabilities(images) if len(images) else np.zeros((0, 21), np.float32)
+    return pair_model.probabilities(images) if len(images) else np.zeros((0, outputs), np.float32)
 
 
 def _decode(
@@ -210,6 +221,7 @@ def _decode(
     string: Field,
     params: ReadParams,
     pair_probabilities: NDArray[np.float32] | None = None,
+    triple_probabilities: NDArray[np.float32] | None = None,
 ) -> FieldResult:
     return decode_string(
         plan,
@@ -220,6 +232,7 @@ def _decode(
         min_margin=params.min_margin,
         mark_margin=params.mark_margin,
         pair_probabilities=pair_probabilities,
+        triple_probabilities=triple_probabilities,
     )
 
 
@@ -233,27 +246,40 @@ def read_fields(
     once: a page dense with handwriting has thousands of them.
     """
     pair_model, comb_pair_model = _pair_model(model, params), _pair_model(model, params, "comb")
+    triple_model = _pair_model(model, params, "triple")
     plans: list[StringPlan | CombPlan] = []
     pair_rows: list[NDArray[np.float32] | None] = []
+    triple_rows: list[NDArray[np.float32] | None] = []
     for f in fields:
         if f.kind == "comb":
             comb = plan_comb(f, pairs=comb_pair_model is not None)
             pair_rows.append(_pair_probabilities(comb_pair_model, comb.pair_images))
+            triple_rows.append(None)
             plans.append(replace(comb, pair_images=comb.pair_images[:0].copy()))
             continue
-        string = plan_string(f.ink, params.max_atoms_per_digit, params.string, pairs=pair_model is not None)
+        string = plan_string(
+            f.ink,
+            params.max_atoms_per_digit,
+            params.string,
+            pairs=pair_model is not None,
+            triples=triple_model is not None,
+        )
         pair_rows.append(_pair_probabilities(pair_model, string.pair_images))
-        plans.append(replace(string, pair_images=string.pair_images[:0].copy()))  # let the images go
+        triple_rows.append(_pair_probabilities(triple_model, string.triple_images, 31))
+        # Let the images go.
+        plans.append(
+            replace(string, pair_images=string.pair_images[:0].copy(), triple_images=string.triple_images[:0].copy())
+        )
     sizes = [p.images.shape[0] for p in plans]
     images = np.concatenate([p.images for p in plans]) if plans else np.zeros((0, 28, 28), np.float32)
     probabilities = _probabilities(model, images)
     results: list[FieldResult] = []
     start = 0
-    for f, plan, size, pair_p in zip(fields, plans, sizes, pair_rows, strict=True):
+    for f, plan, size, pair_p, triple_p in zip(fields, plans, sizes, pair_rows, triple_rows, strict=True):
         rows = probabilities[start : start + size]
         start += size
         if isinstance(plan, CombPlan):
             results.append(decode_comb(f, plan, rows, params.review_threshold, pair_p))
         else:
-            results.append(_decode(plan, rows, f, params, pair_p))
+            results.append(_decode(plan, rows, f, params, pair_p, triple_p))
     return tuple(results)

@@ -20,6 +20,7 @@ from recognition.classifier import DEFAULT_WEIGHTS, Classifier, load_classifier
 from recognition.normalise import normalise_pair
 from recognition.pairs import (
     DEFAULT_PAIR_WEIGHTS,
+    DEFAULT_TRIPLE_WEIGHTS,
     IGNORE,
     KINDS,
     LEFT,
@@ -337,7 +338,11 @@ def test_train_pairs_cli_defaults_match_the_config() -> None:
     args = build_parser().parse_args(["train-pairs", "--data", "x"])
     config = PairTrainConfig()
     assert (args.epochs, args.samples, args.seed) == (config.epochs, config.samples_per_epoch, config.seed)
-    assert args.out.name == DEFAULT_PAIR_WEIGHTS.name and args.out.parent == DEFAULT_WEIGHTS.parent
+    from recognition.cli_train import default_pair_out
+
+    assert args.out is None and args.count == 2
+    assert default_pair_out(2) == DEFAULT_PAIR_WEIGHTS and default_pair_out(2).parent == DEFAULT_WEIGHTS.parent
+    assert default_pair_out(3) == DEFAULT_TRIPLE_WEIGHTS
 
 
 def test_train_pairs_refuses_a_size_mix_that_is_no_share(tmp_path: Path) -> None:

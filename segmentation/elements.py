@@ -97,7 +97,8 @@ class Field:
     ``kind`` is ``"comb"`` (a row of boxes, one digit per cell; ``cells`` lists the
     cell boxes in page coordinates) or ``"free"`` (a handwritten string). ``ink`` is
     the cleaned binary image of the field (ink = 255, printed lines removed) and
-    covers exactly ``box``.
+    covers exactly ``box``. ``rules``, if known, is the binary mask of the printed rules
+    removed from it (same shape): where a stroke ran along a rule, the removed band is thicker.
     """
 
     name: str
@@ -105,6 +106,7 @@ class Field:
     box: Box
     ink: GrayImage = field(repr=False)
     cells: tuple[Box, ...] = ()
+    rules: GrayImage | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form without the pixels."""

@@ -239,5 +239,6 @@ def find_fields(prepared: PreparedPage, params: PageParams = PageParams()) -> li
     for number, index in enumerate(ordered, start=1):
         kind, box, cells = placed[index]
         crop = np.ascontiguousarray(ink[box.y : box.y2, box.x : box.x2])
-        fields.append(Field(name=f"field-{number}", kind=kind, box=box, ink=crop, cells=cells))
+        rules = np.ascontiguousarray(prepared.rules[box.y : box.y2, box.x : box.x2]) if kind == "comb" else None
+        fields.append(Field(name=f"field-{number}", kind=kind, box=box, ink=crop, cells=cells, rules=rules))
     return fields

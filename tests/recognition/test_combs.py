@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recognition.classifier import Classifier
 from recognition.combs import _pieces, _strip_rims, _whole_pieces, decode_comb, plan_comb
 from recognition.pairs import PAIR
 from segmentation.elements import Box, Field
@@ -187,3 +188,45 @@ def test_remnants_of_the_top_rule_above_an_empty_cell_are_no_ones_ink() -> None:
     ink[36:39, 46:60] = 255  # and below it
     field = Field("f", "comb", Box(0, 0, 80, 40), ink, cells=TWO_CELLS)
     assert plan_comb(field).cell_index == (0,)
+
+
+def comb_page_with_a_seven_on_the_top_rule() -> np.ndarray:
+    """A 150 dpi page with a comb of four cells: a 7 whose bar lies on the top rule, a 1 touching it, a 3, a 4."""
+    import cv2
+
+    page = np.full((700, 1240), 235, np.uint8)
+    x0, y0, cw, ch = 200, 300, 56, 70
+    cv2.rectangle(page, (x0, y0), (x0 + 4 * cw, y0 + ch), 40, 2)
+    for i in range(1, 4):
+        cv2.line(page, (x0 + i * cw, y0), (x0 + i * cw, y0 + ch), 40, 2)
+    cv2.line(page, (x0 + 12, y0 + 1), (x0 + 42, y0 + 1), 30, 4)  # the 7's bar, 4 px thick on the 2 px rule
+    cv2.line(page, (x0 + 42, y0 + 1), (x0 + 24, y0 + 55), 30, 4)
+    cv2.line(page, (x0 + cw + 28, y0 + 2), (x0 + cw + 24, y0 + 55), 30, 4)  # a 1 reaching the rule
+    cv2.putText(page, "3", (x0 + 2 * cw + 12, y0 + 52), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 30, 4)
+    cv2.putText(page, "4", (x0 + 3 * cw + 12, y0 + 52), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 30, 4)
+    return page
+
+
+def test_a_stroke_along_the_top_rule_is_put_back_and_a_digit_reaching_the_rule_gains_nothing(
+    classifier: Classifier,
+) -> None:
+    from dataclasses import replace
+
+    from recognition.combs import _along_rules
+    from recognition.reader import read_fields
+    from segmentation.fields import find_fields, prepare_page
+
+    prepared = prepare_page(comb_page_with_a_seven_on_the_top_rule())
+    (comb,) = [f for f in find_fields(prepared) if f.kind == "comb"]
+    assert comb.rules is not None and comb.rules.shape == comb.ink.shape
+    along = _along_rules(comb)
+    cells = [c.shifted(-comb.box.x, -comb.box.y) for c in comb.cells]
+    # Rule removal took the bar with the rule; the band is thicker there, over the first cell only.
+    bar_columns = np.flatnonzero(along[0].any(axis=0))
+    assert bar_columns.size >= 20 and cells[0].x <= bar_columns[0] and bar_columns[-1] <= cells[0].x2
+    assert not along[1].any() and not along[2].any() and not along[3].any()
+    (read,) = read_fields(classifier, [comb])
+    assert read.cells == (7, 1, 3, 4)
+    # Without the rule mask the 7 is a 1, as before.
+    (blind,) = read_fields(classifier, [replace(comb, rules=None)])
+    assert blind.cells == (1, 1, 3, 4)

@@ -105,6 +105,16 @@ def _tight_field(ink: GrayImage, kind: str) -> Field:
     return Field(name="field-1", kind=kind, box=box, ink=crop, cells=cells)
 
 
+# Strokes along a guide line (a point on it, the foot of a 2) are removed with it but leave the
+# removed band thicker: where it is this many pixels thicker than the line's median, the
+# pixels touching the ink go back (structure.restore_strokes_along). 900 held-out hard lines:
+# exact 0.740 -> 0.772 (34 better, 5 worse; 1 px: 0.773, 3 px: 0.761); 200 held-out forms:
+# free fields 362 -> 364 of 401, with their separators 331 -> 340. Comb rules are left to the
+# comb reader's own candidates (recognition.combs): restoring along them here read 563
+# comb fields instead of 569.
+ALONG_EXTRA_PX = 2
+
+
 def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
     """The whole image as one free digit string (``line`` mode); guide lines and background removed.
 
@@ -126,7 +136,11 @@ def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
             # A frame around the string (an amount box, the boxes of a ZIP code) goes too.
             stroke_px = max(2, round(params.stroke_ext_px * scale))
             sides = structure.find_frame_sides(ink, horizontal, max(10, h // 4), reach_px=stroke_px)
-            ink, _ = structure.remove_rules(ink, horizontal, sides, stroke_px=stroke_px)
+            ink, removed = structure.remove_rules(ink, horizontal, sides, stroke_px=stroke_px)
+            if ALONG_EXTRA_PX:
+                ink = structure.restore_strokes_along(
+                    ink, removed, horizontal, extra_px=ALONG_EXTRA_PX, reach_px=stroke_px
+                )
     ink = cleanup.remove_specks(ink, max(3, round(params.speck_area_px * scale * scale)))
     return _tight_field(ink, "free")
 
@@ -197,7 +211,16 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
     vertical = cleanup.as_gray(cv2.bitwise_or(long_vertical, walls))
 
     # 4. Remove the rules where no stroke crosses them, then the dust.
-    clean, removed = structure.remove_rules(ink, horizontal, vertical, stroke_px=_px(params.stroke_ext_px, scale, 2))
+    stroke_px = _px(params.stroke_ext_px, scale, 2)
+    clean, removed = structure.remove_rules(ink, horizontal, vertical, stroke_px=stroke_px)
+    if ALONG_EXTRA_PX:
+        # Guide lines (rules outside the combs; comb cells get their own candidates, recognition.combs).
+        guides = horizontal.copy()
+        for comb in combs:
+            b = comb.box
+            guides[max(0, b.y - stroke_px) : b.y2 + stroke_px, max(0, b.x - stroke_px) : b.x2 + stroke_px] = 0
+        clean = structure.restore_strokes_along(clean, removed, guides, extra_px=ALONG_EXTRA_PX, reach_px=stroke_px)
+        removed = cleanup.as_gray(cv2.bitwise_and(removed, cv2.bitwise_not(clean)))
     clean = cleanup.remove_specks(clean, _px(params.speck_area_px, scale * scale, 3))
     return PreparedPage(gray=upright, ink=clean, rules=removed, skew_deg=skew, combs=tuple(combs))
 

@@ -311,3 +311,36 @@ def find_combs(
                 combs.append(comb)
                 break
     return combs, as_gray(cv2.bitwise_and(walls_mask, ink))
+
+
+def restore_strokes_along(
+    clean: GrayImage, removed: GrayImage, horizontal: GrayImage, *, extra_px: int, reach_px: int
+) -> GrayImage:
+    """``clean`` with the removed pixels of horizontal rules put back where a stroke ran along the rule.
+
+    Such a stroke (a point or the foot of a digit on a guide line) is no thicker across the
+    rule than the rule plus a pixel or two, so :func:`remove_rules` takes it with the rule,
+    but it leaves the removed band thicker there. Per piece of each rule, columns whose
+    removed run (within ``reach_px`` of the rule) is at least ``extra_px`` above the piece's
+    median are put back, where they touch the clean ink.
+    """
+    if not removed.any() or not horizontal.any():
+        return clean
+    band = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * reach_px + 1)))
+    along = as_gray(cv2.bitwise_and(removed, band))
+    back = np.zeros_like(clean)
+    for rows, cols in _regions(horizontal, reach_px, vertical=False):
+        piece = along[rows, cols] > 0
+        counts = piece.sum(axis=0)
+        present = counts[counts > 0]
+        if present.size == 0:
+            continue
+        thick = counts >= float(np.median(present)) + extra_px
+        back[rows, cols] |= np.where(piece & thick[np.newaxis, :], 255, 0).astype(np.uint8)
+    if not back.any():
+        return clean
+    union = as_gray(cv2.bitwise_or(clean, back))
+    _, labels = cv2.connectedComponents(union, connectivity=8)
+    touching = np.unique(labels[clean > 0])
+    keep = np.isin(labels, touching[touching > 0]) & (back > 0)
+    return as_gray(np.where(keep | (clean > 0), 255, 0).astype(np.uint8))

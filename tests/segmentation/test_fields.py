@@ -260,3 +260,24 @@ def test_find_fields_matches_synthetic_form_truth(mnist_dir: Path) -> None:
     assert matched >= 0.9 * truth_count
     assert kinds >= 0.9 * matched
     assert cells >= 0.8 * combs
+
+
+def test_line_field_keeps_a_point_written_on_the_guide_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import segmentation.fields as fields_module
+
+    image = np.full((120, 400), 238, np.uint8)
+    cv2.line(image, (10, 90), (390, 90), 60, 2)  # the guide line
+    cv2.putText(image, "12", (40, 88), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 20, 5)
+    cv2.circle(image, (160, 90), 3, 20, -1)  # the decimal point, on the line
+    cv2.putText(image, "5", (175, 88), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 20, 5)
+    point = np.count_nonzero(cv2.circle(np.zeros_like(image), (160, 90), 3, 255, -1))
+
+    def point_pixels() -> int:
+        field = line_field(image)
+        ink = np.zeros(image.shape, np.uint8)
+        ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+        return int(np.count_nonzero(ink[84:97, 154:167]))
+
+    assert point_pixels() >= 0.8 * point
+    monkeypatch.setattr(fields_module, "ALONG_EXTRA_PX", 0)  # removal alone takes it with the line
+    assert point_pixels() == 0

@@ -48,6 +48,27 @@ def test_a_point_on_a_guide_line_and_a_stroke_along_it_keep_their_pixels() -> No
     assert np.count_nonzero(clean[98:104, 20:100]) == 0 and np.count_nonzero(clean[98:104, 320:390]) == 0
 
 
+def test_a_stroke_no_thicker_than_the_line_comes_back_where_it_thickens_the_band() -> None:
+    ink = np.zeros((200, 400), np.uint8)
+    cv2.line(ink, (10, 100), (390, 100), 255, 2)  # the guide line, rows 99..101
+    cv2.rectangle(ink, (150, 98), (170, 102), 255, -1)  # a stroke along the 3-row line: 5 rows, removed with it
+    cv2.line(ink, (160, 60), (160, 98), 255, 4)  # the digit it belongs to, standing on it
+    cv2.rectangle(ink, (300, 98), (320, 102), 255, -1)  # the same thickening, touching no ink
+
+    horizontal = structure.find_rules(ink, 100, vertical=False)
+    clean, removed = structure.remove_rules(ink, horizontal, np.zeros_like(ink), stroke_px=3)
+    assert (
+        np.count_nonzero(clean[98:103, 150:156]) + np.count_nonzero(clean[98:103, 165:171]) == 0
+    )  # taken with the line
+    restored = structure.restore_strokes_along(clean, removed, horizontal, extra_px=2, reach_px=3)
+    assert np.count_nonzero(restored[98:103, 151:170]) >= 0.75 * 5 * 19  # back, joined to its digit
+    _, labels = cv2.connectedComponents(restored, connectivity=8)
+    assert labels[100, 152] == labels[70, 160] != 0
+    assert np.count_nonzero(restored[95:106, 290:330]) == 0  # alone it is the line's, not ink
+    assert np.count_nonzero(restored[98:104, 20:140]) == 0  # and the bare line stays removed
+    assert np.array_equal(restored & ~clean, restored ^ clean)  # only pixels are added
+
+
 def test_slanted_stroke_crossing_rule_stays_connected() -> None:
     ink = np.zeros((200, 400), np.uint8)
     cv2.line(ink, (10, 100), (390, 100), 255, 2)

@@ -242,17 +242,3 @@ def test_cli_train_pairs_with_count_3_writes_a_triple_network_and_its_card(tmp_p
     assert card["config"]["data"]["count"] == 3
     assert "Triple network" in out.with_suffix(".card.md").read_text()
     assert cli_main([*argv, "--shares", "0.5,0.15,0.2,0.1,0.05"]) == 2  # five shares are a pair network's
-
-
-def test_a_triple_network_sure_it_is_not_three_digits_vetoes_reading_three_from_cuts(
-    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Three digits read side by side over a triple candidate's atoms pay its log p(three digits).
-    cut = read_string(classifier, touching_triple(), ReadParams(pairs=False)).text
-    assert len(cut) == 3
-    unsure = ScriptedTriples((4, 2, 7), p_three=0.5, p_digit=0.2)
-    assert read_string(WithTriples(classifier, unsure), touching_triple()).text == cut
-    not_three = ScriptedTriples((4, 2, 7), p_three=1e-4, p_digit=0.2)
-    assert len(read_string(WithTriples(classifier, not_three), touching_triple()).text) < 3
-    monkeypatch.setattr(decoding, "TRIPLE_JUDGE", 0.0)
-    assert read_string(WithTriples(classifier, not_three), touching_triple()).text == cut

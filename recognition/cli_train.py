@@ -344,12 +344,6 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
     )
     p.add_argument("--three-gap", default=None, metavar="MIN,MAX", help="gaps of three-digit negatives (-0.2,0.3)")
     p.add_argument(
-        "--four-gap",
-        default=None,
-        metavar="MIN,MAX",
-        help="with --count 3: gaps of four-digit negatives (default: --three-gap's)",
-    )
-    p.add_argument(
         "--size-mix",
         type=float,
         default=None,
@@ -399,9 +393,6 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     if args.three_gap:
         low, high = (float(v) for v in args.three_gap.split(","))
         data = replace(data, three_gap=(low, high))
-    if args.four_gap:
-        low, high = (float(v) for v in args.four_gap.split(","))
-        data = replace(data, four_gap=(low, high))
     if args.size_mix is not None:
         if not 0.0 <= args.size_mix <= 1.0:
             print("--size-mix takes a share between 0 and 1", file=sys.stderr)

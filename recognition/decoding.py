@@ -122,17 +122,25 @@ PAIR_PENALTY = 0.0
 # do, between TRIPLE_MIN_WIDTH_SHARE and TRIPLE_MAX_WIDTH_SHARE of the height wide, of at most
 # TRIPLE_MAX_ATOMS atoms: three digits written into each other, which no cut separates and
 # a pair reading loses one of. Reading one pays TRIPLE_PENALTY nats on top of its probabilities.
-TRIPLE_MIN_WIDTH_SHARE = 1.2
-TRIPLE_MAX_WIDTH_SHARE = 3.5
+# From 1.2 heights wide (0.796 held-out hard lines), the network read two touching Hershey
+# zeros (1.56 heights wide; the pair network gives them p(two digits) 0.21) as "000" with
+# p(three digits) 0.99; from 1.6, 0.791 (1.5: 0.790, 1.7: 0.784), simple lines and free form
+# fields as without triples (0.939, 364 of 401).
+TRIPLE_MIN_WIDTH_SHARE = 1.6
+TRIPLE_MAX_WIDTH_SHARE = 2.5
 TRIPLE_MAX_ATOMS = 9
-# Held-out lines (900, --source val) with the shipped triple weights, hard lines from 0.772
-# without the triple network: 0.789 at 0 nats (46 lines better, 31 worse), 0.788 at 0.5,
-# 0.784 at 1.0 (16 better, 5 worse); simple lines 0.939 either way at 1.0; free fields of 200
-# held-out forms 364 of 401 at 1.0, 363 at 0 and 0.5. Letting the triple network also judge
-# three digits read from cuts and pairs over its candidate's atoms (charging log p(three
-# digits), as the pair network judges two) read 0.782 at full weight and 0.787 at half
-# against 0.789: not kept. Candidates from 1.2 heights wide up; from 1.5 (at 0.5 nats), 0.782.
-TRIPLE_PENALTY = 1.0
+# Held-out lines (900, --source val) with the shipped triple weights and candidates 1.2 to 2.5
+# heights wide, from 0.772 hard lines
+# and 0.939 simple ones without the triple network (14.1% flagged): at 0 nats 0.800 and 0.941
+# (16.9% flagged), at 0.5 0.796 and 0.939 (14.9%), at 1.0 0.788 and 0.939 (14.1%); free fields
+# of 200 held-out forms 364, 365 and 365 of 401 (364 without). Up to 3.5 heights wide, the
+# network took four narrow digits written into each other for three (120 four-digit script
+# strings overlapping by 8 px: 69 read against 90 without it; at 2.5 heights, 101) and read
+# hard lines 0.784 at 1.0 nats; at 2.2 heights, 0.786. Letting it also judge three digits read
+# from cuts and pairs over its candidate's atoms (charging log p(three digits), as the pair
+# network judges two) read fewer hard lines at 3.5 heights (0.782 at full weight, 0.787 at
+# half, against 0.789 at 0 nats): not kept.
+TRIPLE_PENALTY = 0.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,8 +200,6 @@ class PairData:
     size_mix: float = SIZE_MIX
     # Digits the network reads whole: 2 (pairs, KINDS) or 3 (triples, TRIPLE_KINDS).
     count: int = 2
-    # Gaps of the triple network's four-digit negatives (None: ``three_gap``).
-    four_gap: tuple[float, float] | None = None
 
 
 # The triple network's samples: three digits (the positives), then what is not exactly three
@@ -358,7 +356,7 @@ def triple_sample(
         )
         return normalise_triple(mask), 0, (IGNORE, IGNORE, IGNORE)
     if kind == "four":
-        mask = _compose([(alpha, top) for _, alpha, top in digits(4)], gaps(3, data.four_gap or data.three_gap), height)
+        mask = _compose([(alpha, top) for _, alpha, top in digits(4)], gaps(3, data.three_gap), height)
         return normalise_triple(mask), 0, (IGNORE, IGNORE, IGNORE)
     parts = [(alpha, top) for _, alpha, top in digits(2)]
     if kind == "two" and rng.random() < 0.3:  # one of them drawn wide

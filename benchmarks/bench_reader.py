@@ -67,14 +67,15 @@ def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
 
 
 class TimedModel:
-    """The classifier, with the time spent inside it (and inside its pair network, if any)."""
+    """The classifier, with the time spent inside it (and inside its pair and triple networks, if any)."""
 
     def __init__(self, model: object, owner: TimedModel | None = None) -> None:
         self.model = model
         self.owner = owner or self
         self.seconds = 0.0
-        pairs = getattr(model, "pairs", None)
+        pairs, triples = getattr(model, "pairs", None), getattr(model, "triples", None)
         self.pairs = TimedModel(pairs, self) if pairs is not None and owner is None else None
+        self.triples = TimedModel(triples, self) if triples is not None and owner is None else None
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         start = time.perf_counter()

@@ -328,19 +328,26 @@ def restore_strokes_along(
         return clean
     band = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * reach_px + 1)))
     along = as_gray(cv2.bitwise_and(removed, band))
-    back = np.zeros_like(clean)
+    out = clean.copy()
+    h, w = clean.shape
+    # Rule by rule, in a window around it: a page-sized label image would cost tens of MB.
     for rows, cols in _regions(horizontal, reach_px, vertical=False):
         piece = along[rows, cols] > 0
         counts = piece.sum(axis=0)
         present = counts[counts > 0]
         if present.size == 0:
             continue
-        thick = counts >= float(np.median(present)) + extra_px
-        back[rows, cols] |= np.where(piece & thick[np.newaxis, :], 255, 0).astype(np.uint8)
-    if not back.any():
-        return clean
-    union = as_gray(cv2.bitwise_or(clean, back))
-    _, labels = cv2.connectedComponents(union, connectivity=8)
-    touching = np.unique(labels[clean > 0])
-    keep = np.isin(labels, touching[touching > 0]) & (back > 0)
-    return as_gray(np.where(keep | (clean > 0), 255, 0).astype(np.uint8))
+        back = piece & (counts >= float(np.median(present)) + extra_px)[np.newaxis, :]
+        if not back.any():
+            continue
+        # The window and a margin, so that ink just beyond the rule's ends counts as touching.
+        y0, y1 = max(0, rows.start - 1), min(h, rows.stop + 1)
+        x0, x1 = max(0, cols.start - 1), min(w, cols.stop + 1)
+        window = clean[y0:y1, x0:x1] > 0
+        extra = np.zeros_like(window)
+        extra[rows.start - y0 : rows.stop - y0, cols.start - x0 : cols.stop - x0] = back
+        _, labels = cv2.connectedComponents((window | extra).astype(np.uint8), connectivity=8)
+        touching = np.unique(labels[window])
+        keep = extra & np.isin(labels, touching[touching > 0])
+        out[y0:y1, x0:x1][keep] = 255
+    return out

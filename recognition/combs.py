@@ -137,7 +137,12 @@ def _cell_owners(comb: Field, pieces: Pieces) -> NDArray[np.int32]:
 
 def _cell_mask(owned: NDArray[np.bool_], min_side: float) -> tuple[Box, GrayImage] | None:
     """The box and mask (ink = 255) of one cell's ink without dust, or None when nothing is left."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(owned.astype(np.uint8), connectivity=8)
+    rows, cols = np.flatnonzero(owned.any(axis=1)), np.flatnonzero(owned.any(axis=0))
+    if rows.size == 0:
+        return None
+    y0, x0 = int(rows[0]), int(cols[0])  # label only the ink's bounding box, not the whole field
+    inside = owned[y0 : int(rows[-1]) + 1, x0 : int(cols[-1]) + 1].astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=8)
     keep = [i for i in range(1, count) if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) >= min_side]
     if not keep:
         return None
@@ -145,7 +150,7 @@ def _cell_mask(owned: NDArray[np.bool_], min_side: float) -> tuple[Box, GrayImag
     for i in keep[1:]:
         box = box.union(Box(*(int(v) for v in stats[i, :4])))
     window = labels[box.y : box.y2, box.x : box.x2]
-    return box, np.where(np.isin(window, keep), 255, 0).astype(np.uint8)
+    return box.shifted(x0, y0), np.where(np.isin(window, keep), 255, 0).astype(np.uint8)
 
 
 def _strip_rims(owned: NDArray[np.bool_], cell: Box, rim: int) -> NDArray[np.bool_]:
@@ -261,10 +266,14 @@ def _with_rule_strokes(owned: NDArray[np.bool_], along: NDArray[np.bool_]) -> ND
     """``owned`` with the pixels of ``along`` that touch it (8-connected through ``along``) put back."""
     if not along.any():
         return owned
-    union = (owned | along).astype(np.uint8)
-    _, labels = cv2.connectedComponents(union, connectivity=8)
-    touching = np.unique(labels[owned])
-    return owned | (along & np.isin(labels, touching[touching > 0]))
+    union = owned | along
+    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
+    window = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+    _, labels = cv2.connectedComponents(union[window].astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[owned[window]])
+    out = owned.copy()
+    out[window] |= along[window] & np.isin(labels, touching[touching > 0])
+    return out
 
 
 def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:

@@ -441,128 +441,99 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
-def pair_card_markdown(card: dict[str, Any]) -> str:
-    """The pair network's model card in Markdown, from the card dictionary written beside the weights."""
-
-    data = card["config"].get("data", {})
-    if data.get("count", 2) == 3:
-        return _triple_card_markdown(card)
-
-    def pct(value: float) -> str:
-        return f"{value * 100:.2f}%"
-
-    rows = [
-        f"| {name} | {pct(card['validation'][key])} | {pct(card['mnist_test_pairs'][key])} |"
-        for name, key in (
-            ("two digits read exactly (said pair, both digits right)", "pairs_read_exactly"),
-            ("both digits right", "pairs_both_digits_right"),
-            ("non-pairs said not a pair", "non_pairs_rejected"),
-        )
-    ]
-    history = [
-        f"| {h['epoch']} | {h['loss']:.4f} | {pct(h['pairs_read'])} | {h['seconds']:.0f} s |" for h in card["history"]
-    ]
-    checksums = [f"| `{name}` | `{digest}` |" for name, digest in card["data_checksums"].items()]
-    return "\n".join(
-        [
-            f"# Model card: `{card['weights']}`",
-            "",
+# What the pair and the triple network's model cards say differently, by digits read whole.
+_CARD_TEXT: dict[int, dict[str, Any]] = {
+    2: {
+        "about": [
             "Pair network of formdigits (`recognition.pairs.PairNet`): reads a candidate of two touching or",
             "overlapping handwritten digits whole. Outputs p(the candidate is exactly two digits) and the",
             "left and right digit. The reader offers `pairnet.pt` runs of touching atoms about one to two",
             "digits wide in free strings, next to the readings made of single digits (`recognition.decoding`,",
             "`PAIR_*`), and `combpairnet.pt` comb cells joined by ink across their wall (`recognition.combs`).",
-            "",
-            "| | |",
-            "|---|---|",
-            f"| date | {card['date']} |",
-            f"| sha256 | `{card['sha256']}` |",
-            f"| parameters | {card['parameters']:,} |",
-            "| input | 28x56, the candidate mask fitted into 20x48 (aspect kept), centred, edge-blurred "
-            "(`normalise_pair`), standardised like the digit network's |",
-            f"| calibration | temperatures T_pair = {card['t_pair']:.4f}, T_digit = {card['t_digit']:.4f}, "
-            "fitted on samples composed from the digit network's 5,000 held-out MNIST-train digits |",
-            "",
-            "## Training",
-            "",
-            f"Command: `{card['command']}`",
-            "",
-            "Data: samples composed afresh every epoch from MNIST train less the held-out split",
-            f"(`recognition.pairs.pair_sample`, `{json.dumps(data)}`): two digits at a gap",
+        ],
+        "input": "28x56, the candidate mask fitted into 20x48 (aspect kept), centred, edge-blurred (`normalise_pair`)",
+        "temperature": "T_pair",
+        "sampler": "pair_sample",
+        "data": [
+            "two digits at a gap",
             "(share of the height) from deep overlap to a hair apart, and, labelled not-a-pair, one",
             "digit (sometimes drawn up to twice as wide), three digits, a digit with a slice of its",
             "neighbour, a digit with a point or dash, in the shares given for pair, one, three, slice,",
-            "mark. Heights 22-71 px, slant, thickness, binarised."
-            + (
-                f" In {data['size_mix']:.0%} of the pair, three-digit and slice samples one digit is drawn"
-                " 1.2-2 times the others' height and centred on them, like an oversize digit beside its"
-                " neighbours in a comb."
-                if data.get("size_mix", 0) > 0
-                else ""
-            ),
-            "AdamW, one-cycle learning",
-            f"rate (max {card['config']['max_lr']}), {card['config']['epochs']} epochs of "
-            f"{card['config']['samples_per_epoch']:,} samples, seed {card['config']['seed']}; "
-            "the shipped weights are the exponential moving average (decay 0.999).",
-            "",
-            "## Metrics",
-            "",
-            "| | validation (held-out MNIST-train digits) | MNIST test digits (10,000 composed samples) |",
-            "|---|---|---|",
-            *rows,
-            "",
-            "What it does to whole strings is measured by `benchmarks/bench_reader.py` and",
-            "`benchmarks/bench_forms.py` (README).",
-            "",
-            "| epoch | loss | pairs read (training stream) | time |",
-            "|---|---|---|---|",
-            *history,
-            "",
-            "| file | sha256 |",
-            "|---|---|",
-            *checksums,
-            "",
-        ]
-    )
+            "mark. Heights 22-71 px, slant, thickness, binarised.",
+        ],
+        "size_mix": " In {:.0%} of the pair, three-digit and slice samples one digit is drawn"
+        " 1.2-2 times the others' height and centred on them, like an oversize digit beside its"
+        " neighbours in a comb.",
+        "rows": (
+            "two digits read exactly (said pair, both digits right)",
+            "both digits right",
+            "non-pairs said not a pair",
+        ),
+        "stream": "pairs read",
+    },
+    3: {
+        "about": [
+            "Triple network of formdigits (`recognition.pairs.PairNet` with `count=3`): reads a candidate of",
+            "three handwritten digits written into each other whole. Outputs p(the candidate is exactly three",
+            "digits) and its three digits, left to right. The reader offers it runs of touching atoms about",
+            "three digits wide in free strings, next to the readings made of single digits and pairs",
+            "(`recognition.decoding`, `TRIPLE_*`).",
+        ],
+        "input": "28x84, the candidate mask fitted into 20x76 (aspect kept), centred, edge-blurred (`normalise_triple`)",
+        "temperature": "T_three",
+        "sampler": "triple_sample",
+        "data": [
+            "three digits at gaps",
+            "(shares of the height) from deep overlap to a hair apart, and, labelled not three digits,",
+            "two digits (one sometimes drawn wide), one digit drawn 1.5-3 times as wide, four digits, two",
+            "digits with a slice of a third, two digits with a point or dash, in the shares given for",
+            "three, two, one, four, slice, mark. Heights 22-71 px, slant, thickness, binarised.",
+        ],
+        "size_mix": " In {:.0%} of the samples one digit is drawn 1.2-2 times the others' height and"
+        " centred on them, like an oversize digit beside its neighbours in a comb.",
+        "rows": (
+            "three digits read exactly (said three, all three right)",
+            "all three digits right",
+            "other candidates said not three digits",
+        ),
+        "stream": "three digits read",
+    },
+}
 
 
-def _triple_card_markdown(card: dict[str, Any]) -> str:
-    """The triple network's model card in Markdown (``train-pairs --count 3``)."""
-    data = card["config"]["data"]
+def pair_card_markdown(card: dict[str, Any]) -> str:
+    """The pair (or triple) network's model card in Markdown, from the card dictionary written beside the weights."""
+
+    data = card["config"].get("data", {})
+    text = _CARD_TEXT[int(data.get("count", 2))]
 
     def pct(value: float) -> str:
         return f"{value * 100:.2f}%"
 
     rows = [
         f"| {name} | {pct(card['validation'][key])} | {pct(card['mnist_test_pairs'][key])} |"
-        for name, key in (
-            ("three digits read exactly (said three, all three right)", "pairs_read_exactly"),
-            ("all three digits right", "pairs_both_digits_right"),
-            ("other candidates said not three digits", "non_pairs_rejected"),
+        for name, key in zip(
+            text["rows"], ("pairs_read_exactly", "pairs_both_digits_right", "non_pairs_rejected"), strict=True
         )
     ]
     history = [
         f"| {h['epoch']} | {h['loss']:.4f} | {pct(h['pairs_read'])} | {h['seconds']:.0f} s |" for h in card["history"]
     ]
     checksums = [f"| `{name}` | `{digest}` |" for name, digest in card["data_checksums"].items()]
+    first, *rest = text["data"]
     return "\n".join(
         [
             f"# Model card: `{card['weights']}`",
             "",
-            "Triple network of formdigits (`recognition.pairs.PairNet` with `count=3`): reads a candidate of",
-            "three handwritten digits written into each other whole. Outputs p(the candidate is exactly three",
-            "digits) and its three digits, left to right. The reader offers it runs of touching atoms about",
-            "three digits wide in free strings, next to the readings made of single digits and pairs",
-            "(`recognition.decoding`, `TRIPLE_*`).",
+            *text["about"],
             "",
             "| | |",
             "|---|---|",
             f"| date | {card['date']} |",
             f"| sha256 | `{card['sha256']}` |",
             f"| parameters | {card['parameters']:,} |",
-            "| input | 28x84, the candidate mask fitted into 20x76 (aspect kept), centred, edge-blurred "
-            "(`normalise_triple`), standardised like the digit network's |",
-            f"| calibration | temperatures T_three = {card['t_pair']:.4f}, T_digit = {card['t_digit']:.4f}, "
+            f"| input | {text['input']}, standardised like the digit network's |",
+            f"| calibration | temperatures {text['temperature']} = {card['t_pair']:.4f}, T_digit = {card['t_digit']:.4f}, "
             "fitted on samples composed from the digit network's 5,000 held-out MNIST-train digits |",
             "",
             "## Training",
@@ -570,11 +541,9 @@ def _triple_card_markdown(card: dict[str, Any]) -> str:
             f"Command: `{card['command']}`",
             "",
             "Data: samples composed afresh every epoch from MNIST train less the held-out split",
-            f"(`recognition.pairs.triple_sample`, `{json.dumps(data)}`): three digits at gaps",
-            "(shares of the height) from deep overlap to a hair apart, and, labelled not three digits,",
-            "two digits (one sometimes drawn wide), one digit drawn 1.5-3 times as wide, four digits, two",
-            "digits with a slice of a third, two digits with a point or dash, in the shares given for",
-            "three, two, one, four, slice, mark. Heights 22-71 px, slant, thickness, binarised.",
+            f"(`recognition.pairs.{text['sampler']}`, `{json.dumps(data)}`): {first}",
+            *rest[:-1],
+            rest[-1] + (text["size_mix"].format(data["size_mix"]) if data.get("size_mix", 0) > 0 else ""),
             "AdamW, one-cycle learning",
             f"rate (max {card['config']['max_lr']}), {card['config']['epochs']} epochs of "
             f"{card['config']['samples_per_epoch']:,} samples, seed {card['config']['seed']}; "
@@ -589,11 +558,9 @@ def _triple_card_markdown(card: dict[str, Any]) -> str:
             "What it does to whole strings is measured by `benchmarks/bench_reader.py` and",
             "`benchmarks/bench_forms.py` (README).",
             "",
-            "| epoch | loss | three digits read (training stream) | time |",
+            f"| epoch | loss | {text['stream']} (training stream) | time |",
             "|---|---|---|---|",
             *history,
-            "",
-            "## Data checksums (sha256)",
             "",
             "| file | sha256 |",
             "|---|---|",

@@ -30,6 +30,7 @@ from recognition.model import REJECT
 from recognition.normalise import normalise_mask, normalise_pair
 from recognition.pairs import LEFT, PAIR, RIGHT, digit_of_pair
 from recognition.results import DigitResult, FieldResult, Separator
+from segmentation.cleanup import joined_to
 from segmentation.elements import Box, Field, GrayImage
 from segmentation.errors import InvalidInput
 
@@ -242,9 +243,9 @@ def _along_rules(comb: Field) -> list[NDArray[np.bool_]]:
     comb (the bare rule); columns (rows) at least ``ALONG_RULE_EXTRA_PX`` above it held a
     stroke along the rule. Empty masks when the field carries no rule mask.
     """
-    empty = [np.zeros(comb.ink.shape, bool) for _ in comb.cells]
+    out = [np.zeros(comb.ink.shape, bool) for _ in comb.cells]
     if comb.rules is None or not comb.cells:
-        return empty
+        return out
     removed = comb.rules > 0
     bands = _border_bands(comb)
     counts = [removed[y0:y1, x0:x1].sum(axis=0 if horizontal else 1) for y0, y1, x0, x1, horizontal in bands]
@@ -252,27 +253,12 @@ def _along_rules(comb: Field) -> list[NDArray[np.bool_]]:
     for horizontal in (True, False):
         values = [c for c, band in zip(counts, bands, strict=True) if band[4] == horizontal and c.size]
         typical[horizontal] = float(np.median(np.concatenate(values))) if values else 0.0
-    out = empty
     for k, ((y0, y1, x0, x1, horizontal), count) in enumerate(zip(bands, counts, strict=True)):
         thick = count >= typical[horizontal] + ALONG_RULE_EXTRA_PX
         if typical[horizontal] == 0 or not thick.any():
             continue
         region = removed[y0:y1, x0:x1] & (thick[np.newaxis, :] if horizontal else thick[:, np.newaxis])
         out[k // 4][y0:y1, x0:x1] |= region
-    return out
-
-
-def _with_rule_strokes(owned: NDArray[np.bool_], along: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """``owned`` with the pixels of ``along`` that touch it (8-connected through ``along``) put back."""
-    if not along.any():
-        return owned
-    union = owned | along
-    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
-    window = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
-    _, labels = cv2.connectedComponents(union[window].astype(np.uint8), connectivity=8)
-    touching = np.unique(labels[owned[window]])
-    out = owned.copy()
-    out[window] |= along[window] & np.isin(labels, touching[touching > 0])
     return out
 
 
@@ -325,7 +311,7 @@ def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
             alternatives.append((False, own))
         # The stroke's pieces left on the far side of the rule belong to no cell (remnants): they come back too.
         if along[i].any():
-            alternatives.append((False, _with_rule_strokes(owned, along[i] | unowned)))
+            alternatives.append((False, owned | joined_to(owned, along[i] | unowned)))
         for is_whole, alternative in alternatives:
             found = None if np.array_equal(alternative, owned) else _candidate(alternative, min_side, normalise_mask)
             if found is None:

@@ -130,8 +130,8 @@ TRIPLE_MIN_WIDTH_SHARE = 1.6
 TRIPLE_MAX_WIDTH_SHARE = 2.5
 TRIPLE_MAX_ATOMS = 9
 # Held-out lines (900, --source val) with the shipped triple weights and candidates 1.2 to 2.5
-# heights wide, from 0.772 hard lines
-# and 0.939 simple ones without the triple network (14.1% flagged): at 0 nats 0.800 and 0.941
+# heights wide, from 0.772 hard lines and 0.939 simple ones without the triple network (14.1%
+# flagged): at 0 nats 0.800 and 0.941
 # (16.9% flagged), at 0.5 0.796 and 0.939 (14.9%), at 1.0 0.788 and 0.939 (14.1%); free fields
 # of 200 held-out forms 364, 365 and 365 of 401 (364 without). Up to 3.5 heights wide, the
 # network took four narrow digits written into each other for three (120 four-digit script

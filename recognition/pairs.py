@@ -41,7 +41,6 @@ from segmentation.errors import InvalidInput, ModelError
 
 log = logging.getLogger(__name__)
 
-HEIGHT, WIDTH = PAIR_SHAPE
 SHAPES = {2: PAIR_SHAPE, 3: TRIPLE_SHAPE}
 
 
@@ -368,12 +367,8 @@ def triple_sample(
         keep = max(2, round(alpha.shape[1] * rng.uniform(0.15, 0.5)))
         at_end = rng.random() < 0.5
         sliced = (alpha[:, :keep] if at_end else alpha[:, -keep:], top)
-        parts = [*parts, sliced] if at_end else [sliced, *parts]
-        between = (
-            [round(height * rng.uniform(-0.15, 0.1)), *between]
-            if not at_end
-            else [*between, round(height * rng.uniform(-0.15, 0.1))]
-        )
+        gap = round(height * rng.uniform(-0.15, 0.1))
+        parts, between = ([*parts, sliced], [*between, gap]) if at_end else ([sliced, *parts], [gap, *between])
     elif kind == "mark":
         parts.append(_mark(rng, height))
         between.append(round(height * rng.uniform(*data.pair_gap)))

@@ -187,7 +187,20 @@ def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadP
 
 def read_string(model: ProbabilityModel, string: Field, params: ReadParams = ReadParams()) -> FieldResult:
     """Read a free field (binary ink = 255 covering ``string.box``) as a digit string; one model call."""
-    pair_model, triple_model = _pair_model(model, params), _pair_model(model, params, "triple")
+    plan, pair_p, triple_p = _plan_free(
+        string, params, _pair_model(model, params), _pair_model(model, params, "triple")
+    )
+    return _decode(plan, _probabilities(model, plan.images), string, params, pair_p, triple_p)
+
+
+def _plan_free(
+    string: Field, params: ReadParams, pair_model: ProbabilityModel | None, triple_model: ProbabilityModel | None
+) -> tuple[StringPlan, NDArray[np.float32] | None, NDArray[np.float32] | None]:
+    """A free field's plan, with its pair and triple candidates read by those networks at once.
+
+    The plan keeps its digit images for the one batched digit-model call but lets the pair and
+    triple images go: a page dense with handwriting has thousands of them.
+    """
     plan = plan_string(
         string.ink,
         params.max_atoms_per_digit,
@@ -196,8 +209,9 @@ def read_string(model: ProbabilityModel, string: Field, params: ReadParams = Rea
         triples=triple_model is not None,
     )
     pair_p = _pair_probabilities(pair_model, plan.pair_images)
-    triple_p = _pair_probabilities(triple_model, plan.triple_images, 31)
-    return _decode(plan, _probabilities(model, plan.images), string, params, pair_p, triple_p)
+    triple_p = _pair_probabilities(triple_model, plan.triple_images)
+    plan = replace(plan, pair_images=plan.pair_images[:0].copy(), triple_images=plan.triple_images[:0].copy())
+    return plan, pair_p, triple_p
 
 
 def _probabilities(model: ProbabilityModel, images: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -205,14 +219,13 @@ def _probabilities(model: ProbabilityModel, images: NDArray[np.float32]) -> NDAr
     return model.probabilities(images) if len(images) else np.zeros((0, 11), np.float32)
 
 
-def _pair_probabilities(
-    pair_model: ProbabilityModel | None, images: NDArray[np.float32], outputs: int = 21
-) -> NDArray[np.float32] | None:
-    """The pair network's (M, 21) probabilities (a triple network's: ``outputs`` 31), or None without
-    such a network; no call for no candidate."""
+def _pair_probabilities(pair_model: ProbabilityModel | None, images: NDArray[np.float32]) -> NDArray[np.float32] | None:
+    """The pair network's (M, 21) probabilities of (M, 28, 56) images (a triple network's: (K, 31)
+    of (K, 28, 84)), or None without such a network; no call for no candidate."""
     if pair_model is None:
         return None
-    return pair_model.probabilities(images) if len(images) else np.zeros((0, outputs), np.float32)
+    digits = images.shape[2] // images.shape[1]  # the frame is one 28-px square per digit
+    return pair_model.probabilities(images) if len(images) else np.zeros((0, 1 + 10 * digits), np.float32)
 
 
 def _decode(
@@ -241,9 +254,9 @@ def read_fields(
 ) -> tuple[FieldResult, ...]:
     """Read comb and free fields of one page with a single batched model call, in the given order.
 
-    The pair networks, if any, read each field's pair candidates as the field is planned (free
-    strings: ``model.pairs``, combs: ``model.comb_pairs``), and their images are let go at
-    once: a page dense with handwriting has thousands of them.
+    The pair and triple networks, if any, read each field's candidates as the field is planned
+    (free strings: ``model.pairs`` and ``model.triples``, combs: ``model.comb_pairs``), and
+    their images are let go at once: a page dense with handwriting has thousands of them.
     """
     pair_model, comb_pair_model = _pair_model(model, params), _pair_model(model, params, "comb")
     triple_model = _pair_model(model, params, "triple")
@@ -257,19 +270,10 @@ def read_fields(
             triple_rows.append(None)
             plans.append(replace(comb, pair_images=comb.pair_images[:0].copy()))
             continue
-        string = plan_string(
-            f.ink,
-            params.max_atoms_per_digit,
-            params.string,
-            pairs=pair_model is not None,
-            triples=triple_model is not None,
-        )
-        pair_rows.append(_pair_probabilities(pair_model, string.pair_images))
-        triple_rows.append(_pair_probabilities(triple_model, string.triple_images, 31))
-        # Let the images go.
-        plans.append(
-            replace(string, pair_images=string.pair_images[:0].copy(), triple_images=string.triple_images[:0].copy())
-        )
+        string, pair_p, triple_p = _plan_free(f, params, pair_model, triple_model)
+        plans.append(string)
+        pair_rows.append(pair_p)
+        triple_rows.append(triple_p)
     sizes = [p.images.shape[0] for p in plans]
     images = np.concatenate([p.images for p in plans]) if plans else np.zeros((0, 28, 28), np.float32)
     probabilities = _probabilities(model, images)

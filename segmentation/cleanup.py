@@ -188,3 +188,20 @@ def tight_box(ink: GrayImage) -> tuple[int, int, int, int] | None:
         return None
     x, y, w, h = cv2.boundingRect(points)
     return int(x), int(y), int(w), int(h)
+
+
+def joined_to(ink: NDArray[np.bool_], extra: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The pixels of ``extra`` 8-connected to ``ink``, directly or through other pixels of ``extra``.
+
+    Both masks have one shape; only the bounding box of their union is labelled.
+    """
+    union = ink | extra
+    joined = np.zeros_like(extra)
+    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
+    if rows.size == 0 or not extra.any():
+        return joined
+    window = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+    _, labels = cv2.connectedComponents(union[window].astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[ink[window]])
+    joined[window] = extra[window] & np.isin(labels, touching[touching > 0])
+    return joined

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from segmentation.cleanup import as_gray
+from segmentation.cleanup import as_gray, joined_to
 from segmentation.elements import Box, GrayImage
 
 # A comb wall is a column that is ink over at least this share of the band between two rules.
@@ -343,11 +343,7 @@ def restore_strokes_along(
         # The window and a margin, so that ink just beyond the rule's ends counts as touching.
         y0, y1 = max(0, rows.start - 1), min(h, rows.stop + 1)
         x0, x1 = max(0, cols.start - 1), min(w, cols.stop + 1)
-        window = clean[y0:y1, x0:x1] > 0
-        extra = np.zeros_like(window)
+        extra = np.zeros((y1 - y0, x1 - x0), bool)
         extra[rows.start - y0 : rows.stop - y0, cols.start - x0 : cols.stop - x0] = back
-        _, labels = cv2.connectedComponents((window | extra).astype(np.uint8), connectivity=8)
-        touching = np.unique(labels[window])
-        keep = extra & np.isin(labels, touching[touching > 0])
-        out[y0:y1, x0:x1][keep] = 255
+        out[y0:y1, x0:x1][joined_to(clean[y0:y1, x0:x1] > 0, extra)] = 255
     return out

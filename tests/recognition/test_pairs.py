@@ -186,27 +186,43 @@ def test_pair_rates_count_reads_and_rejections() -> None:
     assert rates == {"pairs_read_exactly": 0.5, "pairs_both_digits_right": 0.5, "non_pairs_rejected": 1.0}
 
 
-class ScriptedPairs:
-    """A pair network that reads every candidate as the pair ``left``, ``right`` (each with ``p_digit``) with probability ``p_pair``."""
+class ScriptedReadings:
+    """A pair (or triple) network reading every candidate as ``digits`` (each with ``p_digit``), as that
+    many digits with probability ``p_whole``; it checks it is given images of its own width."""
 
-    def __init__(self, left: int, right: int, p_pair: float, p_digit: float = 0.999) -> None:
-        self.left, self.right, self.p_pair, self.p_digit = left, right, p_pair, p_digit
+    def __init__(self, digits: tuple[int, ...], p_whole: float, p_digit: float = 0.999) -> None:
+        self.digits, self.p_whole, self.p_digit = digits, p_whole, p_digit
         self.seen = self.calls = 0
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        assert images.shape[1:] == (28, 28 * len(self.digits))
         self.seen += len(images)
         self.calls += 1
-        p = np.full((len(images), 21), (1.0 - self.p_digit) / 9, np.float32)
-        p[:, PAIR] = self.p_pair
-        p[:, 1 + self.left] = p[:, 11 + self.right] = self.p_digit
+        p = np.full((len(images), 1 + 10 * len(self.digits)), (1.0 - self.p_digit) / 9, np.float32)
+        p[:, PAIR] = self.p_whole
+        for i, d in enumerate(self.digits):
+            p[:, 1 + 10 * i + d] = self.p_digit
         return p
 
 
-class WithPairs:
-    """The shipped digit classifier with scripted pair networks (free strings, combs)."""
+class ScriptedPairs(ScriptedReadings):
+    """A pair network that reads every candidate as the pair ``left``, ``right`` (each with ``p_digit``) with probability ``p_pair``."""
 
-    def __init__(self, classifier: Classifier, pairs: ScriptedPairs, comb_pairs: ScriptedPairs | None = None) -> None:
-        self.classifier, self.pairs, self.comb_pairs = classifier, pairs, comb_pairs
+    def __init__(self, left: int, right: int, p_pair: float, p_digit: float = 0.999) -> None:
+        super().__init__((left, right), p_pair, p_digit)
+
+
+class WithPairs:
+    """The shipped digit classifier with given (scripted or shipped) pair and triple networks."""
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        pairs: object | None = None,
+        comb_pairs: object | None = None,
+        triples: object | None = None,
+    ) -> None:
+        self.classifier, self.pairs, self.comb_pairs, self.triples = classifier, pairs, comb_pairs, triples
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         return self.classifier.probabilities(images)

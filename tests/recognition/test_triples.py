@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from numpy.typing import NDArray
 
 from formdigits.cli import main as cli_main
 from recognition import decoding
@@ -38,7 +37,7 @@ from recognition.pairs import (
 from recognition.reader import ReadParams, read_fields, read_string
 from segmentation.elements import Box, Field
 from segmentation.errors import InvalidInput, ModelError
-from tests.recognition.test_pairs import ScriptedPairs, drawn_digits, overlapped
+from tests.recognition.test_pairs import ScriptedReadings, WithPairs, drawn_digits, overlapped
 
 
 def test_a_wide_triple_fills_the_box_width_and_a_digit_its_height() -> None:
@@ -141,32 +140,16 @@ def test_triple_rates_count_all_three_digits() -> None:
     }
 
 
-class ScriptedTriples:
+class ScriptedTriples(ScriptedReadings):
     """A triple network reading every candidate as ``digits`` (each with ``p_digit``) with probability ``p_three``."""
 
     def __init__(self, digits: tuple[int, int, int], p_three: float, p_digit: float = 0.999) -> None:
-        self.digits, self.p_three, self.p_digit = digits, p_three, p_digit
-        self.seen = self.calls = 0
-
-    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
-        assert images.shape[1:] == (28, 84)
-        self.seen += len(images)
-        self.calls += 1
-        p = np.full((len(images), 31), (1.0 - self.p_digit) / 9, np.float32)
-        p[:, PAIR] = self.p_three
-        for i, d in enumerate(self.digits):
-            p[:, 1 + 10 * i + d] = self.p_digit
-        return p
+        super().__init__(digits, p_three, p_digit)
 
 
-class WithTriples:
+def with_triples(classifier: Classifier, triples: ScriptedTriples) -> WithPairs:
     """The shipped digit classifier with a scripted triple network and no pair networks."""
-
-    def __init__(self, classifier: Classifier, triples: ScriptedTriples, pairs: ScriptedPairs | None = None) -> None:
-        self.classifier, self.triples, self.pairs = classifier, triples, pairs
-
-    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
-        return self.classifier.probabilities(images)
+    return WithPairs(classifier, triples=triples)
 
 
 def touching_triple() -> Field:
@@ -195,7 +178,7 @@ def test_a_triple_candidate_spans_three_touching_digits_and_not_one() -> None:
 
 def test_a_confident_triple_reading_replaces_the_cut_reading(classifier: Classifier) -> None:
     triples = ScriptedTriples((4, 2, 7), p_three=0.99)
-    result = read_string(WithTriples(classifier, triples), touching_triple())
+    result = read_string(with_triples(classifier, triples), touching_triple())
     assert triples.calls == 1 and triples.seen > 0
     assert result.text == "427"
     boxes = [d.box for d in result.digits]
@@ -209,15 +192,15 @@ def test_an_unsure_triple_network_leaves_the_cut_reading(classifier: Classifier)
     cut = read_string(classifier, touching_triple(), ReadParams(pairs=False)).text
     assert cut != "427"
     unsure = ScriptedTriples((4, 2, 7), p_three=0.99, p_digit=0.2)
-    assert read_string(WithTriples(classifier, unsure), touching_triple()).text == cut
+    assert read_string(with_triples(classifier, unsure), touching_triple()).text == cut
     off = ScriptedTriples((4, 2, 7), p_three=0.99)
-    assert read_string(WithTriples(classifier, off), touching_triple(), ReadParams(pairs=False)).text == cut
+    assert read_string(with_triples(classifier, off), touching_triple(), ReadParams(pairs=False)).text == cut
     assert off.seen == 0
 
 
 def test_a_page_asks_the_triple_network_once_per_free_field(classifier: Classifier) -> None:
     triples = ScriptedTriples((4, 2, 7), p_three=0.99)
-    results = read_fields(WithTriples(classifier, triples), [touching_triple(), touching_triple()])
+    results = read_fields(with_triples(classifier, triples), [touching_triple(), touching_triple()])
     assert [r.text for r in results] == ["427", "427"]
     assert triples.calls == 2
 
@@ -244,16 +227,6 @@ def test_cli_train_pairs_with_count_3_writes_a_triple_network_and_its_card(tmp_p
     assert cli_main([*argv, "--shares", "0.5,0.15,0.2,0.1,0.05"]) == 2  # five shares are a pair network's
 
 
-class WithoutTriples:
-    """The shipped classifier with its pair networks but without its triple network."""
-
-    def __init__(self, classifier: Classifier) -> None:
-        self.classifier, self.pairs, self.comb_pairs = classifier, classifier.pairs, classifier.comb_pairs
-
-    def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
-        return self.classifier.probabilities(images)
-
-
 def test_the_shipped_triple_network_reads_three_digits_written_into_each_other(classifier: Classifier) -> None:
     assert isinstance(classifier.triples, PairClassifier) and classifier.triples.count == 3
 
@@ -262,7 +235,10 @@ def test_the_shipped_triple_network_reads_three_digits_written_into_each_other(c
         texts = ["".join(str(d) for d in rng.integers(0, 10, count)) for _ in range(120)]
         fields = [overlapped(text, overlap) for text in texts]
         with_triples = sum(read_string(classifier, f).text == t for f, t in zip(fields, texts, strict=True))
-        without = sum(read_string(WithoutTriples(classifier), f).text == t for f, t in zip(fields, texts, strict=True))
+        without = sum(
+            read_string(WithPairs(classifier, classifier.pairs, classifier.comb_pairs), f).text == t
+            for f, t in zip(fields, texts, strict=True)
+        )
         return with_triples, without
 
     # Measured with the shipped weights: three script digits each drawn 12 px into the one before,

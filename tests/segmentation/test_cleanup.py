@@ -99,3 +99,16 @@ def test_ink_is_bright_from_border(ink: int, paper: int, bright: bool) -> None:
     image = np.full((60, 60), paper, np.uint8)
     cv2.putText(image, "8", (12, 50), FONT, 1.6, ink, 5)
     assert cleanup.ink_is_bright(image) is bright
+
+
+def test_joined_to_keeps_the_extra_pixels_reaching_the_ink_through_each_other() -> None:
+    ink = np.zeros((20, 40), bool)
+    ink[5:15, 5:8] = True  # a stroke
+    extra = np.zeros_like(ink)
+    extra[4, 8:20] = True  # a bar touching its top corner...
+    extra[5, 19:25] = True  # ...continued, away from the stroke
+    extra[10, 30:36] = True  # another bar, touching nothing
+    joined = cleanup.joined_to(ink, extra)
+    assert joined[4, 8:20].all() and joined[5, 19:25].all()
+    assert not joined[10, 30:36].any() and not (joined & ~extra).any()
+    assert not cleanup.joined_to(np.zeros_like(ink), extra).any()

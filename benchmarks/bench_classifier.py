@@ -67,12 +67,13 @@ def digits_per_second(run: object, x: torch.Tensor, seconds: float) -> float:
 
 
 def load_time() -> dict[str, float]:
-    """Load + first prediction in a fresh interpreter, the pair and triple networks included (imports timed separately)."""
+    """Load + first prediction in a fresh interpreter, the pair, triple and line networks included (imports timed separately)."""
     code = (
         "import time; t0=time.perf_counter(); import numpy as np; import torch; torch.set_num_threads(1);"
         "from recognition.classifier import load_classifier; t1=time.perf_counter();"
         "c=load_classifier(); c.predict(np.zeros((1,28,28),np.float32));"
         "[n.probabilities(np.zeros((1,*n.shape),np.float32)) for n in (c.pairs, c.comb_pairs, c.triples) if n is not None];"
+        "c.lines and c.lines.log_probs(np.full((20,60),255,np.uint8));"
         "t2=time.perf_counter();"
         "print(t1-t0, t2-t1)"
     )
@@ -87,7 +88,7 @@ class _Recorder:
 
     def __init__(self, classifier: Classifier) -> None:
         self.classifier, self.pairs, self.comb_pairs = classifier, classifier.pairs, classifier.comb_pairs
-        self.triples = classifier.triples
+        self.triples, self.lines = classifier.triples, classifier.lines
         self.seen: list[np.ndarray] = []
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import add_reading_arguments, digits_for, text_with_separators, triple_weights  # noqa: E402  (benchmarks/, the script's directory)
+from common import add_reading_arguments, digits_for, network_files, text_with_separators  # noqa: E402  (benchmarks/, the script's directory)
 
 from recognition.classifier import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_page  # noqa: E402
@@ -116,7 +116,7 @@ def main() -> None:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)  # one core: OpenCV would otherwise use every core
 
-    model = load_classifier(args.weights or DEFAULT_WEIGHTS, triple_weights=triple_weights(args))
+    model = load_classifier(args.weights or DEFAULT_WEIGHTS, **network_files(args))
     source = digits_for(args, args.data)
     threshold = ReadParams().review_threshold
     read_params = ReadParams(pairs=not args.no_pairs, review_threshold=0.0)  # flags follow in score()

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import add_reading_arguments, digits_for, text_with_separators, triple_weights  # noqa: E402  (benchmarks/, the script's directory)
+from common import add_reading_arguments, digits_for, network_files, text_with_separators  # noqa: E402  (benchmarks/, the script's directory)
 
 from recognition.classifier import load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_image  # noqa: E402
@@ -67,7 +67,7 @@ def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
 
 
 class TimedModel:
-    """The classifier, with the time spent inside it (and inside its pair and triple networks, if any)."""
+    """The classifier, with the time spent inside it (and inside its pair, triple and line networks, if any)."""
 
     def __init__(self, model: object, owner: TimedModel | None = None) -> None:
         self.model = model
@@ -76,10 +76,18 @@ class TimedModel:
         pairs, triples = getattr(model, "pairs", None), getattr(model, "triples", None)
         self.pairs = TimedModel(pairs, self) if pairs is not None and owner is None else None
         self.triples = TimedModel(triples, self) if triples is not None and owner is None else None
+        lines = getattr(model, "lines", None)
+        self.lines = TimedModel(lines, self) if lines is not None and owner is None else None
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         start = time.perf_counter()
         out = self.model.probabilities(images)  # type: ignore[attr-defined]
+        self.owner.seconds += time.perf_counter() - start
+        return out  # type: ignore[no-any-return]
+
+    def log_probs(self, ink: NDArray[np.uint8]) -> NDArray[np.float32] | None:
+        start = time.perf_counter()
+        out = self.model.log_probs(ink)  # type: ignore[attr-defined]
         self.owner.seconds += time.perf_counter() - start
         return out  # type: ignore[no-any-return]
 
@@ -99,7 +107,7 @@ def main() -> None:
 
     digits = digits_for(args, args.data)
     rng = np.random.default_rng(args.seed)
-    model = TimedModel(load_classifier(triple_weights=triple_weights(args)))
+    model = TimedModel(load_classifier(**network_files(args)))
     params = ReadParams(string=StringParams(max_cuts_per_component=args.max_cuts), pairs=not args.no_pairs)
     lines = []
     if args.set == "hard":

@@ -14,7 +14,7 @@ MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "other": "?"}
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--source test|val``, ``--no-pairs`` and ``--triple-weights``."""
+    """``--source test|val``, ``--no-pairs``, ``--triple-weights`` and ``--line-weights``."""
     parser.add_argument(
         "--source",
         choices=("test", "val"),
@@ -27,12 +27,23 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         default="beside",
         help="the triple network's weights file, or 'none' to read without it (default: triplenet.pt beside the weights)",
     )
+    parser.add_argument(
+        "--line-weights",
+        default="beside",
+        help="the line network's weights file, or 'none' to read without it (default: linenet.pt beside the weights)",
+    )
 
 
-def triple_weights(args: argparse.Namespace) -> Path | Literal["beside"] | None:
-    """``--triple-weights`` as :func:`recognition.classifier.load_classifier` takes it."""
-    value = str(args.triple_weights)
+def _weights_file(value: str) -> Path | Literal["beside"] | None:
     return None if value == "none" else "beside" if value == "beside" else Path(value)
+
+
+def network_files(args: argparse.Namespace) -> dict[str, Path | Literal["beside"] | None]:
+    """``--triple-weights`` and ``--line-weights`` as keyword arguments of :func:`recognition.classifier.load_classifier`."""
+    return {
+        "triple_weights": _weights_file(str(args.triple_weights)),
+        "line_weights": _weights_file(str(args.line_weights)),
+    }
 
 
 def digits_for(args: argparse.Namespace, data: Path) -> DigitSet:

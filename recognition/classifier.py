@@ -30,6 +30,7 @@ from recognition.pairs import (
     load_pair_classifier,
 )
 from recognition.results import DigitPrediction
+from recognition.sequence import DEFAULT_LINE_WEIGHTS, LineReader, load_line_reader
 from segmentation.errors import InvalidInput, ModelError
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class Classifier:
     network's alone. ``pairs`` is the pair network (:mod:`recognition.pairs`) the reader
     offers runs of touching digits in free strings to, ``comb_pairs`` the one it offers comb
     cells joined across their wall to, ``triples`` the triple network it offers runs of three
-    touching digits in free strings to; any may be None.
+    touching digits in free strings to, ``lines`` the line network (:mod:`recognition.sequence`)
+    that judges the readings of free strings whole; any may be None.
     """
 
     def __init__(
@@ -70,8 +72,10 @@ class Classifier:
         pairs: PairClassifier | None = None,
         comb_pairs: PairClassifier | None = None,
         triples: PairClassifier | None = None,
+        lines: LineReader | None = None,
     ) -> None:
         self.pairs = pairs
+        self.lines = lines
         self.comb_pairs = comb_pairs
         self.triples = triples
         self.temperature = float(temperature)
@@ -269,6 +273,7 @@ def load_classifier(
     pair_weights: Path | Literal["beside"] | None = "beside",
     comb_pair_weights: Path | Literal["beside"] | None = "beside",
     triple_weights: Path | Literal["beside"] | None = "beside",
+    line_weights: Path | Literal["beside"] | None = "beside",
 ) -> Classifier:
     """Load weights written by :func:`save_weights` as a ready :class:`Classifier`.
 
@@ -281,6 +286,7 @@ def load_classifier(
     ones (``pairnet.pt``, ``combpairnet.pt``) beside ``path``; None leaves one out. So is the
     triple network, from ``triple_weights`` (``triplenet.pt``). A missing file leaves it out
     with a warning, a corrupt one (or one reading another number of digits) raises ``ModelError``.
+    So does the line network, from ``line_weights`` (``linenet.pt``).
     """
     network, temperature = load_network(path)
     log.info("loaded digit model from %s (T=%.3f)", path, temperature)
@@ -296,6 +302,13 @@ def load_classifier(
     if triple_weights == "beside":
         triple_weights = path.with_name(DEFAULT_TRIPLE_WEIGHTS.name)
     triples = _load_pairs(triple_weights, "three digits written into each other", count=3)
+    if line_weights == "beside":
+        line_weights = path.with_name(DEFAULT_LINE_WEIGHTS.name)
+    lines = None
+    if line_weights is not None and not line_weights.exists():
+        log.warning("no line model at %s: free strings are read without it", line_weights)
+    elif line_weights is not None:
+        lines = load_line_reader(line_weights)
     return Classifier(
         network,
         temperature,
@@ -306,4 +319,5 @@ def load_classifier(
         pairs=pairs,
         comb_pairs=comb_pairs,
         triples=triples,
+        lines=lines,
     )

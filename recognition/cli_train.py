@@ -360,13 +360,12 @@ def default_pair_out(count: int) -> Path:
 
 def run_train_pairs(args: argparse.Namespace) -> int:
     """Train the pair network on MNIST train less the digit network's held-out split; card on MNIST test pairs."""
-    import datetime as dt
     from dataclasses import asdict, replace
 
     import numpy as np
     import torch
 
-    from recognition.mnist import load_split, sha256_of
+    from recognition.mnist import load_split
     from recognition.model import count_parameters
     from recognition.pairs import (
         TRIPLE_DATA,
@@ -417,28 +416,49 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     tx, ty = pair_batch(np.random.default_rng((args.seed, 20_000)), test_set.images, test_set.labels, 10_000, data)
     test = evaluate_pairs(classifier.probabilities(tx), ty)
     card = {
-        "weights": args.out.name,
-        "date": dt.date.today().isoformat(),
-        "sha256": sha256_of(args.out),
-        "command": "formdigits train-pairs " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
-        "config": asdict(config),
-        "parameters": count_parameters(result.network),
+        **_card_head(args.out, "train-pairs", asdict(config), count_parameters(result.network)),
         "t_pair": result.t_pair,
         "t_digit": result.t_digit,
         "validation": result.metrics,
         "mnist_test_pairs": test,
         "history": [{"epoch": e, "loss": lo, "pairs_read": a, "seconds": s} for e, lo, a, s in result.history],
-        "data_checksums": {
-            p.name: sha256_of(p)
-            for p in (train_set.images_path, train_set.labels_path, test_set.images_path, test_set.labels_path)
-        },
+        "data_checksums": _checksums(train_set, test_set),
     }
-    json_path = args.out.with_suffix(".card.json")
-    json_path.write_text(json.dumps(card, indent=2) + "\n")
-    md_path = args.out.with_suffix(".card.md")
-    md_path.write_text(pair_card_markdown(card))
-    print(f"wrote {args.out}, {json_path}, {md_path}; MNIST test pairs: {json.dumps(test)}", file=sys.stderr)
+    written = _write_card(args.out, card, pair_card_markdown(card))
+    print(f"wrote {written}; MNIST test pairs: {json.dumps(test)}", file=sys.stderr)
     return 0
+
+
+def _card_head(weights: Path, command: str, config: dict[str, Any], parameters: int) -> dict[str, Any]:
+    """What every model card begins with: the file, its date and checksum, the command that made it, its configuration."""
+    import datetime as dt
+
+    from recognition.mnist import sha256_of
+
+    return {
+        "weights": weights.name,
+        "date": dt.date.today().isoformat(),
+        "sha256": sha256_of(weights),
+        "command": f"formdigits {command} " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
+        "config": config,
+        "parameters": parameters,
+    }
+
+
+def _checksums(train_set: Any, test_set: Any) -> dict[str, str]:
+    """sha256 of the MNIST files a network was trained and carded on, by file name."""
+    from recognition.mnist import sha256_of
+
+    paths = (train_set.images_path, train_set.labels_path, test_set.images_path, test_set.labels_path)
+    return {p.name: sha256_of(p) for p in paths}
+
+
+def _write_card(weights: Path, card: dict[str, Any], markdown: str) -> str:
+    """Write ``card`` as JSON and ``markdown`` beside ``weights``; the three paths, for the log line."""
+    json_path, md_path = weights.with_suffix(".card.json"), weights.with_suffix(".card.md")
+    json_path.write_text(json.dumps(card, indent=2) + "\n")
+    md_path.write_text(markdown)
+    return f"{weights}, {json_path}, {md_path}"
 
 
 # What the pair and the triple network's model cards say differently, by digits read whole.
@@ -501,6 +521,17 @@ _CARD_TEXT: dict[int, dict[str, Any]] = {
 }
 
 
+def _card_facts(card: dict[str, Any]) -> list[str]:
+    """The first rows of a model card's table: date, checksum, parameters."""
+    return [
+        "| | |",
+        "|---|---|",
+        f"| date | {card['date']} |",
+        f"| sha256 | `{card['sha256']}` |",
+        f"| parameters | {card['parameters']:,} |",
+    ]
+
+
 def pair_card_markdown(card: dict[str, Any]) -> str:
     """The pair (or triple) network's model card in Markdown, from the card dictionary written beside the weights."""
 
@@ -527,11 +558,7 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
             "",
             *text["about"],
             "",
-            "| | |",
-            "|---|---|",
-            f"| date | {card['date']} |",
-            f"| sha256 | `{card['sha256']}` |",
-            f"| parameters | {card['parameters']:,} |",
+            *_card_facts(card),
             f"| input | {text['input']}, standardised like the digit network's |",
             f"| calibration | temperatures {text['temperature']} = {card['t_pair']:.4f}, T_digit = {card['t_digit']:.4f}, "
             "fitted on samples composed from the digit network's 5,000 held-out MNIST-train digits |",
@@ -559,6 +586,152 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
             "`benchmarks/bench_forms.py` (README).",
             "",
             f"| epoch | loss | {text['stream']} (training stream) | time |",
+            "|---|---|---|---|",
+            *history,
+            "",
+            "| file | sha256 |",
+            "|---|---|",
+            *checksums,
+            "",
+        ]
+    )
+
+
+def add_train_lines_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "train-lines", help="train the line network (whole digit strings read with CTC) on strings cut by the reader"
+    )
+    p.add_argument("--data", type=Path, required=True, help="directory with MNIST idx files (train and t10k)")
+    p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS.with_name("linenet.pt"), help="weights file to write")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--samples", type=int, default=40_000, help="training strings drawn (augmented afresh each epoch)")
+    p.add_argument("--val-samples", type=int, default=2_000, help="strings of held-out digits to watch training on")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--threads", type=int, default=2, help="torch threads for the training step")
+    p.add_argument("--workers", type=int, default=2, help="processes drawing the strings")
+    p.add_argument("--no-card", action="store_true", help="skip the MNIST test strings and the model card")
+    p.set_defaults(handler=run_train_lines)
+
+
+def _draw_lines(digits: Any, count: int, seed: int, workers: int) -> list[Any]:
+    """``count`` line samples of ``digits`` drawn in ``workers`` processes (deterministic for a seed and worker count)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from recognition.linesamples import line_samples
+
+    parts = [count // workers + (i < count % workers) for i in range(max(1, workers))]
+    if workers <= 1:
+        return line_samples(digits, count, seed)
+    with ProcessPoolExecutor(workers) as pool:
+        chunks = pool.map(line_samples, [digits] * workers, parts, [seed * 1000 + i for i in range(workers)])
+        return [sample for chunk in chunks for sample in chunk]
+
+
+def run_train_lines(args: argparse.Namespace) -> int:
+    """Train the line network on strings of MNIST train less the held-out split; card on MNIST test strings."""
+    from dataclasses import asdict
+
+    import torch
+
+    from recognition.mnist import DigitSet, load_split
+    from recognition.model import count_parameters
+    from recognition.sequence import LineTrainConfig, evaluate_lines, load_line_reader, save_line_weights, train_lines
+    from recognition.train import TrainConfig, split_train_val
+
+    torch.set_num_threads(args.threads)
+    config = LineTrainConfig(epochs=args.epochs, seed=args.seed)
+    full = load_split(args.data, "train")
+    # The same held-out split as the digit network's (TrainConfig's seed and size).
+    train_x, train_y, val_x, val_y = split_train_val(full.images, full.labels, TrainConfig())
+    start = time.perf_counter()
+    train = _draw_lines(
+        DigitSet(train_x, train_y, full.images_path, full.labels_path), args.samples, args.seed, args.workers
+    )
+    val = _draw_lines(
+        DigitSet(val_x, val_y, full.images_path, full.labels_path), args.val_samples, args.seed + 1, args.workers
+    )
+    print(
+        f"drew {len(train)} training and {len(val)} validation strings in {time.perf_counter() - start:.0f} s",
+        file=sys.stderr,
+    )
+
+    def on_epoch(epoch: int, loss: float, accuracy: float, seconds: float) -> None:
+        print(
+            f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, held-out strings read exactly {accuracy * 100:.2f}%, "
+            f"{seconds:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    network, history = train_lines(train, val, config, on_epoch)
+    save_line_weights(args.out, network, {"config": asdict(config)})
+    if args.no_card:
+        return 0
+    reader = load_line_reader(args.out)
+    test_set = load_split(args.data, "t10k")
+    test = _draw_lines(test_set, args.val_samples, args.seed + 2, args.workers)
+    card = {
+        **_card_head(args.out, "train-lines", asdict(config), count_parameters(network)),
+        "samples": args.samples,
+        "validation_exact": history[-1][2],
+        "mnist_test_exact": evaluate_lines(reader.network, test),
+        "history": [{"epoch": e, "loss": lo, "val_exact": a, "seconds": s} for e, lo, a, s in history],
+        "data_checksums": _checksums(full, test_set),
+    }
+    written = _write_card(args.out, card, line_card_markdown(card))
+    print(f"wrote {written}; MNIST test strings read exactly: {card['mnist_test_exact']:.4f}", file=sys.stderr)
+    return 0
+
+
+def line_card_markdown(card: dict[str, Any]) -> str:
+    """The line network's model card in Markdown, from the card dictionary written beside the weights."""
+
+    def pct(value: float) -> str:
+        return f"{value * 100:.2f}%"
+
+    config = card["config"]
+    history = [
+        f"| {h['epoch']} | {h['loss']:.4f} | {pct(h['val_exact'])} | {h['seconds']:.0f} s |" for h in card["history"]
+    ]
+    checksums = [f"| `{name}` | `{digest}` |" for name, digest in card["data_checksums"].items()]
+    return "\n".join(
+        [
+            f"# Model card: `{card['weights']}`",
+            "",
+            "Line network of formdigits (`recognition.sequence.LineNet`): reads a whole digit string (a free",
+            "field's ink mask) as a sequence, without cutting it: a CNN over the mask scaled to 32 px high,",
+            "a bidirectional LSTM over its columns (one step per 4 px), and per step a distribution over the",
+            "CTC blank, the ten digits and the marks `, . -`. The reader does not take its reading as the",
+            "result: it adds its log p(digits | line) (marks merged into the blank) to the score of each",
+            "of the decoder's best paths (`recognition.decoding._judged`, weight `LINE_WEIGHT`), so every",
+            "digit keeps its box and calibrated confidence from the cuts.",
+            "",
+            *_card_facts(card),
+            f"| architecture | conv widths {config['widths']}, BiLSTM hidden {config['hidden']} |",
+            "| input | the field's ink mask (ink = 1.0) scaled to 32 rows, aspect kept, 4 blank columns either side (`normalise_line`) |",
+            "",
+            "## Training",
+            "",
+            f"Command: `{card['command']}`",
+            "",
+            f"Data: {card['samples']:,} strings drawn once from MNIST train less the digit network's held-out",
+            "split and cut by the reader's own segmentation (`recognition.linesamples`: 40% hard line-mode",
+            "strings, 35% free strings of synthetic form strips, 10% MNIST digits pasted side by side),",
+            "and 15% digit strings in OpenCV's Hershey fonts drawn into each other, cut the same way;",
+            "stretched, slanted, thickened or thinned afresh every epoch. CTC loss, AdamW, one-cycle",
+            f"learning rate (max {config['max_lr']}), batch {config['batch_size']}, {config['epochs']} epochs, seed {config['seed']}.",
+            "",
+            "## Metrics (the network alone, greedy decoding, marks included)",
+            "",
+            "| | strings read exactly |",
+            "|---|---|",
+            f"| held-out MNIST-train digits, same kinds | {pct(card['validation_exact'])} |",
+            f"| MNIST test digits, same kinds | {pct(card['mnist_test_exact'])} |",
+            "",
+            "What it does to the reader is measured by `benchmarks/bench_reader.py` and",
+            "`benchmarks/bench_forms.py` (README).",
+            "",
+            "| epoch | CTC loss | held-out strings read exactly | time |",
             "|---|---|---|---|",
             *history,
             "",

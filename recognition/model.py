@@ -97,7 +97,12 @@ def inference_module(network: nn.Module, *, fuse: bool = True) -> nn.Module:
 
 def fuse_batch_norm(network: nn.Module) -> nn.Module:
     """An inference copy of a ``features`` + ``head`` network with every Conv2d + BatchNorm2d pair folded into one Conv2d."""
-    layers = list(network.features)  # type: ignore[arg-type]
+    return nn.Sequential(fused_layers(network.features), network.head).eval()  # type: ignore[arg-type]
+
+
+def fused_layers(features: nn.Sequential) -> nn.Sequential:
+    """An inference copy of ``features`` with every Conv2d + BatchNorm2d pair folded into one Conv2d."""
+    layers = list(features)
     fused: list[nn.Module] = []
     index = 0
     while index < len(layers):
@@ -109,4 +114,4 @@ def fuse_batch_norm(network: nn.Module) -> nn.Module:
         else:
             fused.append(layer)
             index += 1
-    return nn.Sequential(nn.Sequential(*fused), network.head).eval()  # type: ignore[arg-type]
+    return nn.Sequential(*fused).eval()

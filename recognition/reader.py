@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from recognition.combs import CombPlan, decode_comb, plan_comb
 from recognition.decoding import (
+    LINE_WEIGHT,
     StringPlan,
     decode_string,
     digit_result,
@@ -50,6 +51,12 @@ class ProbabilityModel(Protocol):
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]: ...
 
 
+class LineModel(Protocol):
+    """What the reader needs of a line network: (T, 14) log-probabilities of a field's ink, or None."""
+
+    def log_probs(self, ink: GrayImage) -> NDArray[np.float32] | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReadParams:
     """Reader tuning; ``review_threshold``: a digit below this confidence marks its field ``needs_review``.
@@ -75,6 +82,9 @@ class ReadParams:
     min_margin: float = 1.0
     mark_margin: float = 0.5
     string: StringParams = field(default_factory=StringParams)
+    # Judge free strings' readings by the model's line network too (recognition.sequence), if it has one.
+    lines: bool = True
+    line_weight: float = LINE_WEIGHT
 
 
 def _pair_model(model: ProbabilityModel, params: ReadParams, kind: str = "free") -> ProbabilityModel | None:
@@ -190,7 +200,8 @@ def read_string(model: ProbabilityModel, string: Field, params: ReadParams = Rea
     plan, pair_p, triple_p = _plan_free(
         string, params, _pair_model(model, params), _pair_model(model, params, "triple")
     )
-    return _decode(plan, _probabilities(model, plan.images), string, params, pair_p, triple_p)
+    line_p = _line_log_probs(_line_model(model, params), string)
+    return _decode(plan, _probabilities(model, plan.images), string, params, pair_p, triple_p, line_p)
 
 
 def _plan_free(
@@ -214,6 +225,16 @@ def _plan_free(
     return plan, pair_p, triple_p
 
 
+def _line_model(model: ProbabilityModel, params: ReadParams) -> LineModel | None:
+    """The model's line network (``model.lines``, :mod:`recognition.sequence`), if it has one and ``params.lines``."""
+    return getattr(model, "lines", None) if params.lines else None
+
+
+def _line_log_probs(line_model: LineModel | None, string: Field) -> NDArray[np.float32] | None:
+    """The line network's (T, 14) log-probabilities of a free field's ink, or None (no network, a line too wide)."""
+    return None if line_model is None else line_model.log_probs(string.ink)
+
+
 def _probabilities(model: ProbabilityModel, images: NDArray[np.float32]) -> NDArray[np.float32]:
     """The model's (N, 11) probabilities; no call at all for an empty batch."""
     return model.probabilities(images) if len(images) else np.zeros((0, 11), np.float32)
@@ -235,6 +256,7 @@ def _decode(
     params: ReadParams,
     pair_probabilities: NDArray[np.float32] | None = None,
     triple_probabilities: NDArray[np.float32] | None = None,
+    line_log_probs: NDArray[np.float32] | None = None,
 ) -> FieldResult:
     return decode_string(
         plan,
@@ -246,6 +268,8 @@ def _decode(
         mark_margin=params.mark_margin,
         pair_probabilities=pair_probabilities,
         triple_probabilities=triple_probabilities,
+        line_log_probs=line_log_probs,
+        line_weight=params.line_weight,
     )
 
 
@@ -260,6 +284,7 @@ def read_fields(
     """
     pair_model, comb_pair_model = _pair_model(model, params), _pair_model(model, params, "comb")
     triple_model = _pair_model(model, params, "triple")
+    line_model = _line_model(model, params)
     plans: list[StringPlan | CombPlan] = []
     pair_rows: list[NDArray[np.float32] | None] = []
     triple_rows: list[NDArray[np.float32] | None] = []
@@ -285,5 +310,5 @@ def read_fields(
         if isinstance(plan, CombPlan):
             results.append(decode_comb(f, plan, rows, params.review_threshold, pair_p))
         else:
-            results.append(_decode(plan, rows, f, params, pair_p, triple_p))
+            results.append(_decode(plan, rows, f, params, pair_p, triple_p, _line_log_probs(line_model, f)))
     return tuple(results)

@@ -1,0 +1,80 @@
+"""What the decoder needs of the line network's output, in NumPy: its alphabet and CTC scores.
+
+The line network (:mod:`recognition.sequence`) gives one distribution per step over the blank
+(index 0) and ``ALPHABET``. No torch here, as in :mod:`recognition.decoding`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+ALPHABET = "0123456789,.-"
+BLANK = 0
+
+
+def encode(text: str) -> list[int]:
+    """``text`` as label indices (1..13); characters outside ``ALPHABET`` (a slash) are left out."""
+    return [ALPHABET.index(c) + 1 for c in text if c in ALPHABET]
+
+
+def greedy_text(log_probs: NDArray[np.float32]) -> str:
+    """The best label per step, repeats merged and blanks dropped: the line network's own reading."""
+    out: list[str] = []
+    previous = BLANK
+    for label in np.argmax(log_probs, axis=1).tolist():
+        if label not in (previous, BLANK):
+            out.append(ALPHABET[label - 1])
+        previous = label
+    return "".join(out)
+
+
+def digits_only(log_probs: NDArray[np.float32]) -> NDArray[np.float32]:
+    """(T, 14) log-probabilities as (T, 11): the marks merged into the blank, so texts are judged by their digits alone."""
+    merged = np.logaddexp.reduce(log_probs[:, [BLANK, *range(11, len(ALPHABET) + 1)]], axis=1)
+    return np.concatenate([merged[:, None], log_probs[:, 1:11]], axis=1).astype(np.float32)
+
+
+def sequence_log_likelihoods(log_probs: NDArray[np.float32], texts: list[str]) -> list[float]:
+    """log p(text | the line) of each of ``texts``, summed over all alignments (the CTC forward algorithm).
+
+    ``log_probs`` is (T, 14), blank at 0. ``-inf`` for a text that cannot be aligned to T
+    steps. Characters outside ``ALPHABET`` are left out. All texts run through one recurrence
+    over the steps, each padded with blanks it cannot reach.
+    """
+    if not texts:
+        return []
+    labels = [encode(t) for t in texts]
+    steps = log_probs.shape[0]
+    size = 2 * max(len(x) for x in labels) + 1
+    extended = np.zeros((len(texts), size), dtype=np.int64)  # blank, label, blank, label, ..., blank
+    for row, x in enumerate(labels):
+        extended[row, 1 : 2 * len(x) : 2] = x
+    ends = np.asarray([2 * len(x) for x in labels])  # index of each text's last blank
+    if steps == 0:
+        return [-math.inf] * len(texts)
+    lp = np.take_along_axis(log_probs.astype(np.float64)[:, None, :], extended[None], axis=2)  # (T, P, S)
+    # A label may follow the label two back, skipping the blank between, unless the two are equal.
+    skip = np.zeros((len(texts), size), dtype=bool)
+    skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
+    alpha = np.full((len(texts), size), -np.inf)
+    alpha[:, : min(2, size)] = lp[0, :, : min(2, size)]
+    one_back = np.full_like(alpha, -np.inf)
+    two_back = np.full_like(alpha, -np.inf)
+    with np.errstate(invalid="ignore"):
+        for t in range(1, steps):
+            one_back[:, 1:] = alpha[:, :-1]
+            two_back[:, 2:] = np.where(skip[:, 2:], alpha[:, :-2], -np.inf)
+            alpha = np.logaddexp(np.logaddexp(alpha, one_back), two_back) + lp[t]
+    rows = np.arange(len(texts))
+    last = alpha[rows, ends]
+    before = np.where(ends > 0, alpha[rows, np.maximum(ends - 1, 0)], -np.inf)
+    total = np.logaddexp(last, before)
+    return [float(v) if np.isfinite(v) else -math.inf for v in total]
+
+
+def sequence_log_likelihood(log_probs: NDArray[np.float32], text: str) -> float:
+    """log p(``text`` | the line): :func:`sequence_log_likelihoods` of one text."""
+    return sequence_log_likelihoods(log_probs, [text])[0]

@@ -12,7 +12,7 @@ import logging
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard
 
 import numpy as np
 import torch
@@ -252,12 +252,16 @@ def _ensemble(first: Path, spec_path: Path | None) -> tuple[list[tuple[DigitNet,
     return loaded, gate, temperature
 
 
+def _present(path: Path | None, model: str, what: str) -> TypeGuard[Path]:
+    """Whether an optional model file is there to load: False for no path, and with a warning for a missing file."""
+    if path is not None and not path.exists():
+        log.warning("no %s model at %s: %s are read without it", model, path, what)
+    return path is not None and path.exists()
+
+
 def _load_pairs(path: Path | None, what: str, count: int = 2) -> PairClassifier | None:
     """A pair (or triple) network from ``path``; None (with a warning) when the file is missing, None for no path."""
-    if path is None:
-        return None
-    if not path.exists():
-        log.warning("no %s model at %s: %s are read without it", "triple" if count == 3 else "pair", path, what)
+    if not _present(path, "triple" if count == 3 else "pair", what):
         return None
     network = load_pair_classifier(path)
     if network.count != count:
@@ -304,11 +308,7 @@ def load_classifier(
     triples = _load_pairs(triple_weights, "three digits written into each other", count=3)
     if line_weights == "beside":
         line_weights = path.with_name(DEFAULT_LINE_WEIGHTS.name)
-    lines = None
-    if line_weights is not None and not line_weights.exists():
-        log.warning("no line model at %s: free strings are read without it", line_weights)
-    elif line_weights is not None:
-        lines = load_line_reader(line_weights)
+    lines = load_line_reader(line_weights) if _present(line_weights, "line", "free strings") else None
     return Classifier(
         network,
         temperature,

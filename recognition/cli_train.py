@@ -619,9 +619,9 @@ def _draw_lines(digits: Any, count: int, seed: int, workers: int) -> list[Any]:
 
     from recognition.linesamples import line_samples
 
-    parts = [count // workers + (i < count % workers) for i in range(max(1, workers))]
     if workers <= 1:
         return line_samples(digits, count, seed)
+    parts = [count // workers + (i < count % workers) for i in range(workers)]
     with ProcessPoolExecutor(workers) as pool:
         chunks = pool.map(line_samples, [digits] * workers, parts, [seed * 1000 + i for i in range(workers)])
         return [sample for chunk in chunks for sample in chunk]
@@ -644,12 +644,11 @@ def run_train_lines(args: argparse.Namespace) -> int:
     # The same held-out split as the digit network's (TrainConfig's seed and size).
     train_x, train_y, val_x, val_y = split_train_val(full.images, full.labels, TrainConfig())
     start = time.perf_counter()
-    train = _draw_lines(
-        DigitSet(train_x, train_y, full.images_path, full.labels_path), args.samples, args.seed, args.workers
+    train_digits, val_digits = (
+        DigitSet(x, y, full.images_path, full.labels_path) for x, y in ((train_x, train_y), (val_x, val_y))
     )
-    val = _draw_lines(
-        DigitSet(val_x, val_y, full.images_path, full.labels_path), args.val_samples, args.seed + 1, args.workers
-    )
+    train = _draw_lines(train_digits, args.samples, args.seed, args.workers)
+    val = _draw_lines(val_digits, args.val_samples, args.seed + 1, args.workers)
     print(
         f"drew {len(train)} training and {len(val)} validation strings in {time.perf_counter() - start:.0f} s",
         file=sys.stderr,

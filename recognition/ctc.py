@@ -73,8 +73,3 @@ def sequence_log_likelihoods(log_probs: NDArray[np.float32], texts: list[str]) -
     before = np.where(ends > 0, alpha[rows, np.maximum(ends - 1, 0)], -np.inf)
     total = np.logaddexp(last, before)
     return [float(v) if np.isfinite(v) else -math.inf for v in total]
-
-
-def sequence_log_likelihood(log_probs: NDArray[np.float32], text: str) -> float:
-    """log p(``text`` | the line): :func:`sequence_log_likelihoods` of one text."""
-    return sequence_log_likelihoods(log_probs, [text])[0]

@@ -142,22 +142,18 @@ TRIPLE_MAX_ATOMS = 9
 # network judges two) read fewer hard lines at 3.5 heights (0.782 at full weight, 0.787 at
 # half, against 0.789 at 0 nats): not kept.
 TRIPLE_PENALTY = 0.5
-# Weight of the line network's log p(reading | line) in a path's score (recognition.sequence).
-# Chosen with the first line network (no font strings in its data), judging marks too, on
+# Weight of the line network's log p(digits | line) in a path's score (recognition.sequence).
+# Chosen with the first line network (no font strings in its data, judging marks too), on
 # held-out digits (900 hard lines / 300 simple lines / free fields of 200 forms, exact with
 # separators): without the network 0.791 / 0.947 / 339 of 401; weight 0.3: 0.860 / - / -;
 # 0.5: 0.861 / 0.957 / 356; 1.0: 0.863 / 0.957 / 357; 2.0: 0.862 / - / -. Without the paths cut
 # into the network's own reading (weight 1.0): hard 0.856.
 LINE_WEIGHT = 1.0
-# Whether the line network judges the marks of a reading too, or its digits alone (its mark
-# outputs merged into the blank; the separators are then the decoder's own). The shipped network,
-# held out: marks judged 0.863 hard / 0.950 simple / free fields 375 of 401, 359 with separators;
-# digits alone 0.844 (0.889 without separators) / 0.947 / 375, 349. Judging marks, it dropped
-# points and commas drawn unlike its synthetic ones (the reader's own separator tests: a point
-# beside a 0 lost, doubtful points no longer flagged), so it judges digits alone.
-LINE_JUDGES_MARKS = False
-# Path readings (_reading) in the line network's alphabet: p(oint), c(omma); a s(lash) it does not know.
-_LINE_MARKS = str.maketrans({"p": ".", "c": ",", "s": None})
+# The network judges digits only, its mark outputs merged into the blank; the separators are the
+# decoder's own. Judging marks too, the shipped network read more held-out strings (0.863 hard /
+# 0.950 simple / free fields 375 of 401, 359 with separators, against 0.844 (0.889 without
+# separators) / 0.947 / 375, 349) but dropped points and commas drawn unlike its synthetic ones:
+# the reader's own separator tests lost a point beside a 0 and stopped flagging doubtful points.
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,9 +503,18 @@ def best_paths(
     normalisation refused). Two single digits read side by side over the atoms of a pair
     candidate also pay its log p(two digits).
     """
-    n = len(plan.segmentation.atoms)
     outgoing = _edges(plan, probabilities, pair_probabilities, triple_probabilities)
-    two_digits = _two_digit_logp(plan, pair_probabilities)
+    return _search(plan, outgoing, _two_digit_logp(plan, pair_probabilities), digits)
+
+
+def _search(
+    plan: StringPlan,
+    outgoing: dict[int, list[Edge]],
+    two_digits: dict[tuple[int, int], float],
+    digits: str | None = None,
+) -> list[tuple[float, tuple[_Step, ...]]]:
+    """:func:`best_paths` over scored edges already made (:func:`_edges`, :func:`_two_digit_logp`)."""
+    n = len(plan.segmentation.atoms)
     beams: list[list[tuple[float, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
     beams[0] = [(0.0, ())]
     for position in range(n):
@@ -558,27 +563,22 @@ def _judged(
     paths: list[tuple[float, tuple[_Step, ...]]],
     line_log_probs: NDArray[np.float32],
     weight: float,
-    probabilities: NDArray[np.float32],
-    pair_probabilities: NDArray[np.float32] | None,
-    triple_probabilities: NDArray[np.float32] | None,
+    reading: Callable[[str], list[tuple[float, tuple[_Step, ...]]]],
 ) -> list[tuple[float, tuple[_Step, ...]]]:
-    """``paths`` judged by the line network too, best first: each score plus ``weight`` x log p(its reading | line).
+    """``paths`` judged by the line network too, best first: each score plus ``weight`` x log p(its digits | line).
 
-    When no path reads the digits the line network reads on its own, the best paths that cut
-    the string into those digits join the list first (none when the cuts cannot give them).
+    The network's marks are merged into its blank, so it judges digits only; the separators stay
+    the decoder's (``LINE_WEIGHT``). When no path reads the digits the network reads on its own,
+    ``reading(those digits)``, the best paths that cut the string so, join the list first.
     """
-    if not LINE_JUDGES_MARKS:
-        line_log_probs = digits_only(line_log_probs)
-    own = "".join(c for c in greedy_text(line_log_probs) if c.isdigit())
+    line_log_probs = digits_only(line_log_probs)
+    own = greedy_text(line_log_probs)
     if own and all(_text(plan, steps) != own for _, steps in paths):
-        paths = paths + best_paths(plan, probabilities, pair_probabilities, triple_probabilities, digits=own)
-    if LINE_JUDGES_MARKS:
-        readings = [_reading(plan, steps).translate(_LINE_MARKS) for _, steps in paths]
-    else:
-        readings = [_text(plan, steps) for _, steps in paths]
-    unique = sorted(set(readings))
+        paths = paths + reading(own)
+    texts = [_text(plan, steps) for _, steps in paths]
+    unique = sorted(set(texts))
     likelihood = dict(zip(unique, sequence_log_likelihoods(line_log_probs, unique), strict=True))
-    scored = [(score + weight * likelihood[r], steps) for (score, steps), r in zip(paths, readings, strict=True)]
+    scored = [(score + weight * likelihood[t], steps) for (score, steps), t in zip(paths, texts, strict=True)]
     return sorted(scored, key=lambda item: -item[0])
 
 
@@ -614,13 +614,16 @@ def decode_string(
     """
     seg = plan.segmentation
     paths: list[tuple[float, tuple[_Step, ...]]] = [(0.0, ())]
+    cut_text = ""
     if seg.atoms:
-        paths = best_paths(plan, probabilities, pair_probabilities, triple_probabilities)
-    cut_text = _text(plan, paths[0][1])
-    if line_log_probs is not None and seg.atoms:
-        paths = _judged(
-            plan, paths, line_log_probs, line_weight, probabilities, pair_probabilities, triple_probabilities
-        )
+        outgoing = _edges(plan, probabilities, pair_probabilities, triple_probabilities)
+        two_digits = _two_digit_logp(plan, pair_probabilities)
+        paths = _search(plan, outgoing, two_digits)
+        cut_text = _text(plan, paths[0][1])
+        if line_log_probs is not None:
+            paths = _judged(
+                plan, paths, line_log_probs, line_weight, lambda digits: _search(plan, outgoing, two_digits, digits)
+            )
     best_score, steps = paths[0]
     text = _text(plan, steps)
     runner_up = next((score for score, other in paths[1:] if _text(plan, other) != text), None)

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from recognition.fieldsamples import _iou, _strip
 from recognition.mnist import DigitSet
-from recognition.sequence import normalise_line
+from recognition.sequence import scale_line
 from recognition.synthetic import MNIST_INK_LEVEL, make_line_with_boxes
 from segmentation.elements import Box
 from segmentation.errors import InvalidInput
@@ -50,18 +50,7 @@ FONTS = (
 MARKS = ",.-"
 FIELD_MATCH_IOU = 0.6
 
-Sample = tuple[NDArray[np.uint8], str]  # (ink mask at LINE_HEIGHT rows, uint8 0/255-ish; text)
-
-
-def _mask(ink: NDArray[np.uint8]) -> NDArray[np.uint8] | None:
-    """A field's ink as a stored sample: the network's input rows before padding, in 0..255."""
-    image = normalise_line(ink)
-    if image is None:
-        return None
-    columns = np.flatnonzero(image.max(axis=0) > 0)
-    if not len(columns):
-        return None
-    return np.round(image[:, columns[0] : columns[-1] + 1] * 255).astype(np.uint8)
+Sample = tuple[NDArray[np.uint8], str]  # (ink mask scaled to LINE_HEIGHT rows by scale_line, text)
 
 
 def _simple(rng: np.random.Generator, digits: DigitSet) -> tuple[NDArray[np.uint8], str]:
@@ -134,7 +123,7 @@ def line_sample(rng: np.random.Generator, digits: DigitSet) -> Sample | None:
             ink = line_field(gray).ink
     except (InvalidInput, ValueError):
         return None
-    mask = _mask(ink)
+    mask = scale_line(ink)
     return None if mask is None else (mask, text)
 
 

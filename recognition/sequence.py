@@ -9,8 +9,8 @@ per four columns over the blank and ``ALPHABET`` (the digits and the marks ``, .
 
 It does not replace the decoder (a result needs a box and a calibrated confidence per digit,
 which the cuts give): it judges the decoder's best readings. Each of the k-best paths gets
-``weight`` x log p(its reading | the line) added to its score
-(:func:`recognition.ctc.sequence_log_likelihood`, the CTC forward algorithm), so a path that cuts a digit
+``weight`` x log p(its digits | the line) added to its score
+(:func:`recognition.ctc.sequence_log_likelihoods`, the CTC forward algorithm), so a path that cuts a digit
 into two plausible halves loses to one the whole string agrees with.
 
 Training (:mod:`recognition.linesamples`, :func:`train_lines`) draws strings from MNIST
@@ -20,8 +20,6 @@ segmentation; MNIST test is never used for any choice.
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import math
 import pickle
 import time
@@ -38,8 +36,6 @@ from torch import nn
 from recognition.ctc import ALPHABET, BLANK, encode, greedy_text
 from recognition.model import fused_layers
 from segmentation.errors import ModelError
-
-log = logging.getLogger(__name__)
 
 LINE_HEIGHT = 32
 # Columns of input per output step (the network pools width by 4).
@@ -83,12 +79,9 @@ class LineNet(nn.Module):
         return torch.log_softmax(self.head(out), dim=-1)  # type: ignore[no-any-return]
 
 
-def normalise_line(ink: NDArray[np.uint8]) -> NDArray[np.float32] | None:
-    """A field's ink mask (ink = 255) as the line network's (32, W) input, or None when too wide or blank.
-
-    The mask is cut to its ink, scaled to ``LINE_HEIGHT`` rows with its aspect kept and framed by ``PAD``
-    blank columns, the width rounded up to a multiple of ``STRIDE``.
-    """
+def scale_line(ink: NDArray[np.uint8]) -> NDArray[np.uint8] | None:
+    """A field's ink mask (ink = 255) cut to its ink and scaled to ``LINE_HEIGHT`` rows, aspect kept;
+    None when blank or wider than ``MAX_WIDTH`` once scaled. :func:`line_batch` frames it for the network."""
     rows, cols = np.flatnonzero(ink.max(axis=1, initial=0)), np.flatnonzero(ink.max(axis=0, initial=0))
     if not len(rows):
         return None
@@ -97,30 +90,24 @@ def normalise_line(ink: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     width = max(STRIDE, round(w * LINE_HEIGHT / h))
     if width > MAX_WIDTH:
         return None
-    scaled = cv2.resize(ink, (width, LINE_HEIGHT), interpolation=cv2.INTER_AREA)
-    total = width + 2 * PAD
-    total += -total % STRIDE
-    out = np.zeros((LINE_HEIGHT, total), np.float32)
-    out[:, PAD : PAD + width] = scaled / np.float32(255.0)
-    return out
+    return np.asarray(cv2.resize(ink, (width, LINE_HEIGHT), interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 class LineReader:
     """A frozen line network: field ink masks -> per-step log-probabilities."""
 
-    def __init__(self, network: LineNet, sha256: str = "") -> None:
+    def __init__(self, network: LineNet) -> None:
         self.network = network.eval()
-        self.sha256 = sha256
         # Batch norm folded into the convolutions, channels-last memory: as for the digit network.
         self._features = fused_layers(self.network.features).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def log_probs(self, ink: NDArray[np.uint8]) -> NDArray[np.float32] | None:
         """(T, 14) log-probabilities for one field's ink mask, or None when the line is too wide."""
-        image = normalise_line(ink)
-        if image is None:
+        scaled = scale_line(ink)
+        if scaled is None:
             return None
         with torch.inference_mode():
-            x = torch.from_numpy(image)[None, None].contiguous(memory_format=torch.channels_last)
+            x = line_batch([scaled])[0].contiguous(memory_format=torch.channels_last)
             steps = self._features(x).squeeze(2).transpose(1, 2)
             out, _ = self.network.rnn(steps)
             return torch.log_softmax(self.network.head(out), dim=-1)[0].numpy()  # type: ignore[no-any-return]
@@ -142,8 +129,7 @@ def load_line_reader(path: Path) -> LineReader:
         network.load_state_dict(blob["state_dict"])
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         raise ModelError(f"cannot load the line network {path}: {exc}") from exc
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return LineReader(network, digest)
+    return LineReader(network)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +163,8 @@ def _augment(mask: NDArray[np.uint8], rng: np.random.Generator) -> NDArray[np.ui
 
 
 def line_batch(masks: list[NDArray[np.uint8]]) -> tuple[torch.Tensor, int]:
-    """Stored masks (32 rows, 0..255) as one (N, 1, 32, W) batch padded like :func:`normalise_line`, and its steps W/4."""
+    """Masks of :func:`scale_line` as one (N, 1, 32, W) batch, ink = 1.0, each framed by ``PAD`` blank
+    columns and the width rounded up to a multiple of ``STRIDE``; and its steps, W/4."""
     total = max(m.shape[1] for m in masks) + 2 * PAD
     total += -total % STRIDE
     x = np.zeros((len(masks), 1, LINE_HEIGHT, total), np.float32)

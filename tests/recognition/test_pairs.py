@@ -214,7 +214,7 @@ class ScriptedPairs(ScriptedReadings):
 
 
 class WithPairs:
-    """The shipped digit classifier with given (scripted or shipped) pair and triple networks."""
+    """The shipped digit classifier with given (scripted or shipped) pair, triple and line networks."""
 
     def __init__(
         self,
@@ -222,8 +222,10 @@ class WithPairs:
         pairs: object | None = None,
         comb_pairs: object | None = None,
         triples: object | None = None,
+        lines: object | None = None,
     ) -> None:
         self.classifier, self.pairs, self.comb_pairs, self.triples = classifier, pairs, comb_pairs, triples
+        self.lines = lines
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         return self.classifier.probabilities(images)

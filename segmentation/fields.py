@@ -199,6 +199,7 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
     )
     # Printed lines are often fainter than handwriting; a long run needs less contrast to count.
     faint = cleanup.as_gray(cv2.threshold(flat, 255 - params.min_rule_contrast, 255, cv2.THRESH_BINARY_INV)[1])
+    del flat  # page-sized masks are let go as soon as they are spent: peak memory is the budget
 
     # 3. Printed structure: long rules, combs (two rules joined by walls), long vertical rules.
     # Rules are searched on a max-pooled copy above ~200 dpi: 4x cheaper, still 1 px lines.
@@ -208,19 +209,21 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
         faint, horizontal, min_cell_px=_px(params.min_cell_px, scale, 6), max_cell_px=_px(params.max_cell_px, scale, 20)
     )
     long_vertical = structure.find_rules(faint, _px(params.min_vertical_rule_px, scale, 30), vertical=True, pool=pool)
-    vertical = cleanup.as_gray(cv2.bitwise_or(long_vertical, walls))
+    vertical = cleanup.as_gray(cv2.bitwise_or(long_vertical, walls, dst=long_vertical))
+    del faint, walls
 
     # 4. Remove the rules where no stroke crosses them, then the dust.
     stroke_px = _px(params.stroke_ext_px, scale, 2)
     clean, removed = structure.remove_rules(ink, horizontal, vertical, stroke_px=stroke_px)
+    del ink, vertical
     if ALONG_EXTRA_PX:
         # Guide lines (rules outside the combs; comb cells get their own candidates, recognition.combs).
-        guides = horizontal.copy()
+        guides = horizontal  # not needed past here: changed in place
         for comb in combs:
             b = comb.box
             guides[max(0, b.y - stroke_px) : b.y2 + stroke_px, max(0, b.x - stroke_px) : b.x2 + stroke_px] = 0
         clean = structure.restore_strokes_along(clean, removed, guides, extra_px=ALONG_EXTRA_PX, reach_px=stroke_px)
-        removed = cleanup.as_gray(cv2.bitwise_and(removed, cv2.bitwise_not(clean)))
+        cv2.subtract(removed, clean, dst=removed)
     clean = cleanup.remove_specks(clean, _px(params.speck_area_px, scale * scale, 3))
     return PreparedPage(gray=upright, ink=clean, rules=removed, skew_deg=skew, combs=tuple(combs))
 

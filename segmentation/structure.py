@@ -131,14 +131,21 @@ def _regions(band: GrayImage, reach_px: int, *, vertical: bool) -> list[tuple[sl
 Regions = list[tuple[slice, slice]]
 
 
-def _strip_rule(tested: GrayImage, band: GrayImage, regions: Regions, run: int, *, vertical: bool) -> GrayImage:
-    """Band pixels to remove: those whose run across the rule (in ``tested``) is shorter than ``run``."""
+def _strip_rule(
+    ink: GrayImage, other: GrayImage | None, band: GrayImage, regions: Regions, run: int, *, vertical: bool
+) -> GrayImage:
+    """Band pixels to remove: those whose run across the rule is shorter than ``run``.
+
+    Runs are measured in ``ink`` less ``other`` (the other direction's rule band, if any),
+    region by region: no page-sized copy of the tested ink is made.
+    """
     across = cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1) if vertical else (1, run))
     removed = np.zeros_like(band)
     # Work only around the rules: they cover a small share of a page.
     for rows, cols in regions:
-        strokes = cv2.morphologyEx(tested[rows, cols], cv2.MORPH_OPEN, across)
-        removed[rows, cols] |= as_gray(cv2.bitwise_and(band[rows, cols], cv2.bitwise_not(strokes)))
+        tested = ink[rows, cols] if other is None else cv2.subtract(ink[rows, cols], other[rows, cols])
+        strokes = cv2.morphologyEx(tested, cv2.MORPH_OPEN, across)
+        removed[rows, cols] |= as_gray(cv2.subtract(band[rows, cols], strokes))
     return removed
 
 
@@ -163,31 +170,47 @@ def remove_rules(
     to the removed band; ``stroke_px`` sizes the neighbourhood searched around each rule.
     Returns ``(clean, removed)``, both binary (H, W) uint8 masks.
     """
+    # Binary masks (0 or 255) throughout: a saturating subtraction is "and not", with no
+    # page-sized complement made for it (an A4 page at 300 dpi is 8.7 MB a mask).
+    bands = _rule_bands(ink, horizontal, vertical)
+    thickness_by = {is_vertical: thickness for is_vertical, (_, thickness) in bands.items()}
+    regions_by = {
+        is_vertical: _regions(band, thickness + 2 * stroke_px, vertical=is_vertical)
+        for is_vertical, (band, thickness) in bands.items()
+    }
+    removed_by = {
+        # Crossings between rules (comb corners) are not strokes: test runs without the other rules.
+        is_vertical: _strip_rule(
+            ink,
+            bands[not is_vertical][0] if (not is_vertical) in bands else None,
+            bands[is_vertical][0],
+            regions_by[is_vertical],
+            thickness_by[is_vertical] + KEEP_RUN_PX,
+            vertical=is_vertical,
+        )
+        for is_vertical in bands
+    }
+    del bands  # page-sized masks not needed past here
+    removed = np.zeros_like(ink)
+    for mask in removed_by.values():
+        removed |= mask
+    clean = as_gray(cv2.subtract(ink, removed))
+    for is_vertical, mask in removed_by.items():
+        _repair(clean, mask, regions_by[is_vertical], thickness_by[is_vertical], vertical=is_vertical)
+    return clean, as_gray(cv2.subtract(removed, clean, dst=removed))
+
+
+def _rule_bands(ink: GrayImage, horizontal: GrayImage, vertical: GrayImage) -> dict[bool, tuple[GrayImage, int]]:
+    """Per direction with rules (True: vertical), the ink on its rules widened across by
+    ``RAGGED_EDGE_PX`` (ragged, anti-aliased edges), and the rules' thickness + 2."""
     widen = {False: (1, 2 * RAGGED_EDGE_PX + 1), True: (2 * RAGGED_EDGE_PX + 1, 1)}
     bands: dict[bool, tuple[GrayImage, int]] = {}
     for rules, is_vertical in ((horizontal, False), (vertical, True)):
         if cv2.countNonZero(rules):
-            # Widen across the rule to take its ragged, anti-aliased edges along.
-            widened = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, widen[is_vertical]))
-            band = as_gray(cv2.bitwise_and(widened, ink))
+            band = as_gray(cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, widen[is_vertical])))
+            cv2.bitwise_and(band, ink, dst=band)
             bands[is_vertical] = (band, rule_thickness(rules, vertical=is_vertical) + 2)
-    removed_by: dict[bool, GrayImage] = {}
-    regions_by: dict[bool, Regions] = {}
-    for is_vertical, (band, thickness) in bands.items():
-        # Crossings between rules (comb corners) are not strokes: test runs without the other rules.
-        other = bands.get(not is_vertical)
-        tested = ink if other is None else as_gray(cv2.bitwise_and(ink, cv2.bitwise_not(other[0])))
-        regions_by[is_vertical] = _regions(band, thickness + 2 * stroke_px, vertical=is_vertical)
-        removed_by[is_vertical] = _strip_rule(
-            tested, band, regions_by[is_vertical], thickness + KEEP_RUN_PX, vertical=is_vertical
-        )
-    removed = np.zeros_like(ink)
-    for mask in removed_by.values():
-        removed |= mask
-    clean = as_gray(cv2.bitwise_and(ink, cv2.bitwise_not(removed)))
-    for is_vertical, mask in removed_by.items():
-        _repair(clean, mask, regions_by[is_vertical], bands[is_vertical][1], vertical=is_vertical)
-    return clean, as_gray(cv2.bitwise_and(removed, cv2.bitwise_not(clean)))
+    return bands
 
 
 def _rule_segments(horizontal: GrayImage) -> list[Box]:
@@ -326,8 +349,8 @@ def restore_strokes_along(
     """
     if not removed.any() or not horizontal.any():
         return clean
-    band = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * reach_px + 1)))
-    along = as_gray(cv2.bitwise_and(removed, band))
+    along = as_gray(cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * reach_px + 1))))
+    cv2.bitwise_and(removed, along, dst=along)
     out = clean.copy()
     h, w = clean.shape
     # Rule by rule, in a window around it: a page-sized label image would cost tens of MB.

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognition.normalise import normalise_digit
+from recognition.normalise import _drop_specks, _ink_levels, normalise_digit
 from segmentation.errors import InvalidInput
 
 
@@ -128,3 +128,37 @@ def test_faint_texture_without_ink_is_no_ink() -> None:
     texture = (200 + rng.integers(0, 10, (40, 40))).astype(np.uint8)
     with pytest.raises(InvalidInput, match="no ink"):
         normalise_digit(texture)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ink_levels_are_the_background_mean_and_the_inks_90th_percentile(seed: int) -> None:
+    """The histogram's arithmetic against the pixels indexed out directly (few and many ink pixels)."""
+    rng = np.random.default_rng(seed)
+    gray = rng.integers(0, 120, (30, 40), dtype=np.uint8)
+    ink = rng.random(gray.shape) < (0.01 if seed % 2 else 0.3)
+    gray[ink] = rng.integers(121, 256, int(ink.sum()), dtype=np.uint8)
+    values = gray[gray > 120]
+    background, peak = _ink_levels(gray, 120.0)
+    assert background == float(np.mean(gray[gray <= 120]))
+    rank = values.size - 1 if values.size < 20 else int(0.9 * values.size)
+    assert peak == float(np.partition(values, rank)[rank])
+
+
+def test_ink_levels_refuse_a_crop_that_is_all_ink_or_all_background() -> None:
+    with pytest.raises(InvalidInput, match="no ink"):
+        _ink_levels(np.full((5, 5), 200, np.uint8), 100.0)
+    with pytest.raises(InvalidInput, match="no ink"):
+        _ink_levels(np.full((5, 5), 50, np.uint8), 100.0)
+
+
+def test_specks_are_dropped_and_the_digit_kept() -> None:
+    mask = np.zeros((40, 40), np.uint8)
+    cv2.circle(mask, (20, 20), 12, 255, 3)
+    lone = mask.copy()
+    mask[2, 2] = mask[37, 37] = 255  # dust: one pixel each
+    cv2.circle(mask, (20, 20), 4, 255, -1)  # a dot inside the ring: its own piece, big enough to stay
+    kept = _drop_specks(mask)
+    assert kept[2, 2] == 0 and kept[37, 37] == 0
+    assert kept[20, 20] == 255
+    assert np.array_equal(kept[lone > 0], lone[lone > 0])
+    assert _drop_specks(lone) is lone  # one piece: nothing to do

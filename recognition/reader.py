@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from recognition.combs import CombPlan, decode_comb, plan_comb
+from recognition.combs import CombPlan, decode_comb, judged_comb, plan_comb
 from recognition.decoding import (
     LINE_WEIGHT,
     StringPlan,
@@ -82,7 +82,7 @@ class ReadParams:
     min_margin: float = 1.0
     mark_margin: float = 0.5
     string: StringParams = field(default_factory=StringParams)
-    # Judge free strings' readings by the model's line network too (recognition.sequence), if it has one.
+    # Judge free strings' and combs' readings by the model's line network too (recognition.sequence), if it has one.
     lines: bool = True
     line_weight: float = LINE_WEIGHT
 
@@ -281,6 +281,8 @@ def read_fields(
     The pair and triple networks, if any, read each field's candidates as the field is planned
     (free strings: ``model.pairs`` and ``model.triples``, combs: ``model.comb_pairs``), and
     their images are let go at once: a page dense with handwriting has thousands of them.
+    The line network, if any, judges each free string's readings and each comb's
+    (:func:`recognition.combs.judged_comb`).
     """
     pair_model, comb_pair_model = _pair_model(model, params), _pair_model(model, params, "comb")
     triple_model = _pair_model(model, params, "triple")
@@ -308,7 +310,8 @@ def read_fields(
         rows = probabilities[start : start + size]
         start += size
         if isinstance(plan, CombPlan):
-            results.append(decode_comb(f, plan, rows, params.review_threshold, pair_p))
+            read = decode_comb(f, plan, rows, params.review_threshold, pair_p)
+            results.append(judged_comb(read, _line_log_probs(line_model, f)) if read.digits else read)
         else:
             results.append(_decode(plan, rows, f, params, pair_p, triple_p, _line_log_probs(line_model, f)))
     return tuple(results)

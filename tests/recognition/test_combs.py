@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from recognition.classifier import Classifier
-from recognition.combs import _pieces, _strip_rims, _whole_pieces, decode_comb, plan_comb
+from recognition.combs import _pieces, _strip_rims, _whole_pieces, decode_comb, judged_comb, plan_comb
+from recognition.ctc import ALPHABET, BLANK
+from recognition.decoding import digit_result
 from recognition.pairs import PAIR
+from recognition.results import FieldResult
 from segmentation.elements import Box, Field
 
 
@@ -230,3 +233,53 @@ def test_a_stroke_along_the_top_rule_is_put_back_and_a_digit_reaching_the_rule_g
     # Without the rule mask the 7 is a 1, as before.
     (blind,) = read_fields(classifier, [replace(comb, rules=None)])
     assert blind.cells == (1, 1, 3, 4)
+
+
+def _line_reading(text: str, sure: float = 0.98) -> np.ndarray:
+    """(T, 14) log-probabilities of a line network reading ``text`` surely: each label then a blank."""
+    steps = []
+    for label in [ALPHABET.index(c) + 1 for c in text]:
+        steps += [label, BLANK]
+    rows = np.full((len(steps), len(ALPHABET) + 1), (1 - sure) / len(ALPHABET), np.float32)
+    rows[np.arange(len(steps)), steps] = sure
+    return np.log(rows)
+
+
+def _comb_read(*rows: dict[int, float]) -> FieldResult:
+    """A comb of three cells, the middle one empty, its digits read with these probabilities."""
+    digits = []
+    for x, spread in zip((0, 60), rows, strict=True):
+        p = np.full(11, 1e-6, np.float32)
+        for digit, value in spread.items():
+            p[digit] = value
+        digits.append(digit_result(int(np.argmax(p[:10])), p, Box(x, 0, 20, 30)))
+    return FieldResult(
+        "field-1",
+        Box(0, 0, 90, 30),
+        "".join(str(d.digit) for d in digits),
+        0.5,
+        False,
+        tuple(digits),
+        kind="comb",
+        cells=(digits[0].digit, None, digits[1].digit),
+    )
+
+
+def test_the_line_network_changes_a_doubtful_cell_to_the_alternative_it_reads() -> None:
+    comb = _comb_read({3: 0.99}, {7: 0.55, 1: 0.45})
+    judged = judged_comb(comb, _line_reading("31"))
+    assert judged.text == "31" and judged.cells == (3, None, 1)
+    assert judged.digits[1].digit == 1 and judged.digits[1].confidence == pytest.approx(0.45)
+    assert judged.digits[0] == comb.digits[0]
+    assert judged.needs_review  # the cells and the row disagreed
+
+
+def test_a_comb_the_line_network_agrees_with_or_cannot_read_is_left_as_read() -> None:
+    comb = _comb_read({3: 0.99}, {7: 0.55, 1: 0.45})
+    assert judged_comb(comb, _line_reading("37")) is comb
+    assert judged_comb(comb, None) is comb
+
+
+def test_a_sure_cell_is_not_overruled_by_a_doubtful_line_reading() -> None:
+    comb = _comb_read({3: 0.99}, {7: 0.999, 1: 1e-3})
+    assert judged_comb(comb, _line_reading("31", sure=0.6)).text == "37"

@@ -311,7 +311,9 @@ def read_fields(
         start += size
         if isinstance(plan, CombPlan):
             read = decode_comb(f, plan, rows, params.review_threshold, pair_p)
-            results.append(judged_comb(read, _line_log_probs(line_model, f)) if read.digits else read)
+            results.append(
+                judged_comb(read, _line_log_probs(line_model, f), params.line_weight) if read.digits else read
+            )
         else:
             results.append(_decode(plan, rows, f, params, pair_p, triple_p, _line_log_probs(line_model, f)))
     return tuple(results)

@@ -707,7 +707,7 @@ def line_card_markdown(card: dict[str, Any]) -> str:
             "",
             *_card_facts(card),
             f"| architecture | conv widths {config['widths']}, BiLSTM hidden {config['hidden']} |",
-            "| input | the field's ink mask (ink = 1.0) scaled to 32 rows, aspect kept, 4 blank columns either side (`normalise_line`) |",
+            "| input | the field's ink mask (ink = 1.0) scaled to 32 rows, aspect kept, 4 blank columns either side (`scale_line`, `line_batch`) |",
             "",
             "## Training",
             "",

@@ -78,6 +78,10 @@ ALONG_RULE_EXTRA_PX = 2
 ALONG_RULE_SHARE = 0.15
 # Alternatives below this probability are not worth a CTC score.
 COMB_ALTERNATIVE_FLOOR = 1e-4
+# A comb whose every digit the cells read at least this sure is not offered to the line network
+# (worth_judging): 200 held-out forms read the same 575 combs at 0.9, 0.95, 0.99 and 0.999 as
+# with every comb judged; at 0.99 a 150 dpi page reads ~10 ms faster on one core.
+COMB_JUDGE_BELOW = 0.99
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +503,11 @@ def decode_comb(
         kind="comb",
         cells=tuple(cells),
     )
+
+
+def worth_judging(comb: FieldResult) -> bool:
+    """Whether the line network should judge ``comb``: it has a digit read below ``COMB_JUDGE_BELOW``."""
+    return any(d.confidence < COMB_JUDGE_BELOW for d in comb.digits)
 
 
 def judged_comb(

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from recognition.combs import CombPlan, decode_comb, judged_comb, plan_comb
+from recognition.combs import CombPlan, decode_comb, judged_comb, plan_comb, worth_judging
 from recognition.decoding import (
     LINE_WEIGHT,
     StringPlan,
@@ -281,8 +281,8 @@ def read_fields(
     The pair and triple networks, if any, read each field's candidates as the field is planned
     (free strings: ``model.pairs`` and ``model.triples``, combs: ``model.comb_pairs``), and
     their images are let go at once: a page dense with handwriting has thousands of them.
-    The line network, if any, judges each free string's readings and each comb's
-    (:func:`recognition.combs.judged_comb`).
+    The line network, if any, judges each free string's readings and each comb's that it is
+    worth judging (:func:`recognition.combs.judged_comb`, :func:`recognition.combs.worth_judging`).
     """
     pair_model, comb_pair_model = _pair_model(model, params), _pair_model(model, params, "comb")
     triple_model = _pair_model(model, params, "triple")
@@ -312,7 +312,7 @@ def read_fields(
         if isinstance(plan, CombPlan):
             read = decode_comb(f, plan, rows, params.review_threshold, pair_p)
             results.append(
-                judged_comb(read, _line_log_probs(line_model, f), params.line_weight) if read.digits else read
+                judged_comb(read, _line_log_probs(line_model, f), params.line_weight) if worth_judging(read) else read
             )
         else:
             results.append(_decode(plan, rows, f, params, pair_p, triple_p, _line_log_probs(line_model, f)))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recognition.classifier import Classifier
-from recognition.combs import _pieces, _strip_rims, _whole_pieces, decode_comb, judged_comb, plan_comb
+from recognition.combs import _pieces, _strip_rims, _whole_pieces, decode_comb, judged_comb, plan_comb, worth_judging
 from recognition.ctc import ALPHABET, BLANK
 from recognition.decoding import digit_result
 from recognition.pairs import PAIR
@@ -283,3 +283,8 @@ def test_a_comb_the_line_network_agrees_with_or_cannot_read_is_left_as_read() ->
 def test_a_sure_cell_is_not_overruled_by_a_doubtful_line_reading() -> None:
     comb = _comb_read({3: 0.99}, {7: 0.999, 1: 1e-3})
     assert judged_comb(comb, _line_reading("31", sure=0.6)).text == "37"
+
+
+def test_only_a_comb_with_a_doubtful_digit_is_worth_judging() -> None:
+    assert worth_judging(_comb_read({3: 0.99}, {7: 0.55, 1: 0.45}))
+    assert not worth_judging(_comb_read({3: 0.999}, {7: 0.995}))

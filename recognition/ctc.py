@@ -46,15 +46,15 @@ def sequence_log_likelihoods(log_probs: NDArray[np.float32], texts: list[str]) -
     """
     if not texts:
         return []
-    labels = [encode(t) for t in texts]
     steps = log_probs.shape[0]
+    if steps == 0:
+        return [-math.inf] * len(texts)
+    labels = [encode(t) for t in texts]
     size = 2 * max(len(x) for x in labels) + 1
     extended = np.zeros((len(texts), size), dtype=np.int64)  # blank, label, blank, label, ..., blank
     for row, x in enumerate(labels):
         extended[row, 1 : 2 * len(x) : 2] = x
     ends = np.asarray([2 * len(x) for x in labels])  # index of each text's last blank
-    if steps == 0:
-        return [-math.inf] * len(texts)
     lp = np.take_along_axis(log_probs.astype(np.float64)[:, None, :], extended[None], axis=2)  # (T, P, S)
     # A label may follow the label two back, skipping the blank between, unless the two are equal.
     skip = np.zeros((len(texts), size), dtype=bool)

@@ -22,7 +22,8 @@ MEAN = 0.1307
 STD = 0.3081
 
 
-def _conv_block(c_in: int, c_out: int, kernel: int, padding: int) -> list[nn.Module]:
+def conv_block(c_in: int, c_out: int, kernel: int, padding: int) -> list[nn.Module]:
+    """Conv2d (no bias: batch norm follows) + BatchNorm2d + ReLU, the block of every network here."""
     return [
         nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False),
         nn.BatchNorm2d(c_out),
@@ -34,12 +35,12 @@ def conv_features(widths: tuple[int, int, int, int]) -> nn.Sequential:
     """The convolutional stack of the digit and pair networks: (N, 1, H, W) -> (N, w4, H/4 - 2, W/4 - 2)."""
     w1, w2, w3, w4 = widths
     return nn.Sequential(
-        *_conv_block(1, w1, 5, 2),  # 28x28 (pairs: 28x56)
+        *conv_block(1, w1, 5, 2),  # 28x28 (pairs: 28x56)
         nn.MaxPool2d(2),  # 14x14
-        *_conv_block(w1, w2, 3, 1),
+        *conv_block(w1, w2, 3, 1),
         nn.MaxPool2d(2),  # 7x7
-        *_conv_block(w2, w3, 3, 1),
-        *_conv_block(w3, w4, 3, 0),  # 5x5 (pairs: 5x12)
+        *conv_block(w2, w3, 3, 1),
+        *conv_block(w3, w4, 3, 0),  # 5x5 (pairs: 5x12)
     )
 
 

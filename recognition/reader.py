@@ -231,7 +231,7 @@ def _line_model(model: ProbabilityModel, params: ReadParams) -> LineModel | None
 
 
 def _line_log_probs(line_model: LineModel | None, string: Field) -> NDArray[np.float32] | None:
-    """The line network's (T, 14) log-probabilities of a free field's ink, or None (no network, a line too wide)."""
+    """The line network's (T, 14) log-probabilities of a field's ink (free or comb), or None (no network, a line too wide)."""
     return None if line_model is None else line_model.log_probs(string.ink)
 
 

@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from recognition.ctc import ALPHABET, BLANK, encode, greedy_text
-from recognition.model import fused_layers
+from recognition.model import conv_block, fused_layers
 from segmentation.errors import ModelError
 
 LINE_HEIGHT = 32
@@ -46,10 +46,6 @@ MAX_WIDTH = 640
 DEFAULT_LINE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "linenet.pt"
 
 
-def _block(c_in: int, c_out: int) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
-
-
 class LineNet(nn.Module):
     """(N, 1, 32, W) ink masks (ink = 1.0, W a multiple of 4) -> (N, W/4, 14) log-probabilities."""
 
@@ -58,12 +54,12 @@ class LineNet(nn.Module):
         self.widths, self.hidden = widths, hidden
         a, b, c, d = widths
         self.features = nn.Sequential(
-            *_block(1, a),
+            *conv_block(1, a, 3, 1),
             nn.MaxPool2d(2),  # 16 x W/2
-            *_block(a, b),
+            *conv_block(a, b, 3, 1),
             nn.MaxPool2d(2),  # 8 x W/4
-            *_block(b, c),
-            *_block(c, d),
+            *conv_block(b, c, 3, 1),
+            *conv_block(c, d, 3, 1),
             nn.MaxPool2d((2, 1)),  # 4 x W/4
             nn.Conv2d(d, 2 * hidden, (LINE_HEIGHT // 8, 1), bias=False),  # 1 x W/4
             nn.BatchNorm2d(2 * hidden),
@@ -74,8 +70,11 @@ class LineNet(nn.Module):
         self.head = nn.Linear(2 * hidden, len(ALPHABET) + 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        steps = self.features(x).squeeze(2).transpose(1, 2)
-        out, _ = self.rnn(steps)
+        return self.sequence(self.features(x))
+
+    def sequence(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, 2 * hidden, 1, W/4) feature columns -> (N, W/4, 14) log-probabilities: the LSTM and the head."""
+        out, _ = self.rnn(features.squeeze(2).transpose(1, 2))
         return torch.log_softmax(self.head(out), dim=-1)  # type: ignore[no-any-return]
 
 
@@ -108,9 +107,7 @@ class LineReader:
             return None
         with torch.inference_mode():
             x = line_batch([scaled])[0].contiguous(memory_format=torch.channels_last)
-            steps = self._features(x).squeeze(2).transpose(1, 2)
-            out, _ = self.network.rnn(steps)
-            return torch.log_softmax(self.network.head(out), dim=-1)[0].numpy()  # type: ignore[no-any-return]
+            return self.network.sequence(self._features(x))[0].numpy()  # type: ignore[no-any-return]
 
 
 def save_line_weights(path: Path, network: LineNet, meta: dict[str, object]) -> None:

@@ -10,6 +10,7 @@ from recognition.combs import _pieces, _strip_rims, _whole_pieces, decode_comb, 
 from recognition.ctc import ALPHABET, BLANK
 from recognition.decoding import digit_result
 from recognition.pairs import PAIR
+from recognition.reader import ReadParams, read_fields
 from recognition.results import FieldResult
 from segmentation.elements import Box, Field
 
@@ -288,3 +289,30 @@ def test_a_sure_cell_is_not_overruled_by_a_doubtful_line_reading() -> None:
 def test_only_a_comb_with_a_doubtful_digit_is_worth_judging() -> None:
     assert worth_judging(_comb_read({3: 0.99}, {7: 0.55, 1: 0.45}))
     assert not worth_judging(_comb_read({3: 0.999}, {7: 0.995}))
+
+
+class _ReadsWithLines(_Reads):
+    """``_Reads`` with a line network sure the row reads ``text``; it counts its calls."""
+
+    def __init__(self, digit: int, p: float, text: str) -> None:
+        super().__init__(digit, p)
+        self.lines = self
+        self.text, self.calls = text, 0
+
+    def log_probs(self, ink: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return _line_reading(self.text)
+
+
+def test_the_reader_offers_the_line_network_only_combs_with_a_doubtful_digit() -> None:
+    ink = np.zeros((40, 80), np.uint8)
+    ink[8:32, 14:26] = 255  # a digit in the first cell
+    field = Field("f", "comb", Box(0, 0, 80, 40), ink, cells=TWO_CELLS)
+    doubtful = _ReadsWithLines(4, 0.6, "0")  # 0 is the runner-up: the others share 0.4 evenly
+    (result,) = read_fields(doubtful, [field])
+    assert doubtful.calls == 1 and result.text == "0" and result.cells == (0, None) and result.needs_review
+    sure = _ReadsWithLines(4, 0.999, "0")
+    (result,) = read_fields(sure, [field])
+    assert sure.calls == 0 and result.text == "4"
+    (result,) = read_fields(doubtful, [field], ReadParams(lines=False))
+    assert doubtful.calls == 1 and result.text == "4"

@@ -148,7 +148,7 @@ def test_a_line_network_agreeing_with_the_cuts_changes_nothing(classifier: Class
     assert [d.confidence for d in judged.digits] == [d.confidence for d in plain.digits]
 
 
-def test_the_line_network_is_asked_only_when_wanted_and_only_about_free_fields(classifier: Classifier) -> None:
+def test_the_line_network_is_asked_only_when_wanted(classifier: Classifier) -> None:
     lines = ScriptedLines("010")
     assert read_string(WithPairs(classifier, lines=lines), touching_zeros(), ReadParams(lines=False)).text == "00"
     assert lines.calls == 0

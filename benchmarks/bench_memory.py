@@ -1,10 +1,10 @@
 """Memory benchmark: peak RSS of a ``formdigits read`` process reading A4 pages at 300 dpi.
 
 Run: ``python benchmarks/bench_memory.py [--data ../shared/datasets/mnist] [--pages 3] [--runs 3] [--seed 7]``.
-Writes ``--pages`` synthetic forms (``recognition.synthetic.make_form`` at 150 dpi, MNIST t10k
-digits), upscaled to 2480x3508 like a 300 dpi scan, as PNG files
-in a temporary directory, then runs ``python -m formdigits.cli read`` on all of them in a child
-process ``--runs`` times. The child's peak resident set size comes from
+Writes ``--pages`` synthetic A4 forms at 300 dpi (``recognition.synthetic.make_form``, 2480x3508,
+MNIST t10k digits, as ``bench_forms.py --dpi 300`` draws them) as PNG files in a temporary
+directory, then runs ``python -m formdigits.cli read`` on all of them in a child process
+``--runs`` times. The child's peak resident set size comes from
 ``getrusage(RUSAGE_CHILDREN)``, as ``/usr/bin/time -v`` reports it; each run is its own child,
 so the figure is that of one reading process (imports, all the networks, the pages one after
 another). Prints one JSON object: the peak RSS of each run in MiB and in MB, and the target.
@@ -33,14 +33,14 @@ TARGET_MB = 500
 
 
 def write_pages(directory: Path, data: Path, count: int, seed: int) -> list[Path]:
-    """``count`` synthetic forms upscaled to A4 at 300 dpi, as PNG files in ``directory``."""
+    """``count`` synthetic A4 forms at 300 dpi, as PNG files in ``directory``."""
     source = load_digit_source(data)
     rng = np.random.default_rng(seed)
     paths = []
     for index in range(count):
-        gray, _ = make_form(rng, source, FormParams())
+        gray, _ = make_form(rng, source, FormParams(width=A4_300_DPI[0], height=A4_300_DPI[1]))
         path = directory / f"page-{index + 1}.png"
-        cv2.imwrite(str(path), cv2.resize(gray, A4_300_DPI, interpolation=cv2.INTER_CUBIC))
+        cv2.imwrite(str(path), gray)
         paths.append(path)
     return paths
 

@@ -1,12 +1,15 @@
 """Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
 
-Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard] [--lines 300]
-[--source test|val] [--no-pairs]``.
+Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard|check] [--lines 300]
+[--source test|val] [--no-pairs] [--weights W]``.
 ``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
 gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
 60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
 (3-9 digits overlapping up to 0.3 of their height, broken strokes, guide lines, security
-backgrounds, commas, points and dashes); compared with separators written back in.
+backgrounds, commas, points and dashes); compared with separators written back in. ``check``:
+``recognition.synthetic.make_check_line``, a hard line with a printed ``$``, ``#`` or ``*``
+before it and/or a hand-drawn fence (a long stroke, ``=``) after it; judge it by
+``digits_exact_match`` (the fence may come back as a dash).
 Each line is read in ``line`` mode (``read_image``: binarisation, guide-line removal,
 over-segmentation, one batched model call, best path). Time is wall time per line in one
 process with ``torch.set_num_threads(1)``, after a warm-up; the model's share is
@@ -31,9 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 from common import add_reading_arguments, digits_for, network_files, text_with_separators  # noqa: E402  (benchmarks/, the script's directory)
 
-from recognition.classifier import load_classifier  # noqa: E402
+from recognition.classifier import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_image  # noqa: E402
 from recognition.results import FieldResult  # noqa: E402
+from recognition.synthetic import make_check_line  # noqa: E402
 from recognition.synthetic import make_line as make_hard_line  # noqa: E402
 from segmentation.strings import StringParams  # noqa: E402
 
@@ -95,10 +99,11 @@ class TimedModel:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "mnist")
-    parser.add_argument("--set", choices=("simple", "hard"), default="simple")
+    parser.add_argument("--set", choices=("simple", "hard", "check"), default="simple")
     parser.add_argument("--lines", type=int, default=300)
     parser.add_argument("--digits", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped weights)")
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     add_reading_arguments(parser)
     args = parser.parse_args()
@@ -107,11 +112,12 @@ def main() -> None:
 
     digits = digits_for(args, args.data)
     rng = np.random.default_rng(args.seed)
-    model = TimedModel(load_classifier(**network_files(args)))
+    model = TimedModel(load_classifier(args.weights or DEFAULT_WEIGHTS, **network_files(args)))
     params = ReadParams(string=StringParams(max_cuts_per_component=args.max_cuts), pairs=not args.no_pairs)
     lines = []
-    if args.set == "hard":
-        lines = [make_hard_line(rng, digits) for _ in range(args.lines)]
+    if args.set in ("hard", "check"):
+        make = make_hard_line if args.set == "hard" else make_check_line
+        lines = [make(rng, digits) for _ in range(args.lines)]
     for _ in range(args.lines if args.set == "simple" else 0):
         picks = rng.choice(len(digits), size=args.digits, replace=False)
         gaps = [int(g) for g in rng.integers(-1, 7, size=args.digits - 1)]

@@ -13,6 +13,20 @@ from numpy.typing import NDArray
 
 ALPHABET = "0123456789,.-"
 BLANK = 0
+# The network's input geometry: the string's ink cut to its ink box and scaled to LINE_HEIGHT
+# rows (aspect kept), PAD blank columns either side; one output step per STRIDE columns.
+LINE_HEIGHT = 32
+STRIDE = 4
+PAD = 4
+
+
+def step_of_column(ink: NDArray[np.uint8], column: float) -> float:
+    """The output step (fractional) over field column ``column`` of the line network's reading of ``ink``."""
+    rows, cols = np.flatnonzero(ink.max(axis=1, initial=0)), np.flatnonzero(ink.max(axis=0, initial=0))
+    if not len(rows):
+        return 0.0
+    scale = LINE_HEIGHT / (rows[-1] - rows[0] + 1)
+    return float((PAD + (column - cols[0]) * scale) / STRIDE)
 
 
 def encode(text: str) -> list[int]:

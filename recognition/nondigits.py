@@ -131,6 +131,66 @@ def _specks(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
     return image
 
 
+def _stroke(image: Shape, points: NDArray[np.float64], thick: int) -> None:
+    cv2.polylines(image, [np.round(points).astype(np.int32)], False, 255, thick, cv2.LINE_AA)
+
+
+def _arc(centre: tuple[float, float], radii: tuple[float, float], start: float, stop: float) -> NDArray[np.float64]:
+    """Points along an elliptic arc, angles in degrees (0 = right, 90 = down, as cv2 draws)."""
+    t = np.deg2rad(np.linspace(start, stop, 24))
+    return np.stack([centre[0] + radii[0] * np.cos(t), centre[1] + radii[1] * np.sin(t)], axis=1)
+
+
+def _symbol(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    """A hand-drawn currency sign or mark written beside amounts: $, €, £, # or *.
+
+    Cheque amounts begin with a printed or written currency sign and are fenced with marks;
+    such ink is of digit size, and an S with a bar through it otherwise reads as an 8 or a 5.
+    """
+    image = _canvas()
+    thick = int(rng.integers(3, 8))
+    kind = str(rng.choice(["dollar", "dollar", "dollar", "euro", "pound", "hash", "star"]))
+    h, w = rng.uniform(36, 52), rng.uniform(22, 34)
+    top, left = 32 - h / 2, 32 - w / 2
+    if kind == "dollar":
+        r = (w / 2, h / 4)
+        upper = _arc((32, top + h / 2 - r[1]), r, 330, 90)  # from the upper right over the top and round the left
+        lower = _arc((32, top + h / 2 + r[1]), r, 270, 510)  # round the right to the lower left
+        _stroke(image, np.concatenate([upper, lower]), thick)
+        bars = 1 if rng.random() < 0.7 else 2
+        stubs = rng.random() < 0.5  # the bar shows only above and below the S, as most typefaces print it
+        for i in range(bars):
+            x = 32 + (i - (bars - 1) / 2) * thick * 1.6 + rng.normal(0, 1)
+            ends = [top - rng.uniform(3, 8), top + h + rng.uniform(3, 8)]
+            pieces = [(ends[0], top + thick / 2), (top + h - thick / 2, ends[1])] if stubs else [tuple(ends)]
+            for y0, y1 in pieces:
+                _stroke(image, np.array([[x, y0], [x + rng.normal(0, 1), y1]]), max(2, thick - 1))
+    elif kind == "euro":
+        _stroke(image, _arc((32 + w / 6, 32), (w / 2, h / 2), 50, 310), thick)
+        for dy in (-h / 9, h / 9):
+            _stroke(image, np.array([[left - 4, 32 + dy], [32 + w / 6, 32 + dy]]), max(2, thick - 1))
+    elif kind == "pound":
+        hook = _arc((32 + w / 6, top + h / 4), (w / 3, h / 4), 0, -180)  # a hook over the top, open below right
+        stem = np.array([[32 + w / 6 - w / 3, top + h / 4], [32 - w / 5, top + h * 0.75], [left, top + h]])
+        base = np.array([[left, top + h], [left + w, top + h - rng.uniform(0, 4)]])
+        _stroke(image, np.concatenate([hook, stem[1:], base[1:]]), thick)
+        _stroke(image, np.array([[left, 32 + h / 12], [32 + w / 4, 32 + h / 12]]), max(2, thick - 1))
+    elif kind == "hash":
+        lean = rng.uniform(2, 8)
+        for dx in (-w / 5, w / 5):
+            _stroke(image, np.array([[32 + dx + lean, top], [32 + dx - lean, top + h]]), thick)
+        for dy in (-h / 6, h / 6):
+            _stroke(image, np.array([[left, 32 + dy], [left + w, 32 + dy]]), thick)
+    else:  # star
+        for angle in rng.uniform(-12, 12) + np.array([0.0, 60.0, 120.0]):
+            a = np.deg2rad(angle + 90)
+            dx, dy = np.cos(a) * h / 2.4, np.sin(a) * h / 2.4
+            _stroke(image, np.array([[32 - dx, 32 - dy], [32 + dx, 32 + dy]]), thick)
+    shear = float(rng.uniform(-0.25, 0.25))
+    matrix = np.array([[1.0, shear, -shear * 32], [0.0, 1.0, 0.0]], np.float32)
+    return np.asarray(cv2.warpAffine(image, matrix, (CANVAS, CANVAS)), dtype=np.uint8)
+
+
 GENERATORS: dict[str, Callable[[np.random.Generator, NDArray[np.uint8]], Shape]] = {
     "blob": _blob,
     "dash": _dash,
@@ -140,9 +200,20 @@ GENERATORS: dict[str, Callable[[np.random.Generator, NDArray[np.uint8]], Shape]]
     "half": _half_digit,
     "pair": _pair,
     "specks": _specks,
+    "symbol": _symbol,
 }
 # How often each kind is drawn; pairs and halves matter most to the segmenter's search.
-WEIGHTS = {"blob": 1.0, "dash": 1.0, "slash": 0.7, "comma": 0.8, "corner": 0.8, "half": 1.5, "pair": 2.5, "specks": 0.6}
+WEIGHTS = {
+    "blob": 1.0,
+    "dash": 1.0,
+    "slash": 0.7,
+    "comma": 0.8,
+    "corner": 0.8,
+    "half": 1.5,
+    "pair": 2.5,
+    "specks": 0.6,
+    "symbol": 2.0,
+}
 
 
 def nondigit_crop(rng: np.random.Generator, digits: NDArray[np.uint8], kind: str | None = None) -> Shape:

@@ -33,14 +33,10 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from recognition.ctc import ALPHABET, BLANK, encode, greedy_text
+from recognition.ctc import ALPHABET, BLANK, LINE_HEIGHT, PAD, STRIDE, encode, greedy_text
 from recognition.model import conv_block, fused_layers
 from segmentation.errors import ModelError
 
-LINE_HEIGHT = 32
-# Columns of input per output step (the network pools width by 4).
-STRIDE = 4
-PAD = 4  # blank columns either side of the ink
 # Lines wider than this (at LINE_HEIGHT) are not read whole: a string of ~20 digits.
 MAX_WIDTH = 640
 DEFAULT_LINE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "linenet.pt"

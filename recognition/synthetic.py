@@ -328,6 +328,49 @@ def make_line_with_boxes(
     return np.clip(page, 0, 255).astype(np.uint8), text, char_boxes
 
 
+CHECK_SIGNS = ("$", "$", "#", "*")
+CHECK_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX)
+
+
+def make_check_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int = 120) -> tuple[Gray, str]:
+    """A cheque amount: a :func:`make_line` string with a printed sign before it (``$``, ``#``, ``*``)
+    and/or a hand-drawn fence after it (a long stroke or ``=``); ``(gray, text)``, text as
+    :func:`make_line`'s (the sign and the fence are not part of it).
+
+    The signs are printed with OpenCV's fonts; the networks learnt currency signs from
+    hand-drawn shapes (:mod:`recognition.nondigits`), never from these.
+    """
+    gray, text = make_line(rng, digits_source, height=height)
+    rows = np.flatnonzero((gray < np.median(gray) - 60).any(axis=1))
+    digit_h = int(rows[-1] - rows[0] + 1) if rows.size else height // 2
+    paper = float(np.median(gray))
+    ink = float(rng.uniform(0, 60))
+    lead, trail = rng.random() < 0.8, rng.random() < 0.5
+    if not lead and not trail:
+        lead = True
+    parts = [gray.astype(np.float32)]
+    if lead:
+        sign, font = str(rng.choice(CHECK_SIGNS)), int(rng.choice(CHECK_FONTS))
+        scale = digit_h * rng.uniform(0.8, 1.1) / 24.0  # a scale of 1 prints digits about 22 px high
+        thickness = max(1, round(scale * rng.uniform(1.5, 3.0)))
+        (w, h), _ = cv2.getTextSize(sign, font, scale, thickness)
+        printed = np.full((height, w + round(digit_h * rng.uniform(0.2, 0.6)) + 8), round(paper), np.uint8)
+        baseline = min(height - 4, (height + h) // 2 + int(rng.integers(-3, 4)))
+        cv2.putText(printed, sign, (4, baseline), font, scale, round(ink), thickness, cv2.LINE_AA)  # uint8 only
+        parts.insert(0, printed.astype(np.float32))
+    if trail:
+        length = round(digit_h * rng.uniform(0.6, 1.5))
+        pad = np.full((height, length + digit_h // 2), paper, np.float32)
+        y, thick = height // 2 + int(rng.integers(-digit_h // 6, digit_h // 6 + 1)), max(2, digit_h // 12)
+        x0 = round(digit_h * rng.uniform(0.1, 0.3))
+        for dy in (-digit_h // 8, digit_h // 8) if rng.random() < 0.4 else (0,):
+            cv2.line(pad, (x0, y + dy), (x0 + length, y + dy + int(rng.integers(-3, 4))), ink, thick, cv2.LINE_AA)
+        parts.append(pad)
+    out = np.hstack(parts)
+    out += rng.normal(0.0, 2.0, out.shape).astype(np.float32)
+    return np.clip(out, 0, 255).astype(np.uint8), text
+
+
 def field_at(truth_field: dict[str, Any], fields: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The read field (JSON form) whose box holds the centre of a ground-truth field, if any."""
     x, y, w, h = truth_field["bbox"]

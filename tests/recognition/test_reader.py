@@ -169,6 +169,22 @@ def test_unknown_mode_is_invalid_input(classifier: Classifier) -> None:
         read_image(classifier, draw_digit("3"), "paragraph")
 
 
+@pytest.mark.parametrize("sign", ["$", "*"])
+def test_a_printed_sign_before_an_amount_is_no_digit(classifier: Classifier, sign: str) -> None:
+    # (A # as wide as the digits are high is still read as two digits: see decoding.SIGN_MAX_WIDTH_SHARE.)
+    result = read_string(classifier, free_field(hershey(f"{sign}4703", gaps={0: 40})))
+    assert result.text == "4703"
+    assert [(s.position, s.kind) for s in result.separators] == [(0, "other")]
+    assert result.needs_review  # ink that is no digit nor mark is worth a look
+
+
+def test_a_digit_or_two_set_apart_at_either_end_stays_read(classifier: Classifier) -> None:
+    assert read_string(classifier, free_field(hershey("1234", gaps={0: 45}))).text == "1234"
+    # Two touching zeros are no digit to the digit network, but two digits to the pair network.
+    assert read_string(classifier, free_field(hershey("00123", gaps={0: 19, 1: 45}))).text == "00123"
+    assert read_string(classifier, free_field(hershey("12300", gaps={2: 45, 3: 19}))).text == "12300"
+
+
 def test_line_mode_reads_a_string_on_paper(classifier: Classifier) -> None:
     ink = hershey("70238")
     paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recognition.mnist import DigitSet
-from recognition.synthetic import FormParams, digit_alpha, load_digit_source, make_form, make_line
+from recognition.synthetic import FormParams, digit_alpha, load_digit_source, make_check_line, make_form, make_line
 
 pytestmark = pytest.mark.mnist
 
@@ -88,3 +88,15 @@ def test_make_line_text_and_image(source: DigitSet, seed: int) -> None:
     # Dark ink is present and the width fits the string.
     assert gray.min() < 120
     assert gray.shape[1] >= digits * 20
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_make_check_line_is_the_hard_line_with_a_sign_or_fence_beside_it(source: DigitSet, seed: int) -> None:
+    line, text = make_line(np.random.default_rng(seed), source)
+    check, check_text = make_check_line(np.random.default_rng(seed), source)
+    assert check_text == text  # the sign and the fence are not part of the amount
+    assert check.dtype == np.uint8 and check.shape[0] == line.shape[0] and check.shape[1] > line.shape[1]
+    # The amount itself is drawn as make_line drew it, somewhere along the cheque line (noise aside).
+    offsets = range(check.shape[1] - line.shape[1] + 1)
+    best = min(np.abs(check[:, x : x + line.shape[1]].astype(int) - line).mean() for x in offsets)
+    assert best < 6

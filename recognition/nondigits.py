@@ -153,6 +153,7 @@ def _symbol(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
     h, w = rng.uniform(36, 52), rng.uniform(22, 34)
     top, left = 32 - h / 2, 32 - w / 2
     if kind == "dollar":
+        thick = int(rng.integers(3, 12))  # printed signs are often bold
         r = (w / 2, h / 4)
         upper = _arc((32, top + h / 2 - r[1]), r, 330, 90)  # from the upper right over the top and round the left
         lower = _arc((32, top + h / 2 + r[1]), r, 270, 510)  # round the right to the lower left

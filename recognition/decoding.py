@@ -65,7 +65,8 @@ SMALL_REJECT_PENALTY = 0.5
 # and it is at most SIGN_MAX_WIDTH_SHARE of the height wide: two digits run together are no digit
 # to that network either. Such ink is not offered to the pair and triple networks, which never
 # saw a sign and read a # as two digits. Held-out lines (--source val; simple 300, hard 900,
-# check 300 judged by their digits), with the digit networks fine-tuned on hand-drawn signs:
+# check 300 judged by their digits), with the digit networks' first fine-tune on hand-drawn signs
+# (thinner dollar signs than the shipped one's, which reads 0.943, 0.848, 0.620 with the rule):
 # without the rule 0.947, 0.852, 0.523 (the networks before: 0.947, 0.847, 0.217); with it at widths up to
 # 0.8 heights 0.947, 0.850, 0.580; 0.9: 0.940, 0.842, 0.640; 1.0: 0.937, 0.833, 0.680 (merged
 # pairs at the ends dropped). So a printed # as wide as the digits are high still reads as two
@@ -641,7 +642,7 @@ def _digit_steps(plan: StringPlan, steps: tuple[_Step, ...], count: int) -> tupl
     digit network's verdict and the decoder's prior for it) is judged on its digits' span alone,
     with a step of slack either side. (Held-out lines, the networks before currency signs:
     simple 0.947 and hard 0.848 -> 0.947 and 0.847 with this alone; check lines 0.217. With the
-    fine-tuned networks and the sign rule, check lines 0.363 without this, 0.580 with it.)
+    networks' first fine-tune and the sign rule, check lines 0.363 without this, 0.580 with it.)
     """
     first = next((i for i, s in enumerate(steps) if s.digit is not None), None)
     if first is None:

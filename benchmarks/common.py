@@ -10,7 +10,7 @@ from recognition.mnist import DigitSet
 from recognition.synthetic import load_digit_source
 from recognition.train import held_out_digits
 
-MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "other": "?"}
+MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "sign": "", "other": "?"}  # no truth text holds a sign
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:

@@ -84,7 +84,8 @@ class DigitResult:
 
 @dataclass(frozen=True, slots=True)
 class Separator:
-    """A non-digit mark inside a digit string: ``kind`` is comma, point, dash, slash or other.
+    """A non-digit mark inside a digit string: ``kind`` is comma, point, dash, slash, sign (a currency
+    sign or fence at an end of the string) or other.
 
     ``position`` is the number of digits of the field's text that come before it.
     """

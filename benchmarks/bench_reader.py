@@ -1,7 +1,7 @@
 """Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
 
 Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard|check] [--lines 300]
-[--source test|val] [--no-pairs] [--weights W]``.
+[--source test|val] [--no-pairs] [--weights W] [--scale F]``.
 ``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
 gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
 60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--digits", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped weights)")
+    parser.add_argument("--scale", type=float, default=1.0, help="shrink (or enlarge) every line image by this factor")
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     add_reading_arguments(parser)
     args = parser.parse_args()
@@ -122,6 +123,11 @@ def main() -> None:
         picks = rng.choice(len(digits), size=args.digits, replace=False)
         gaps = [int(g) for g in rng.integers(-1, 7, size=args.digits - 1)]
         lines.append((make_line(digits.images[picks], gaps), "".join(str(d) for d in digits.labels[picks])))
+    if args.scale != 1.0:
+        lines = [
+            (cv2.resize(image, None, fx=args.scale, fy=args.scale, interpolation=cv2.INTER_AREA), text)
+            for image, text in lines
+        ]
     for image, _ in lines[:10]:
         read_image(model, image, "line", params)  # warm-up: the traced model specialises on first calls
 

@@ -195,6 +195,23 @@ def test_a_digit_or_two_set_apart_at_either_end_stays_read(classifier: Classifie
     assert read_string(classifier, free_field(hershey("12300", gaps={2: 45, 3: 19}))).text == "12300"
 
 
+@pytest.mark.parametrize("factor", [0.5, 0.35, 0.25])
+def test_line_mode_reads_small_writing_with_boxes_in_the_image_pixels(classifier: Classifier, factor: float) -> None:
+    ink = hershey("70238")
+    paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)
+    paper[20 : 20 + ink.shape[0], 30 : 30 + ink.shape[1]][ink > 0] = 20
+    full = read_image(classifier, paper, "line").fields[0]
+    small = cv2.resize(paper, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)  # digits 13, 9, 7 px high
+    page = read_image(classifier, small, "line")
+    field = page.fields[0]
+    assert (page.width, page.height) == (small.shape[1], small.shape[0])
+    assert field.text == "70238" == full.text
+    for got, want in zip(field.digits, full.digits, strict=True):
+        assert abs(got.box.x - want.box.x * factor) <= 2 and abs(got.box.x2 - want.box.x2 * factor) <= 2
+        assert abs(got.box.y - want.box.y * factor) <= 2 and abs(got.box.y2 - want.box.y2 * factor) <= 2
+    assert abs(field.box.x - full.box.x * factor) <= 2 and field.box.x2 <= small.shape[1]
+
+
 def test_line_mode_reads_a_string_on_paper(classifier: Classifier) -> None:
     ink = hershey("70238")
     paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)

@@ -110,7 +110,6 @@ def main() -> None:
     parser.add_argument("--forms", type=int, default=200)
     parser.add_argument("--dpi", type=int, choices=(150, 300), default=150)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped weights)")
     add_reading_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)

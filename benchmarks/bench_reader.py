@@ -103,7 +103,6 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=300)
     parser.add_argument("--digits", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped weights)")
     parser.add_argument("--scale", type=float, default=1.0, help="shrink (or enlarge) every line image by this factor")
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     add_reading_arguments(parser)

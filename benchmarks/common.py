@@ -14,7 +14,7 @@ MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "sign": "", "oth
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--source test|val``, ``--no-pairs``, ``--triple-weights`` and ``--line-weights``."""
+    """``--source test|val``, ``--no-pairs``, ``--weights``, ``--triple-weights`` and ``--line-weights``."""
     parser.add_argument(
         "--source",
         choices=("test", "val"),
@@ -22,6 +22,7 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         help="digits from MNIST test, or from the held-out split of MNIST train (for tuning: no network trained on it)",
     )
     parser.add_argument("--no-pairs", action="store_true", help="read without the pair networks (cuts only)")
+    parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped weights)")
     parser.add_argument(
         "--triple-weights",
         default="beside",

@@ -20,13 +20,13 @@ STRIDE = 4
 PAD = 4
 
 
-def step_of_column(ink: NDArray[np.uint8], column: float) -> float:
-    """The output step (fractional) over field column ``column`` of the line network's reading of ``ink``."""
+def steps_of_columns(ink: NDArray[np.uint8], *columns: float) -> list[float]:
+    """The output steps (fractional) over field ``columns`` of the line network's reading of ``ink``."""
     rows, cols = np.flatnonzero(ink.max(axis=1, initial=0)), np.flatnonzero(ink.max(axis=0, initial=0))
     if not len(rows):
-        return 0.0
+        return [0.0] * len(columns)
     scale = LINE_HEIGHT / (rows[-1] - rows[0] + 1)
-    return float((PAD + (column - cols[0]) * scale) / STRIDE)
+    return [float((PAD + (column - cols[0]) * scale) / STRIDE) for column in columns]
 
 
 def encode(text: str) -> list[int]:

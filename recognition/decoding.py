@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from recognition.ctc import digits_only, greedy_text, sequence_log_likelihoods, step_of_column
+from recognition.ctc import digits_only, greedy_text, sequence_log_likelihoods, steps_of_columns
 from recognition.model import REJECT
 from recognition.normalise import PAIR_SHAPE, TRIPLE_SHAPE, normalise_mask, normalise_pair, normalise_triple
 from recognition.pairs import PAIR, digit_head, digit_of_pair
@@ -425,6 +425,8 @@ class _Step:
     digit: int | None
     half: int = -1
     triple: bool = False
+    # A no-digit reading that _edges took for a sign at an end of the string (_edge_sign).
+    sign: bool = False
 
 
 Edge = tuple[int, tuple[_Step, ...], float]  # (atom position reached, choices (none to skip), score in nats)
@@ -515,10 +517,11 @@ def _edges(
         for digit in np.argsort(-probabilities[index, :REJECT], kind="stable")[:2]:
             edges.append((stop, (_Step(index, int(digit)),), float(logp[index, digit]) + digit_prior))
         reject_prior = _reject_prior(kind, box, seg.height, stop - start) - cut_cost
-        if kind == "other" and _edge_sign(plan, index, reject_logp):
+        sign = kind == "other" and _edge_sign(plan, index, reject_logp)
+        if sign:
             reject_prior = max(reject_prior, -EDGE_SIGN_PENALTY)
             signs.add((start, stop))
-        edges.append((stop, (_Step(index, None),), reject_logp + reject_prior))
+        edges.append((stop, (_Step(index, None, sign=sign),), reject_logp + reject_prior))
     if pair_probabilities is not None and len(plan.pair_groups):
         for start, edge in _pair_edges(plan, pair_probabilities, lone_marks):
             if (start, edge[0]) not in signs:
@@ -641,10 +644,11 @@ def _judged(
     return sorted(scored, key=lambda item: -item[0])
 
 
-def _step_box(plan: StringPlan, step: _Step) -> Box:
+def _step_candidate(plan: StringPlan, step: _Step) -> DigitCandidate:
+    """The candidate a step reads: a single one, or the pair or triple its digit is part of."""
     if step.half < 0:
-        return plan.candidates[step.index].box
-    return (plan.triple_candidates if step.triple else plan.pair_candidates)[step.index].box
+        return plan.candidates[step.index]
+    return (plan.triple_candidates if step.triple else plan.pair_candidates)[step.index]
 
 
 def _digit_steps(plan: StringPlan, steps: tuple[_Step, ...], count: int) -> tuple[int, int]:
@@ -662,14 +666,12 @@ def _digit_steps(plan: StringPlan, steps: tuple[_Step, ...], count: int) -> tupl
     if first is None:
         return 0, count
     last = max(i for i, s in enumerate(steps) if s.digit is not None)
-    start, stop = 0, count
-    ink = plan.segmentation.ink
-    if first > 0:
-        left = min(_step_box(plan, s).x for s in steps[first : last + 1])
-        start = max(0, math.floor(step_of_column(ink, left)) - 1)
-    if last < len(steps) - 1:
-        right = max(_step_box(plan, s).x + _step_box(plan, s).w for s in steps[first : last + 1])
-        stop = min(count, math.ceil(step_of_column(ink, right)) + 1)
+    if first == 0 and last == len(steps) - 1:
+        return 0, count
+    boxes = [_step_candidate(plan, s).box for s in steps[first : last + 1]]
+    left, right = steps_of_columns(plan.segmentation.ink, min(b.x for b in boxes), max(b.x2 for b in boxes))
+    start = max(0, math.floor(left) - 1) if first > 0 else 0
+    stop = min(count, math.ceil(right) + 1) if last < len(steps) - 1 else count
     return (start, stop) if start < stop else (0, count)
 
 
@@ -739,8 +741,7 @@ def decode_string(
         p = probabilities[step.index]
         if step.digit is None:
             kind = separator_kind(box, plan.candidates[step.index].mask, seg.top, seg.baseline)
-            sign = kind == "other" and _edge_sign(plan, step.index, math.log(max(float(p[REJECT]), P_FLOOR)))
-            if sign and two_digits.get(plan.groups[step.index], -math.inf) < SIGN_MAX_PAIR_LOGP:
+            if step.sign and two_digits.get(plan.groups[step.index], -math.inf) < SIGN_MAX_PAIR_LOGP:
                 kind = "sign"  # a currency sign or fence: no doubt about the digits
             if kind != "other" or max(box.w, box.h) >= TINY_SHARE * seg.height:
                 separators.append(Separator(position=len(digits), kind=kind, box=page_box))
@@ -773,7 +774,7 @@ def _pair_half(
     least ink within a sixth of its width of its thirds); the probabilities are
     :func:`recognition.pairs.digit_of_pair`'s.
     """
-    candidate = (plan.triple_candidates if step.triple else plan.pair_candidates)[step.index]
+    candidate = _step_candidate(plan, step)
     count = 3 if step.triple else 2
     box, mask = candidate.box, candidate.mask
     profile = np.count_nonzero(mask, axis=0)

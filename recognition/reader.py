@@ -154,7 +154,7 @@ def _line_scale(gray: GrayImage) -> float:
     writing = min(height, int(rows[-1] - rows[0] + 1)) if rows.size else height
     if writing >= SMALL_WRITING_PX and height >= SMALL_LINE_PX:
         return 1.0
-    return min(MAX_LINE_UPSCALE, max(1.0, LINE_WRITING_PX / max(1, min(writing, height))))
+    return min(MAX_LINE_UPSCALE, max(1.0, LINE_WRITING_PX / max(1, writing)))
 
 
 def _scaled(box: Box, factor: float) -> Box:

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from formdigits.cli import main as cli_main
 from recognition import decoding
 from recognition.classifier import Classifier, load_classifier
-from recognition.ctc import ALPHABET, digits_only, encode, greedy_text, sequence_log_likelihoods, step_of_column
+from recognition.ctc import ALPHABET, digits_only, encode, greedy_text, sequence_log_likelihoods, steps_of_columns
 from recognition.decoding import best_paths, plan_string
 from recognition.linesamples import line_samples
 from recognition.mnist import DigitSet, load_split
@@ -92,9 +92,10 @@ def test_a_line_is_cut_to_its_ink_scaled_to_the_network_height_and_framed() -> N
     assert float(batch.max()) == 1.0
     assert scale_line(np.full((10, 10 * MAX_WIDTH), 255, np.uint8)) is None
     # The decoder maps field columns to the network's steps by the same geometry.
-    assert step_of_column(ink, 40) == PAD / STRIDE
-    assert step_of_column(ink, 220) == pytest.approx((PAD + scaled.shape[1]) / STRIDE, abs=0.1)
-    marked = np.flatnonzero(batch[0, 0].numpy()[:, : 4 * int(step_of_column(ink, 130))].max(axis=0) > 0.5)
+    first, last, middle = steps_of_columns(ink, 40, 220, 130)
+    assert first == PAD / STRIDE
+    assert last == pytest.approx((PAD + scaled.shape[1]) / STRIDE, abs=0.1)
+    marked = np.flatnonzero(batch[0, 0].numpy()[:, : 4 * int(middle)].max(axis=0) > 0.5)
     assert marked[-1] - PAD == pytest.approx((130 - 40) * LINE_HEIGHT / 64, abs=STRIDE)
     assert scale_line(np.zeros((0, 5), np.uint8)) is None and scale_line(np.zeros((8, 8), np.uint8)) is None
 

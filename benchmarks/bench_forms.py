@@ -1,6 +1,6 @@
 """Page-reading benchmark: synthetic forms from MNIST test digits read end to end in ``page`` mode.
 
-Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi 150|300] [--weights W]
+Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi D] [--shrink F] [--weights W]
 [--source test|val] [--no-pairs]``.
 Forms come from ``recognition.synthetic.make_form`` (printed title and labels, comb and free
 fields, digits touching boxes and each other, skew up to 5 degrees, blur, noise, JPEG
@@ -104,11 +104,26 @@ def score(truth: dict[str, Any], fields: list[dict[str, Any]], threshold: float)
     return counts
 
 
+def shrunk(gray: np.ndarray, truth: dict[str, Any], factor: float) -> tuple[np.ndarray, dict[str, Any]]:
+    """A form and its truth scaled by ``factor`` (area resampling, as a coarser scan would see it)."""
+    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    fields = [{**f, "bbox": [round(v * factor) for v in f["bbox"]]} for f in truth["fields"]]
+    return small, {**truth, "fields": fields}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "mnist")
     parser.add_argument("--forms", type=int, default=200)
-    parser.add_argument("--dpi", type=int, choices=(150, 300), default=150)
+    parser.add_argument(
+        "--dpi", type=int, default=150, help="page resolution; sizes scale from 150 dpi (A4: 1240 x 1754 px)"
+    )
+    parser.add_argument(
+        "--shrink",
+        type=float,
+        default=1.0,
+        help="scale each form by this factor (area resampling) before reading: the same forms scanned coarser",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     add_reading_arguments(parser)
     args = parser.parse_args()
@@ -120,12 +135,14 @@ def main() -> None:
     threshold = ReadParams().review_threshold
     read_params = ReadParams(pairs=not args.no_pairs, review_threshold=0.0)  # flags follow in score()
     rng = np.random.default_rng(args.seed)
-    params = FormParams() if args.dpi == 150 else FormParams(width=2480, height=3508)
+    params = FormParams(width=round(1240 * args.dpi / 150), height=round(1754 * args.dpi / 150))
     totals: Counter[str] = Counter()
     wall: list[float] = []
     cpu: list[float] = []
     for index in range(args.forms + 1):
         gray, truth = make_form(rng, source, params)
+        if args.shrink != 1.0:
+            gray, truth = shrunk(gray, truth, args.shrink)
         ok, png = cv2.imencode(".png", gray)
         assert ok
         start_wall, start_cpu = time.perf_counter(), time.process_time()
@@ -141,7 +158,7 @@ def main() -> None:
         json.dumps(
             {
                 "forms": args.forms,
-                "page_px": [params.width, params.height],
+                "page_px": [round(params.width * args.shrink), round(params.height * args.shrink)],
                 "fields": n,
                 "field_exact_match": round(exact / n, 4),
                 "field_exact_by_kind": {k: [totals[f"{k}_exact"], totals[f"{k}_fields"]] for k in ("comb", "free")},

@@ -212,6 +212,34 @@ def test_line_mode_reads_small_writing_with_boxes_in_the_image_pixels(classifier
     assert abs(field.box.x - full.box.x * factor) <= 2 and field.box.x2 <= small.shape[1]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_page_mode_reads_a_coarse_scan_as_at_150_dpi_with_boxes_in_its_pixels(
+    classifier: Classifier, seed: int
+) -> None:
+    """A synthetic form (Hershey stand-ins for MNIST digits) scanned at ~75 dpi: its fields all
+    read right, as at 150 dpi. Read as it is, without enlargement, 2-4 fields of each misread."""
+    from recognition.mnist import DigitSet
+    from recognition.synthetic import make_form
+    from tests.recognition.test_pairs import drawn_digits
+
+    images, labels = drawn_digits(200)
+    gray, truth = make_form(np.random.default_rng(seed), DigitSet(images, labels, Path("drawn"), Path("drawn")))
+    factor = 0.5
+    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    page = read_image(classifier, small, "page")
+    assert (page.width, page.height) == (small.shape[1], small.shape[0])
+    assert len(page.fields) == len(truth["fields"])
+    for expected in truth["fields"]:
+        x, y, w, h = (v * factor for v in expected["bbox"])
+        found = [f for f in page.fields if f.box.x <= x + w / 2 < f.box.x2 and f.box.y <= y + h / 2 < f.box.y2]
+        assert len(found) == 1 and found[0].text == "".join(c for c in expected["text"] if c.isdigit())
+        field = found[0]
+        assert field.box.x2 <= small.shape[1] and field.box.y2 <= small.shape[0]
+        for digit in field.digits:  # each digit's box lies in its field's, in the small page's pixels
+            assert field.box.x - 1 <= digit.box.x and digit.box.x2 <= field.box.x2 + 1
+            assert field.box.y - 1 <= digit.box.y and digit.box.y2 <= field.box.y2 + 1
+
+
 def test_line_mode_reads_a_string_on_paper(classifier: Classifier) -> None:
     ink = hershey("70238")
     paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)

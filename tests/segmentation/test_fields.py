@@ -10,7 +10,7 @@ import pytest
 
 from segmentation.elements import Box
 from segmentation.errors import InvalidInput
-from segmentation.fields import digit_field, find_fields, line_field, prepare_page
+from segmentation.fields import DIGIT_SHARE_OF_CELL, digit_field, find_fields, line_field, prepare_page, writing_height
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -232,6 +232,25 @@ def test_empty_page_has_no_fields() -> None:
     prepared = prepare_page(page)
     assert find_fields(prepared) == []
     assert prepared.ink.shape == page.shape
+
+
+def test_writing_height_follows_the_comb_cells_or_the_digits() -> None:
+    page, _ = _form_page()
+    prepared = prepare_page(page)
+    cell_h = np.median([c.h for comb in prepared.combs for c in comb.cells])
+    assert writing_height(prepared) == pytest.approx(DIGIT_SHARE_OF_CELL * cell_h)
+    assert 70 <= cell_h <= 80  # drawn 80 px high, its rules 2 px thick
+    # No comb: the digits' height (Hershey digits at scale 2.0 are 43-44 px), not the label's.
+    free = np.full((700, 1000), 242, np.uint8)
+    cv2.putText(free, "Customer number", (100, 120), FONT, 0.6, 40, 1)
+    for y, text in ((250, "12345"), (400, "678"), (550, "9021")):
+        cv2.putText(free, text, (200, y), FONT, 2.0, 10, 6)
+    height = writing_height(prepare_page(free))
+    assert height is not None and 40 <= height <= 48
+    # Halved, the estimate halves.
+    small = cv2.resize(free, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    assert writing_height(prepare_page(small)) == pytest.approx(height / 2, abs=2)
+    assert writing_height(prepare_page(np.full((300, 400), 242, np.uint8))) is None
 
 
 @pytest.mark.mnist

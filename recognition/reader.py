@@ -56,7 +56,7 @@ MAX_LINE_UPSCALE = 4.0
 # A page whose handwriting (segmentation.fields.writing_height) is under SMALL_PAGE_WRITING_PX
 # high is read enlarged (cubic) so that it is PAGE_WRITING_PX high, as on the synthetic forms at
 # the reference scale (150 dpi, 39-51 px), at most MAX_PAGE_UPSCALE times and to at most
-# MAX_UPSCALED_PAGE_PIXELS (an A4 page at 300 dpi, what the memory budget is measured on): see
+# MAX_READ_PAGE_PIXELS (an A4 page at 300 dpi, what the memory budget is measured on): see
 # _page_upscale. 100 held-out forms shrunk from 150 dpi to 120 / 100 dpi read 93.0% / 88.1% of
 # their fields as they are, 94.6% / 94.0% so (95.6% at 150 dpi; bench_forms.py --shrink);
 # drawn at 100 / 80 dpi, 88.5% / 80.8% -> 93.1% / 91.9%. Not kept: under 36 px (120 dpi: 93.8%),
@@ -65,7 +65,9 @@ MAX_LINE_UPSCALE = 4.0
 SMALL_PAGE_WRITING_PX = 40.0
 PAGE_WRITING_PX = 48.0
 MAX_PAGE_UPSCALE = 2.0
-MAX_UPSCALED_PAGE_PIXELS = 2480 * 3508
+# A page over MAX_READ_PAGE_PIXELS (a 600 dpi scan) is read reduced to it: an A4 page at 600 dpi
+# read whole peaked at 593 MB (RSS), over the 500 MB budget.
+MAX_READ_PAGE_PIXELS = 2480 * 3508
 # Machine print (see looks_printed): this many digits at least, heights within this share of
 # their median, tops spread (standard deviation) at most this share of it.
 PRINTED_MIN_DIGITS = 4
@@ -148,15 +150,18 @@ def read_image(
         fields = (read_digit(model, digit_field(gray), params),)
     elif mode == "line":
         scale = _line_scale(gray)
-        image = gray if scale == 1.0 else _enlarged(gray, scale)
+        image = gray if scale == 1.0 else _resized(gray, scale)
         field = read_string(model, line_field(image, params.page), params)
         fields = (field if scale == 1.0 else _unscaled(field, scale),)
     else:
-        prepared = prepare_page(gray, params.page)
-        scale = _page_upscale(gray, prepared)
-        if scale != 1.0:
-            del prepared  # one prepared page at a time: peak memory is the budget
-            prepared = prepare_page(_enlarged(gray, scale), params.page)
+        # A page over MAX_READ_PAGE_PIXELS is read reduced to it, one with small writing enlarged.
+        scale = min(1.0, math.sqrt(MAX_READ_PAGE_PIXELS / gray.size))
+        prepared = prepare_page(gray if scale == 1.0 else _resized(gray, scale), params.page)
+        if scale == 1.0:
+            scale = _page_upscale(gray, prepared)
+            if scale != 1.0:
+                del prepared  # one prepared page at a time: peak memory is the budget
+                prepared = prepare_page(_resized(gray, scale), params.page)
         fields = digit_fields(read_fields(model, find_fields(prepared, params.page), params))
         if scale != 1.0:
             fields = tuple(_unscaled(f, scale) for f in fields)
@@ -186,9 +191,9 @@ def _page_upscale(gray: GrayImage, prepared: PreparedPage) -> float:
 
     Writing under ``SMALL_PAGE_WRITING_PX`` high (:func:`segmentation.fields.writing_height`) is
     read enlarged so that it is ``PAGE_WRITING_PX`` high, at most ``MAX_PAGE_UPSCALE`` times and
-    to at most ``MAX_UPSCALED_PAGE_PIXELS``.
+    to at most ``MAX_READ_PAGE_PIXELS``.
     """
-    room = math.sqrt(MAX_UPSCALED_PAGE_PIXELS / gray.size)
+    room = math.sqrt(MAX_READ_PAGE_PIXELS / gray.size)
     if room <= 1.0:
         return 1.0
     writing = writing_height(prepared)
@@ -197,8 +202,10 @@ def _page_upscale(gray: GrayImage, prepared: PreparedPage) -> float:
     return min(MAX_PAGE_UPSCALE, room, PAGE_WRITING_PX / max(1.0, writing))
 
 
-def _enlarged(gray: GrayImage, factor: float) -> GrayImage:
-    return np.asarray(cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC), np.uint8)
+def _resized(gray: GrayImage, factor: float) -> GrayImage:
+    """``gray`` scaled ``factor`` times: enlarged cubic, reduced by pixel area (as a coarser scan would see it)."""
+    method = cv2.INTER_CUBIC if factor > 1.0 else cv2.INTER_AREA
+    return np.asarray(cv2.resize(gray, None, fx=factor, fy=factor, interpolation=method), np.uint8)
 
 
 def _scaled(box: Box, factor: float) -> Box:

@@ -240,6 +240,40 @@ def test_page_mode_reads_a_coarse_scan_as_at_150_dpi_with_boxes_in_its_pixels(
             assert field.box.y - 1 <= digit.box.y and digit.box.y2 <= field.box.y2 + 1
 
 
+def test_a_page_over_the_pixel_budget_is_read_reduced_with_boxes_in_its_pixels(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 600 dpi scan is read at 300 dpi (its peak memory was 593 MB); here, with the budget set
+    to a 150 dpi page, a form at 300 dpi is read at 150 dpi."""
+    import recognition.reader as reader
+    from recognition.mnist import DigitSet
+    from recognition.synthetic import make_form
+    from tests.recognition.test_pairs import drawn_digits
+
+    images, labels = drawn_digits(200)
+    gray, truth = make_form(np.random.default_rng(5), DigitSet(images, labels, Path("drawn"), Path("drawn")))
+    budget = gray.size
+    large = cv2.resize(gray, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    prepared: list[tuple[int, ...]] = []
+
+    def prepare(image: NDArray[np.uint8], params: object) -> object:
+        prepared.append(image.shape)
+        return reader_prepare(image, params)
+
+    reader_prepare = reader.prepare_page
+    monkeypatch.setattr(reader, "MAX_READ_PAGE_PIXELS", budget)
+    monkeypatch.setattr(reader, "prepare_page", prepare)
+    page = read_image(classifier, large, "page")
+    assert len(prepared) == 1 and prepared[0][0] * prepared[0][1] <= budget
+    assert (page.width, page.height) == (large.shape[1], large.shape[0])
+    assert len(page.fields) == len(truth["fields"])
+    for expected in truth["fields"]:
+        x, y, w, h = (2 * v for v in expected["bbox"])
+        found = [f for f in page.fields if f.box.x <= x + w / 2 < f.box.x2 and f.box.y <= y + h / 2 < f.box.y2]
+        assert len(found) == 1 and found[0].text == "".join(c for c in expected["text"] if c.isdigit())
+        assert abs(found[0].box.w - w) < 0.25 * w  # in the large page's pixels, not the reduced one's
+
+
 def test_line_mode_reads_a_string_on_paper(classifier: Classifier) -> None:
     ink = hershey("70238")
     paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)

@@ -1,8 +1,9 @@
 """Memory benchmark: peak RSS of a ``formdigits read`` process reading A4 pages at 300 dpi.
 
-Run: ``python benchmarks/bench_memory.py [--data ../shared/datasets/mnist] [--pages 3] [--runs 3] [--seed 7]``.
+Run: ``python benchmarks/bench_memory.py [--data ../shared/datasets/mnist] [--pages 3] [--runs 3] [--seed 7] [--dpi 300]``.
 Writes ``--pages`` synthetic A4 forms at 300 dpi (``recognition.synthetic.make_form``, 2480x3508,
-MNIST t10k digits, as ``bench_forms.py --dpi 300`` draws them) as PNG files in a temporary
+MNIST t10k digits, as ``bench_forms.py --dpi 300`` draws them; ``--dpi 600``: the same forms
+enlarged twice, cubic, 4960x7016, which the reader reads reduced to 300 dpi) as PNG files in a temporary
 directory, then runs ``python -m formdigits.cli read`` on all of them in a child process
 ``--runs`` times. The child's peak resident set size comes from
 ``getrusage(RUSAGE_CHILDREN)``, as ``/usr/bin/time -v`` reports it; each run is its own child,
@@ -32,13 +33,15 @@ A4_300_DPI = (2480, 3508)
 TARGET_MB = 500
 
 
-def write_pages(directory: Path, data: Path, count: int, seed: int) -> list[Path]:
-    """``count`` synthetic A4 forms at 300 dpi, as PNG files in ``directory``."""
+def write_pages(directory: Path, data: Path, count: int, seed: int, factor: float = 1.0) -> list[Path]:
+    """``count`` synthetic A4 forms at 300 dpi enlarged ``factor`` times, as PNG files in ``directory``."""
     source = load_digit_source(data)
     rng = np.random.default_rng(seed)
     paths = []
     for index in range(count):
         gray, _ = make_form(rng, source, FormParams(width=A4_300_DPI[0], height=A4_300_DPI[1]))
+        if factor != 1.0:
+            gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
         path = directory / f"page-{index + 1}.png"
         cv2.imwrite(str(path), gray)
         paths.append(path)
@@ -70,9 +73,10 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dpi", type=int, choices=(300, 600), default=300)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        pages = write_pages(Path(tmp), args.data, args.pages, args.seed)
+        pages = write_pages(Path(tmp), args.data, args.pages, args.seed, args.dpi / 300)
         runs = [peak_rss_kib(pages) for _ in range(args.runs)]
     mib = [round(kib / 1024, 1) for kib in runs]
     mb = [round(kib * 1024 / 1e6, 1) for kib in runs]
@@ -80,7 +84,7 @@ def main() -> None:
         json.dumps(
             {
                 "pages": args.pages,
-                "page_px": list(A4_300_DPI),
+                "page_px": [round(side * args.dpi / 300) for side in A4_300_DPI],
                 "peak_rss_mib": mib,
                 "peak_rss_mb": mb,
                 "target_mb": TARGET_MB,

@@ -1,6 +1,6 @@
 """Page-reading benchmark: synthetic forms from MNIST test digits read end to end in ``page`` mode.
 
-Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi D] [--shrink F] [--weights W]
+Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi D] [--shrink F] [--turn 0|90|180|270] [--weights W]
 [--source test|val] [--no-pairs]``.
 Forms come from ``recognition.synthetic.make_form`` (printed title and labels, comb and free
 fields, digits touching boxes and each other, skew up to 5 degrees, blur, noise, JPEG
@@ -42,6 +42,7 @@ from common import add_reading_arguments, digits_for, network_files, text_with_s
 from recognition.classifier import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_page  # noqa: E402
 from recognition.synthetic import FormParams, field_at, make_form, truth_digits  # noqa: E402
+from segmentation.cleanup import turn  # noqa: E402
 from segmentation.loading import load_page  # noqa: E402
 
 
@@ -124,6 +125,13 @@ def main() -> None:
         default=1.0,
         help="scale each form by this factor (area resampling) before reading: the same forms scanned coarser",
     )
+    parser.add_argument(
+        "--turn",
+        type=int,
+        choices=(0, 90, 180, 270),
+        default=0,
+        help="feed each form turned counter-clockwise by this much: the reader should turn it back",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     add_reading_arguments(parser)
     args = parser.parse_args()
@@ -143,6 +151,8 @@ def main() -> None:
         gray, truth = make_form(rng, source, params)
         if args.shrink != 1.0:
             gray, truth = shrunk(gray, truth, args.shrink)
+        if args.turn:
+            gray = turn(gray, 360 - args.turn)  # truth boxes stay upright: the reader reports them so
         ok, png = cv2.imencode(".png", gray)
         assert ok
         start_wall, start_cpu = time.perf_counter(), time.process_time()
@@ -153,6 +163,7 @@ def main() -> None:
         wall.append(time.perf_counter() - start_wall)
         cpu.append(time.process_time() - start_cpu)
         totals += score(truth, result["fields"], threshold)
+        totals["pages_turned"] += result["rotation"] != 0
     n, exact = totals["fields"], totals["exact"]
     print(
         json.dumps(
@@ -174,6 +185,7 @@ def main() -> None:
                     }
                     for t in REVIEW_CURVE
                 },
+                "pages_read_turned": totals["pages_turned"],
                 "spurious_fields": totals["spurious"],
                 "spurious_fields_flagged": totals["spurious_flagged"],
                 "ms_per_page_wall_median": round(1000 * float(np.median(wall)), 1),

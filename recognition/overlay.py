@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from recognition.results import PageResult
-from segmentation.cleanup import as_gray, rotate
+from segmentation.cleanup import as_gray, rotate, turn
 from segmentation.elements import GrayImage
 
 MAX_SIDE_PX = 1000
@@ -44,8 +44,8 @@ def render_overlay_png(image: GrayImage, result: PageResult) -> bytes:
     """
     scale = min(1.0, MAX_SIDE_PX / max(image.shape[:2]))
     small = as_gray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)) if scale < 1.0 else image
-    # Deskew like the reader did, on the small copy: rotating about the centre commutes with scaling.
-    small = rotate(small, -result.skew_deg)
+    # Turn and deskew like the reader did, on the small copy: both commute with scaling.
+    small = rotate(turn(small, result.rotation), -result.skew_deg)
     canvas = np.ascontiguousarray(small // (256 // GRAY_LEVELS), dtype=np.uint8)  # palette indexes 0..15
     thickness = max(1, round(2 * max(canvas.shape) / 1000))
     font_scale = max(0.4, max(canvas.shape) / 1600)

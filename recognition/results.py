@@ -155,8 +155,10 @@ class FieldResult:
 class PageResult:
     """All fields read on one page, in reading order (top to bottom, left to right).
 
-    ``skew_deg`` is the rotation the reader undid (``page`` mode): the boxes are in the frame
-    of the page rotated by ``-skew_deg`` about its centre.
+    ``rotation`` (0, 90, 180 or 270, ``page`` mode) is how far the reader turned the page
+    clockwise before reading it (a sheet fed upside down or sideways) and ``skew_deg`` the skew
+    it then undid: the boxes are in the frame of the page turned by ``rotation`` and rotated by
+    ``-skew_deg`` about its centre. ``width`` and ``height`` are the page's as it came.
     """
 
     page: int
@@ -164,6 +166,7 @@ class PageResult:
     height: int
     fields: tuple[FieldResult, ...]
     skew_deg: float = 0.0
+    rotation: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -171,6 +174,7 @@ class PageResult:
             "width": self.width,
             "height": self.height,
             "skew_deg": round(self.skew_deg, 3),
+            "rotation": self.rotation,
             "fields": [f.to_dict() for f in self.fields],
         }
 
@@ -182,6 +186,7 @@ class PageResult:
             height=int(data["height"]),
             fields=tuple(FieldResult.from_dict(f) for f in data["fields"]),
             skew_deg=float(data.get("skew_deg", 0.0)),
+            rotation=int(data.get("rotation", 0)),
         )
 
 

@@ -172,6 +172,18 @@ def estimate_skew(ink: GrayImage, max_deg: float = 10.0, seed: int = 0) -> float
     return round(float(np.clip(best, -max_deg, max_deg)), 3)
 
 
+_QUARTER_TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def turn(gray: GrayImage, degrees: int) -> GrayImage:
+    """``gray`` turned clockwise by ``degrees``: 0, 90, 180 or 270 (a sheet fed sideways or upside down)."""
+    if degrees % 360 == 0:
+        return gray
+    if degrees % 360 not in _QUARTER_TURNS:
+        raise ValueError(f"a page turns by a multiple of 90 degrees, not {degrees}")
+    return as_gray(cv2.rotate(gray, _QUARTER_TURNS[degrees % 360]))
+
+
 def rotate(gray: GrayImage, angle_deg: float) -> GrayImage:
     """Rotate about the centre by ``angle_deg`` (counter-clockwise positive), same shape, edges replicated."""
     if abs(angle_deg) < MIN_ROTATION_DEG:

@@ -36,3 +36,12 @@ def test_small_page_keeps_its_size() -> None:
     page = np.full((60, 80), 255, dtype=np.uint8)
     picture = Image.open(io.BytesIO(render_overlay_png(page, PageResult(1, 80, 60, ()))))
     assert picture.size == (80, 60)
+
+
+def test_a_page_the_reader_turned_is_drawn_turned_with_its_boxes_on_it() -> None:
+    page = np.full((300, 200), 250, dtype=np.uint8)  # fed sideways: read turned 90 degrees, 200 high
+    result = PageResult(1, 200, 300, (_field(Box(40, 120, 200, 50), False),), rotation=90)
+    picture = Image.open(io.BytesIO(render_overlay_png(page, result)))
+    assert picture.size == (300, 200)
+    assert np.asarray(picture)[145, 40] == OK  # the field's left edge, in the turned frame
+    assert PageResult.from_dict(result.to_dict()) == result

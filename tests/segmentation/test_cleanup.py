@@ -112,3 +112,13 @@ def test_joined_to_keeps_the_extra_pixels_reaching_the_ink_through_each_other() 
     assert joined[4, 8:20].all() and joined[5, 19:25].all()
     assert not joined[10, 30:36].any() and not (joined & ~extra).any()
     assert not cleanup.joined_to(np.zeros_like(ink), extra).any()
+
+
+def test_turn_is_clockwise_by_quarter_turns() -> None:
+    gray = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    assert np.array_equal(cleanup.turn(gray, 90), np.rot90(gray, -1))
+    assert np.array_equal(cleanup.turn(gray, 180), gray[::-1, ::-1])
+    assert np.array_equal(cleanup.turn(gray, 270), np.rot90(gray, 1))
+    assert cleanup.turn(gray, 0) is gray
+    with pytest.raises(ValueError, match="multiple of 90"):
+        cleanup.turn(gray, 45)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pypdfium2 as pdfium
 from numpy.typing import NDArray
@@ -38,6 +39,10 @@ _LABELS = {"webp": "WebP"}
 # Formats whose extra frames are animation, not pages: only the first frame is read.
 _MULTIPAGE_FORMATS = ("tiff",)
 _POINTS_PER_INCH = 72.0
+# Declared pixel aspect ratios (x dpi / y dpi, or the inverse) read as square within this much;
+# beyond MAX_PIXEL_ASPECT they are taken for broken metadata. Fax modes: 204 x 98 (2.08), 204 x 196.
+SQUARE_PIXEL_TOLERANCE = 0.05
+MAX_PIXEL_ASPECT = 4.0
 _ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
 
 # pdfium is not thread-safe: every call into it (open, count, size, render, close) holds this.
@@ -190,8 +195,36 @@ def _decode_frame(image: Image.Image, number: int, source: str, fmt: str, limits
         width, height = image.size
         _check_pixels(width, height, source, f"page {number}", limits)
         image.load()
+        dpi = image.info.get("dpi")
         upright = ImageOps.exif_transpose(image) or image
-        return _to_gray(upright)
+        if dpi is not None and upright.size != image.size:
+            dpi = (dpi[1], dpi[0])  # turned a quarter: the resolutions swap axes too
+        gray = _to_gray(upright)
+    return _square_pixels(gray, dpi, source, f"page {number}", limits)
+
+
+def _square_pixels(
+    gray: NDArray[np.uint8], dpi: object, source: str, what: str, limits: LoadLimits
+) -> NDArray[np.uint8]:
+    """``gray`` with its coarser axis stretched to the finer one's resolution, when the file declares
+    pixels that are not square (a fax in standard mode is 204 x 98 dpi: its digits come half as tall).
+
+    Ratios within ``SQUARE_PIXEL_TOLERANCE`` of 1 and past ``MAX_PIXEL_ASPECT`` (no scanner or fax
+    makes those: broken metadata) are left alone.
+    """
+    try:
+        x_dpi, y_dpi = (float(v) for v in dpi)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return gray
+    if not (x_dpi > 0 and y_dpi > 0):
+        return gray
+    ratio = max(x_dpi, y_dpi) / min(x_dpi, y_dpi)
+    if ratio < 1 + SQUARE_PIXEL_TOLERANCE or ratio > MAX_PIXEL_ASPECT:
+        return gray
+    height, width = gray.shape
+    size = (width, round(height * ratio)) if x_dpi > y_dpi else (round(width * ratio), height)
+    _check_pixels(*size, source, f"{what} with square pixels", limits)
+    return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR), np.uint8)
 
 
 def _to_gray(image: Image.Image) -> NDArray[np.uint8]:

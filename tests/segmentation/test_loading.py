@@ -94,6 +94,30 @@ def test_jpeg_exif_orientation_is_applied(orientation: int, bar_corner: tuple[in
     assert page[page.shape[0] - 1 - row, page.shape[1] - 1 - col] > 180
 
 
+@pytest.mark.parametrize(
+    ("dpi", "shape"),
+    [
+        ((204, 98), (83, 60)),
+        ((98, 204), (40, 125)),
+        ((204, 196), (40, 60)),
+        ((300, 300), (40, 60)),
+        ((400, 50), (40, 60)),
+    ],
+)
+def test_pixels_declared_not_square_are_made_square(dpi: tuple[int, int], shape: tuple[int, int]) -> None:
+    """A fax in standard mode (204 x 98 dpi) comes half as tall: its coarse axis is stretched.
+    Near-square (204 x 196) and absurd (8:1, broken metadata) declarations are left alone."""
+    image = load_page(encode(ink_image(60, 40), "tiff", dpi=dpi), "fax.tif", 1).image
+    assert image.shape == shape
+    assert image[8, 8] < 60 and image[-3, -3] > 200  # the bar still top left, the paper light
+
+
+def test_a_page_made_square_is_checked_against_the_pixel_limit() -> None:
+    data = encode(ink_image(60, 40), "tiff", dpi=(200, 100))
+    with pytest.raises(LimitExceeded, match="square pixels"):
+        load_page(data, "fax.tif", 1, LoadLimits(max_pixels=3000))
+
+
 def test_multipage_tiff_frames_are_pages_in_order() -> None:
     data = multipage_tiff(3)
     assert count_pages(data, "scan.tif") == 3

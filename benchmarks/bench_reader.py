@@ -123,9 +123,9 @@ def main() -> None:
         gaps = [int(g) for g in rng.integers(-1, 7, size=args.digits - 1)]
         lines.append((make_line(digits.images[picks], gaps), "".join(str(d) for d in digits.labels[picks])))
     if args.scale != 1.0:
+        method = cv2.INTER_AREA if args.scale < 1.0 else cv2.INTER_CUBIC  # a coarser or a finer scan
         lines = [
-            (cv2.resize(image, None, fx=args.scale, fy=args.scale, interpolation=cv2.INTER_AREA), text)
-            for image, text in lines
+            (cv2.resize(image, None, fx=args.scale, fy=args.scale, interpolation=method), text) for image, text in lines
         ]
     for image, _ in lines[:10]:
         read_image(model, image, "line", params)  # warm-up: the traced model specialises on first calls

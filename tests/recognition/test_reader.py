@@ -320,6 +320,31 @@ def test_a_fax_in_standard_mode_reads_as_a_square_pixel_scan(classifier: Classif
     assert [f.text for f in result.fields] == ["".join(c for c in e["text"] if c.isdigit()) for e in truth["fields"]]
 
 
+def test_line_mode_reads_large_writing_reduced_with_boxes_in_the_image_pixels(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recognition.reader as reader
+
+    ink = hershey("70238")
+    paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)
+    paper[20 : 20 + ink.shape[0], 30 : 30 + ink.shape[1]][ink > 0] = 20
+    full = read_image(classifier, paper, "line").fields[0]
+    large = cv2.resize(paper, None, fx=6.0, fy=6.0, interpolation=cv2.INTER_CUBIC)  # digits ~180 px high
+    heights: list[int] = []
+
+    def line_field(image: NDArray[np.uint8], params: object) -> Field:
+        heights.append(image.shape[0])
+        return reader_line_field(image, params)
+
+    reader_line_field = reader.line_field
+    monkeypatch.setattr(reader, "line_field", line_field)
+    field = read_image(classifier, large, "line").fields[0]
+    assert heights and heights[0] < 0.7 * large.shape[0]  # read reduced, the writing ~100 px high
+    assert field.text == "70238" == full.text
+    for got, want in zip(field.digits, full.digits, strict=True):
+        assert abs(got.box.x - want.box.x * 6) <= 12 and abs(got.box.x2 - want.box.x2 * 6) <= 12
+
+
 def test_line_mode_reads_a_string_on_paper(classifier: Classifier) -> None:
     ink = hershey("70238")
     paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)

@@ -78,6 +78,39 @@ def test_upload_two_files_and_see_both_results(page, live_service, tmp_path: Pat
     assert errors.messages == []
 
 
+def test_a_form_fed_sideways_is_shown_read_upright(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A form scanned sideways is read turned back; the job page says so and shows the overlay upright."""
+    from recognition.mnist import DigitSet
+    from recognition.synthetic import make_form
+    from segmentation.cleanup import turn
+    from tests.recognition.test_pairs import drawn_digits
+
+    tab, errors = page
+    images, labels = drawn_digits(200)
+    gray, truth = make_form(np.random.default_rng(1), DigitSet(images, labels, Path("drawn"), Path("drawn")))
+    assert cv2.imwrite(str(tmp_path / "sideways.png"), turn(gray, 270))  # fed turned counter-clockwise
+
+    tab.goto("/")
+    tab.set_input_files("#file-input", [str(tmp_path / "sideways.png")])
+    tab.check("input[name=mode][value=page]")
+    tab.click("#submit-button")
+    tab.wait_for_url("**/jobs/*", timeout=RESULT_TIMEOUT_MS)
+    tab.wait_for_selector("#job-state[data-state=done]", timeout=RESULT_TIMEOUT_MS)
+    caption = tab.locator(".page .page-size")
+    caption.wait_for()
+    assert "read turned 90° clockwise (it came sideways)" in (caption.text_content() or "")
+    height, width = gray.shape
+    overlay = tab.locator(".page .overlay")
+    assert overlay.get_attribute("width") == str(width) and overlay.get_attribute("height") == str(height)
+    tab.wait_for_load_state("networkidle")
+    natural = overlay.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert abs(natural[0] / natural[1] - width / height) < 0.02  # drawn upright (sideways it would be h / w)
+    assert tab.locator(".field-text").all_text_contents() == [
+        "".join(c for c in e["text"] if c.isdigit()) for e in truth["fields"]
+    ]
+    assert errors.messages == []
+
+
 def test_jobs_list_forgets_a_job(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     tab, errors = page
     write_digit_string(tmp_path / "one.png", "38")

@@ -99,6 +99,10 @@ function pageSection(page, overallIndex, source) {
   }
   const fields = page.fields || [];
   const review = fields.filter((f) => f.needs_review).length;
+  // The overlay is drawn the way the page was read: turned a quarter, its sides swap.
+  const sideways = page.rotation === 90 || page.rotation === 270;
+  const [shownWidth, shownHeight] = sideways ? [page.height, page.width] : [page.width, page.height];
+  const turned = page.rotation ? ` · read turned ${page.rotation}° clockwise (it came ${page.rotation === 180 ? "upside down" : "sideways"})` : "";
   const overlay = el(
     "figure",
     {},
@@ -107,10 +111,10 @@ function pageSection(page, overallIndex, source) {
       src: jobApiUrl(jobId, `/pages/${overallIndex}/overlay.png`),
       alt: `Page ${page.page} of ${source} with the fields and digits found`,
       loading: "lazy",
-      width: page.width || null,
-      height: page.height || null,
+      width: shownWidth || null,
+      height: shownHeight || null,
     }),
-    el("figcaption", { text: `${page.width || "?"} × ${page.height || "?"} px` }),
+    el("figcaption", { class: "page-size", text: `${page.width || "?"} × ${page.height || "?"} px${turned}` }),
   );
   const summary = el("p", {}, `${fields.length} field${fields.length === 1 ? "" : "s"} read.`);
   if (review) summary.append(" ", el("span", { class: "review-note", text: `${review} need${review === 1 ? "s" : ""} review.` }));

@@ -189,6 +189,8 @@ def main() -> None:
                 "spurious_fields": totals["spurious"],
                 "spurious_fields_flagged": totals["spurious_flagged"],
                 "ms_per_page_wall_median": round(1000 * float(np.median(wall)), 1),
+                "ms_per_page_wall_mean": round(1000 * float(np.mean(wall)), 1),
+                "ms_per_page_wall_p90": round(1000 * float(np.percentile(wall, 90)), 1),
                 "ms_per_page_cpu_median": round(1000 * float(np.median(cpu)), 1),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             },

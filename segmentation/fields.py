@@ -188,6 +188,7 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
     _check_gray(gray)
     scale = _page_scale(gray.shape)
     h, w = gray.shape
+    gray = cleanup.blank_dark_margins(gray)
 
     # 1. Skew, on a reduced copy: the projection profile needs no fine detail.
     factor = max(1, round(max(h, w) / 1000.0))

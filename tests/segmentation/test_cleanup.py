@@ -122,3 +122,18 @@ def test_turn_is_clockwise_by_quarter_turns() -> None:
     assert cleanup.turn(gray, 0) is gray
     with pytest.raises(ValueError, match="multiple of 90"):
         cleanup.turn(gray, 45)
+
+
+def test_the_dark_surround_of_a_sheet_is_painted_paper_and_the_sheet_left_alone() -> None:
+    page = np.full((1000, 700), 235, np.uint8)
+    cv2.putText(page, "42", (100, 300), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 20, 8)  # handwriting-thick digits
+    cv2.rectangle(page, (300, 600), (600, 700), 10, -1)  # a solid printed block inside the sheet
+    cv2.line(page, (0, 900), (200, 900), 20, 6)  # a stroke running off the sheet's edge
+    scan = np.full((1100, 800), 12, np.uint8)  # the scanner's black bed around the sheet
+    scan[60:1060, 40:740] = page
+    blanked = cleanup.blank_dark_margins(scan)
+    assert blanked[:60].min() >= 200 and blanked[:, :40].min() >= 200 and blanked[1060:].min() >= 200
+    assert np.array_equal(blanked[80:1040, 60:720], scan[80:1040, 60:720])  # the sheet itself untouched
+    assert blanked[960, 140] < 60  # the stroke at the sheet's edge is ink still
+    # A sheet without a surround is returned as it is, the solid block and all.
+    assert cleanup.blank_dark_margins(page) is page

@@ -20,6 +20,11 @@ from segmentation.elements import GrayImage
 # security patterns, coloured paper tints and scanner noise out of the ink; dark pencil
 # (~150 on white) still passes. Chosen on the synthetic check backgrounds (tint <= 215).
 MIN_INK_CONTRAST = 70
+# contrast_floor: on a faint page the floor is this share of its ink's core contrast (the level its
+# INK_CORE_PX most contrasted pixels reach), never under MIN_FAINT_CONTRAST.
+FAINT_SHARE = 0.5
+INK_CORE_PX = 2000
+MIN_FAINT_CONTRAST = 35
 # The background estimate is taken at a reduced scale where the closing kernel is this wide.
 REDUCED_KERNEL_PX = 9
 # Skew search: a coarse sweep, then a fine one around the best coarse angle.
@@ -125,11 +130,29 @@ def binarise(gray: GrayImage, *, kernel_px: int, min_contrast: int = MIN_INK_CON
     """
     paper = estimate_paper(gray, kernel_px)
     flat = as_gray(cv2.divide(gray, paper, scale=255.0))
+    contrast = as_gray(cv2.subtract(paper, gray))
+    min_contrast = contrast_floor(contrast, min_contrast)
     threshold = ink_threshold(flat, min_contrast)
     # THRESH_BINARY_INV: a pixel at or below the threshold becomes ink (255).
     _, ink = cv2.threshold(flat, threshold, 255, cv2.THRESH_BINARY_INV)
-    _, contrasted = cv2.threshold(cv2.subtract(paper, gray), min_contrast - 1, 255, cv2.THRESH_BINARY)
+    _, contrasted = cv2.threshold(contrast, min_contrast - 1, 255, cv2.THRESH_BINARY)
     return flat, as_gray(cv2.bitwise_and(ink, contrasted))
+
+
+def contrast_floor(contrast: GrayImage, min_contrast: int) -> int:
+    """The contrast floor of ink on this page: ``min_contrast``, or on a faint page (a light scan,
+    pencil) ``FAINT_SHARE`` of its ink's contrast, not under ``MIN_FAINT_CONTRAST``.
+
+    The ink's contrast is that of its core: the level the ``INK_CORE_PX`` most contrasted pixels
+    reach (a few digits' worth). A page of dark ink keeps the full floor (its core is at least
+    ``min_contrast / FAINT_SHARE``), so security tints stay out; on a page scanned so light that
+    its ink is 80 levels under the paper, the fixed floor of 70 kept only the strokes' cores.
+    ``contrast``: paper minus gray, (H, W) uint8.
+    """
+    counts = np.bincount(contrast.ravel(), minlength=256)
+    above = np.cumsum(counts[::-1])[::-1]  # above[c]: pixels with contrast c or more
+    core = int(np.flatnonzero(above >= min(INK_CORE_PX, contrast.size))[-1])
+    return int(max(MIN_FAINT_CONTRAST, min(min_contrast, FAINT_SHARE * core)))
 
 
 def component_boxes(ink: GrayImage) -> tuple[NDArray[np.int64], NDArray[np.int64], list[NDArray[np.int32]]]:

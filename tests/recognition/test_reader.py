@@ -314,6 +314,20 @@ def test_a_sheet_scanned_askew_on_a_black_bed_reads_as_the_sheet(classifier: Cla
     assert [f.text for f in page.fields] == ["".join(c for c in e["text"] if c.isdigit()) for e in truth["fields"]]
 
 
+def test_a_form_scanned_light_reads_as_scanned_dark(classifier: Classifier) -> None:
+    """A scan so light that the ink is ~68 levels under the paper: its fields read as the dark scan's.
+    With the fixed contrast floor of 70, none of its 6 fields was read (5 fields of stray digits)."""
+    from recognition.mnist import DigitSet
+    from recognition.synthetic import make_form
+    from tests.recognition.test_pairs import drawn_digits
+
+    images, labels = drawn_digits(200)
+    gray, truth = make_form(np.random.default_rng(0), DigitSet(images, labels, Path("drawn"), Path("drawn")))
+    light = (255 - (255 - gray.astype(np.float32)) * 0.35).round().astype(np.uint8)
+    page = read_image(classifier, light, "page")
+    assert [f.text for f in page.fields] == ["".join(c for c in e["text"] if c.isdigit()) for e in truth["fields"]]
+
+
 def test_a_fax_in_standard_mode_reads_as_a_square_pixel_scan(classifier: Classifier) -> None:
     """A form faxed at 204 x 98 dpi (its digits half as tall as wide): loaded with square pixels, its
     fields all read right; read squashed, 5 of its 6 were misread."""

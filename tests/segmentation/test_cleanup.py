@@ -137,3 +137,19 @@ def test_the_dark_surround_of_a_sheet_is_painted_paper_and_the_sheet_left_alone(
     assert blanked[960, 140] < 60  # the stroke at the sheet's edge is ink still
     # A sheet without a surround is returned as it is, the solid block and all.
     assert cleanup.blank_dark_margins(page) is page
+
+
+def test_a_faint_page_gets_a_lower_ink_floor_and_its_strokes_whole() -> None:
+    page = np.full((300, 400), 235, np.uint8)
+    cv2.putText(page, "47", (60, 220), cv2.FONT_HERSHEY_SIMPLEX, 5.0, 40, 12)
+    light = (255 - (255 - page.astype(np.float32)) * 0.4).round().astype(np.uint8)  # ink 169 on 247
+    assert cleanup.contrast_floor(cv2.subtract(np.full_like(page, 235), page), 70) == 70
+    assert cleanup.contrast_floor(cv2.subtract(np.full_like(light, 247), light), 70) == 39  # half of 78
+    _, strong = cleanup.binarise(page, kernel_px=41)
+    _, faint = cleanup.binarise(light, kernel_px=41)
+    overlap = np.count_nonzero(strong & faint) / np.count_nonzero(strong | faint)
+    assert overlap > 0.9
+    # A blank page with scanner noise stays blank: the floor never goes under MIN_FAINT_CONTRAST.
+    rng = np.random.default_rng(0)
+    noise = np.clip(rng.normal(240, 6, (300, 400)), 0, 255).astype(np.uint8)
+    assert not cleanup.binarise(noise, kernel_px=41)[1].any()

@@ -1,6 +1,6 @@
 """Page-reading benchmark: synthetic forms from MNIST test digits read end to end in ``page`` mode.
 
-Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi D] [--shrink F] [--turn 0|90|180|270] [--weights W]
+Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi D] [--shrink F] [--turn 0|90|180|270] [--scan clean|bed|light|fax] [--weights W]
 [--source test|val] [--no-pairs]``.
 Forms come from ``recognition.synthetic.make_form`` (printed title and labels, comb and free
 fields, digits touching boxes and each other, skew up to 5 degrees, blur, noise, JPEG
@@ -22,6 +22,7 @@ the flags for each threshold follow from the lowest digit confidence of each fie
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import resource
 import sys
@@ -33,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -112,6 +114,35 @@ def shrunk(gray: np.ndarray, truth: dict[str, Any], factor: float) -> tuple[np.n
     return small, {**truth, "fields": fields}
 
 
+SCANS = ("clean", "bed", "light", "fax")
+BED_LEVEL, BED_TILT_DEG, LIGHT_CONTRAST = 12, 2.0, 0.35
+
+
+def scanned(gray: np.ndarray, truth: dict[str, Any], scan: str, dpi: int) -> tuple[bytes, str, dict[str, Any]]:
+    """A form's file as ``scan`` makes it (see ``--scan``), its extension, and its truth in the
+    frame the reader reports (the bed's margin added; the fax's square pixels at 204 dpi)."""
+    if scan == "bed":
+        pad = round(0.05 * gray.shape[1])
+        bed = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=BED_LEVEL)
+        matrix = cv2.getRotationMatrix2D((bed.shape[1] / 2, bed.shape[0] / 2), BED_TILT_DEG, 1.0)
+        gray = cv2.warpAffine(bed, matrix, (bed.shape[1], bed.shape[0]), borderValue=BED_LEVEL)
+        # The reader deskews about the page's centre, which is the bed's: boxes come back unrotated.
+        fields = [{**f, "bbox": [f["bbox"][0] + pad, f["bbox"][1] + pad, *f["bbox"][2:]]} for f in truth["fields"]]
+        truth = {**truth, "fields": fields}
+    elif scan == "light":
+        gray = (255 - (255 - gray.astype(np.float32)) * LIGHT_CONTRAST).round().astype(np.uint8)
+    elif scan == "fax":
+        factor = 204 / dpi
+        size = (round(gray.shape[1] * factor), round(gray.shape[0] * 98 / dpi))
+        out = io.BytesIO()
+        Image.fromarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA)).save(out, format="TIFF", dpi=(204, 98))
+        fields = [{**f, "bbox": [round(v * factor) for v in f["bbox"]]} for f in truth["fields"]]
+        return out.getvalue(), "tif", {**truth, "fields": fields}
+    ok, png = cv2.imencode(".png", gray)
+    assert ok
+    return png.tobytes(), "png", truth
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "mnist")
@@ -131,6 +162,13 @@ def main() -> None:
         choices=(0, 90, 180, 270),
         default=0,
         help="feed each form turned counter-clockwise by this much: the reader should turn it back",
+    )
+    parser.add_argument(
+        "--scan",
+        choices=SCANS,
+        default="clean",
+        help="how each form comes from the scanner: as drawn; on a black bed, tilted 2 degrees; so light "
+        "that the ink is 0.35 of its contrast; as a fax in standard mode (204 x 98 dpi TIFF)",
     )
     parser.add_argument("--seed", type=int, default=2026)
     add_reading_arguments(parser)
@@ -153,10 +191,9 @@ def main() -> None:
             gray, truth = shrunk(gray, truth, args.shrink)
         if args.turn:
             gray = turn(gray, 360 - args.turn)  # truth boxes stay upright: the reader reports them so
-        ok, png = cv2.imencode(".png", gray)
-        assert ok
+        data, name, truth = scanned(gray, truth, args.scan, args.dpi)
         start_wall, start_cpu = time.perf_counter(), time.process_time()
-        page = load_page(png.tobytes(), f"form-{index}.png", 1)
+        page = load_page(data, f"form-{index}.{name}", 1)
         result = read_page(model, page, "page", read_params).to_dict()
         if index == 0:
             continue  # warm-up

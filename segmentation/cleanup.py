@@ -139,9 +139,9 @@ def binarise(gray: GrayImage, *, kernel_px: int, min_contrast: int = MIN_INK_CON
     return flat, as_gray(cv2.bitwise_and(ink, contrasted))
 
 
-def contrast_floor(contrast: GrayImage, min_contrast: int) -> int:
+def contrast_floor(contrast: GrayImage, min_contrast: int, minimum: int = MIN_FAINT_CONTRAST) -> int:
     """The contrast floor of ink on this page: ``min_contrast``, or on a faint page (a light scan,
-    pencil) ``FAINT_SHARE`` of its ink's contrast, not under ``MIN_FAINT_CONTRAST``.
+    pencil) ``FAINT_SHARE`` of its ink's contrast, not under ``minimum``.
 
     The ink's contrast is that of its core: the level the ``INK_CORE_PX`` most contrasted pixels
     reach (a few digits' worth). A page of dark ink keeps the full floor (its core is at least
@@ -152,7 +152,7 @@ def contrast_floor(contrast: GrayImage, min_contrast: int) -> int:
     counts = np.bincount(contrast.ravel(), minlength=256)
     above = np.cumsum(counts[::-1])[::-1]  # above[c]: pixels with contrast c or more
     core = int(np.flatnonzero(above >= min(INK_CORE_PX, contrast.size))[-1])
-    return int(max(MIN_FAINT_CONTRAST, min(min_contrast, FAINT_SHARE * core)))
+    return int(max(minimum, min(min_contrast, FAINT_SHARE * core)))
 
 
 def component_boxes(ink: GrayImage) -> tuple[NDArray[np.int64], NDArray[np.int64], list[NDArray[np.int32]]]:

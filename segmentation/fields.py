@@ -35,6 +35,9 @@ DIGIT_SHARE_OF_CELL = 0.7
 WRITING_PERCENTILE = 75
 MIN_WRITING_PIECE_PX = 4
 FLAT_PIECE_RATIO = 3.0
+# On a faint page the printed rules' contrast floor (PageParams.min_rule_contrast) drops as the ink's
+# does (segmentation.cleanup.contrast_floor), not under this.
+MIN_FAINT_RULE_CONTRAST = 20
 # From this scale (~200 dpi A4) up, rules are searched at half resolution.
 RULE_POOL_FROM_SCALE = 1.3
 
@@ -204,7 +207,11 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
         upright, kernel_px=_px(params.paper_kernel_px, scale, 9), min_contrast=params.min_ink_contrast
     )
     # Printed lines are often fainter than handwriting; a long run needs less contrast to count.
-    faint = cleanup.as_gray(cv2.threshold(flat, 255 - params.min_rule_contrast, 255, cv2.THRESH_BINARY_INV)[1])
+    # On a faint scan the rules are as faint as the ink: their floor drops with the ink's (contrast_floor).
+    rule_contrast = cleanup.contrast_floor(
+        cleanup.as_gray(cv2.bitwise_not(flat)), params.min_rule_contrast, minimum=MIN_FAINT_RULE_CONTRAST
+    )
+    faint = cleanup.as_gray(cv2.threshold(flat, 255 - rule_contrast, 255, cv2.THRESH_BINARY_INV)[1])
     del flat  # page-sized masks are let go as soon as they are spent: peak memory is the budget
 
     # 3. Printed structure: long rules, combs (two rules joined by walls), long vertical rules.

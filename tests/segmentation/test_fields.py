@@ -226,6 +226,16 @@ def test_find_fields_comb_and_free_strings_in_reading_order(skew: float) -> None
     assert np.count_nonzero(prepared.ink[310:330, 100:520]) < 100
 
 
+def test_a_comb_scanned_faint_is_still_a_comb() -> None:
+    page, drawn = _form_page()
+    light = (255 - (255 - page.astype(np.float32)) * 0.2).round().astype(np.uint8)  # rules 40 levels under the paper
+    prepared = prepare_page(light)
+    assert len(prepared.combs) == 1 and len(prepared.combs[0].cells) == 6
+    fields = find_fields(prepared)
+    assert [f.kind for f in fields] == ["comb", "free", "free", "free"]
+    assert _iou(fields[0].box, drawn["comb"]) > 0.7
+
+
 def test_empty_page_has_no_fields() -> None:
     rng = np.random.default_rng(3)
     page = np.clip(235 + rng.normal(0, 5, (700, 500)), 0, 255).astype(np.uint8)

@@ -4,7 +4,10 @@ Three modes (:data:`MODES`): ``digit`` reads the whole image as one digit (any c
 ``line`` reads it as one handwritten digit string, ``page`` finds the comb and free fields
 of a scanned form and reads each (free strings that hold no digit, or that look machine
 printed, such as titles, are left out). Every candidate crop of an image is classified in
-one batched model call. Boxes in the results are page pixels (the deskewed page in ``page`` mode).
+one batched model call. Images are read at the scale the reader is made for (small writing
+enlarged, large pages and large line writing reduced) and, in ``page`` mode, turned upright when
+read badly as they came. Boxes in the results are the image's own pixels (in ``page`` mode, of
+the page turned by ``PageResult.rotation`` and deskewed).
 """
 
 from __future__ import annotations

@@ -69,40 +69,47 @@ def estimate_paper(gray: GrayImage, kernel_px: int) -> GrayImage:
     return np.maximum(paper, 1)
 
 
-def blank_dark_margins(gray: GrayImage) -> GrayImage:
+def blank_dark_margins(gray: GrayImage) -> tuple[GrayImage, GrayImage]:
     """``gray`` with the dark surround of the sheet painted paper-coloured (a scanner's black bed or
-    lid showing around a sheet fed askew or shifted, the black edges of a photocopy).
+    lid showing around a sheet fed askew or shifted, the black edges of a photocopy), and its
+    :func:`reduced_copy` painted alike (prepare_page measures the skew on it).
 
-    On a reduced copy (long side ~``MARGIN_REDUCED_SIDE_PX``), pixels at least ``MARGIN_CONTRAST``
-    darker than the paper (the ``MARGIN_PAPER_PERCENTILE`` of the levels, paper even where the
-    surround is most of the image) form solid areas where a ``MARGIN_SOLID_PX`` square fits
-    (no pen stroke is that thick); those touching the image's edge, grown by ``MARGIN_GROW_PX``
-    (their soft rim), are outside the sheet. Left alone, their edges were read as rules, their
-    corners as digits. They are painted the sheet's median level. Returns ``gray`` itself when there
-    are none.
+    On the reduced copy, pixels at least ``MARGIN_CONTRAST`` darker than the paper (the
+    ``MARGIN_PAPER_PERCENTILE`` of the levels, paper even where the surround is most of the image)
+    form solid areas where a ``MARGIN_SOLID_PX`` square fits (no pen stroke is that thick); those
+    touching the image's edge, grown by ``MARGIN_GROW_PX`` (their soft rim), are outside the sheet.
+    Left alone, their edges were read as rules, their corners as digits. They are painted the
+    sheet's median level. Returns the images themselves when there are none.
     """
-    h, w = gray.shape
-    factor = max(1, round(max(h, w) / MARGIN_REDUCED_SIDE_PX))
-    small = as_gray(cv2.resize(gray, (-(-w // factor), -(-h // factor)), interpolation=cv2.INTER_AREA))
+    small = reduced_copy(gray)
     dark = (small < _level_at(small, MARGIN_PAPER_PERCENTILE) - MARGIN_CONTRAST).astype(np.uint8)
     kernel = np.ones((MARGIN_SOLID_PX, MARGIN_SOLID_PX), np.uint8)
     solid = cv2.morphologyEx(dark, cv2.MORPH_OPEN, kernel)
     if not solid.any():
-        return gray
+        return gray, small
     _, labels = cv2.connectedComponents(solid, connectivity=8)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     edge = edge[edge > 0]
     if edge.size == 0:
-        return gray
+        return gray, small
     grown = cv2.dilate(np.isin(labels, edge).astype(np.uint8), np.ones((2 * MARGIN_GROW_PX + 1,) * 2, np.uint8))
     outside = as_gray(grown)
     sheet = small[outside == 0]
     if sheet.size == 0:
-        return gray  # nothing but dark: no sheet to read, and nothing to tell it from
-    mask = cv2.resize(outside, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
-    out = gray.copy()
-    out[mask] = round(_level_at(sheet, 50))
-    return out
+        return gray, small  # nothing but dark: no sheet to read, and nothing to tell it from
+    level = round(_level_at(sheet, 50))
+    h, w = gray.shape
+    out, out_small = gray.copy(), small.copy()
+    out[cv2.resize(outside, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)] = level
+    out_small[outside.astype(bool)] = level
+    return out, out_small
+
+
+def reduced_copy(gray: GrayImage) -> GrayImage:
+    """``gray`` reduced (pixel area) by a whole factor to a long side of about ``MARGIN_REDUCED_SIDE_PX``."""
+    h, w = gray.shape
+    factor = max(1, round(max(h, w) / MARGIN_REDUCED_SIDE_PX))
+    return as_gray(cv2.resize(gray, (-(-w // factor), -(-h // factor)), interpolation=cv2.INTER_AREA))
 
 
 def _level_at(levels: NDArray[np.uint8], percentile: float) -> float:

@@ -131,12 +131,13 @@ def test_the_dark_surround_of_a_sheet_is_painted_paper_and_the_sheet_left_alone(
     cv2.line(page, (0, 900), (200, 900), 20, 6)  # a stroke running off the sheet's edge
     scan = np.full((1100, 800), 12, np.uint8)  # the scanner's black bed around the sheet
     scan[60:1060, 40:740] = page
-    blanked = cleanup.blank_dark_margins(scan)
+    blanked, small = cleanup.blank_dark_margins(scan)
+    assert small.shape == scan.shape and small[:20].min() >= 200  # the reduced copy (1100 px: factor 1) painted too
     assert blanked[:60].min() >= 200 and blanked[:, :40].min() >= 200 and blanked[1060:].min() >= 200
     assert np.array_equal(blanked[80:1040, 60:720], scan[80:1040, 60:720])  # the sheet itself untouched
     assert blanked[960, 140] < 60  # the stroke at the sheet's edge is ink still
     # A sheet without a surround is returned as it is, the solid block and all.
-    assert cleanup.blank_dark_margins(page) is page
+    assert cleanup.blank_dark_margins(page)[0] is page
 
 
 def test_a_faint_page_gets_a_lower_ink_floor_and_its_strokes_whole() -> None:

@@ -88,6 +88,9 @@ MAX_READ_PAGE_PIXELS = 2480 * 3508
 # (16 upright pages read twice) the same, under -0.5 one turned page was left as it was.
 TURN_BELOW = -0.4
 TURN_REVIEW = 0.9
+# The turned readings are tried on the page reduced to at most this many pixels (an A4 page at 150
+# dpi); the upright reading's score, at full size, is what they must beat.
+TURN_TRIAL_PIXELS = 1240 * 1754
 # Machine print (see looks_printed): this many digits at least, heights within this share of
 # their median, tops spread (standard deviation) at most this share of it.
 PRINTED_MIN_DIGITS = 4
@@ -181,12 +184,17 @@ def read_image(
         if score is not None and score < TURN_BELOW:
             # Read so badly that the sheet may have been fed turned: its other ways up compete.
             # Combs are only found upright or upside down, so with one the page is not sideways.
+            # The turned readings compete at most at the reference scale (a 300 dpi page at 150 dpi,
+            # a quarter of the work); the winner, if any, is read again at full size.
+            factor = min(1.0, math.sqrt(TURN_TRIAL_PIXELS / gray.size))
+            trial = gray if factor == 1.0 else _resized(gray, factor)
             turns = (180,) if any(f.kind == "comb" for f in fields) else (90, 180, 270)
             for quarter in turns:
-                turned_fields, turned_skew = _read_fields_of_page(model, turn_page(gray, quarter), params)
-                turned_score = _reading_score(turned_fields)
+                turned_score = _reading_score(_read_fields_of_page(model, turn_page(trial, quarter), params)[0])
                 if turned_score is not None and turned_score > score:
-                    fields, skew_deg, score, rotation = turned_fields, turned_skew, turned_score, quarter
+                    score, rotation = turned_score, quarter
+            if rotation:
+                fields, skew_deg = _read_fields_of_page(model, turn_page(gray, rotation), params)
     return PageResult(page=page_number, width=width, height=height, fields=fields, skew_deg=skew_deg, rotation=rotation)
 
 

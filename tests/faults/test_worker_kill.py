@@ -30,6 +30,12 @@ from worker.jobs import JobStore
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 
+# A job is done when its last page's result is stored; that read's attempt is counted as ended just
+# after (the task's finally), so a check made at once can see the last page as cut short too. This
+# made the kill test fail now and then ("0:1" and "5:1" interrupted in a job of six pages, session 13).
+LAST_READ_ENDED = "the last read's end recorded"
+
+
 def reads_in_progress(store: JobStore, job_id: str) -> list[str]:
     """Slots of the job whose read has started and not finished (the attempts counter is positive)."""
     done = set(store.page_reads(job_id))
@@ -59,8 +65,13 @@ def test_killed_pool_child_page_is_read_again_and_counted_once(tmp_path: Path, w
             assert_each_page_once(stack.store, job)
         digits = [p["fields"][0]["text"] for r in jobs[job_id]["results"] for p in r["pages"]]
         assert digits == list("0123456789")
+
         # Exactly one read was cut short by the kill, and the page it was reading was read again.
-        assert len(interrupted_slots(stack.store, job_id) + interrupted_slots(stack.store, other_id)) == 1
+        def cut_short() -> list[str]:
+            return interrupted_slots(stack.store, job_id) + interrupted_slots(stack.store, other_id)
+
+        wait_until(lambda: len(cut_short()) <= 1, 10, LAST_READ_ENDED)
+        assert len(cut_short()) == 1
         assert page_counters(stack.store) == {"pages_done": 12, "pages_failed": 0}  # what /metrics shows
         # The worker's main process survived and replaced its child; no worker died unexpectedly.
         assert first.process.poll() is None and second.process.poll() is None
@@ -78,10 +89,11 @@ def test_killed_worker_page_is_restored_after_visibility_timeout(tmp_path: Path,
 
         stack.start_worker()
         (job,) = wait_finished(stack.store, [job_id], 120).values()
-        # The messages say what happened when this fails (it failed once, in a full run, unexplained).
+        # The messages say what happened when this fails (it failed now and then on the race LAST_READ_ENDED names).
         attempts = read_attempts(stack.store, job_id)
         assert job["state"] == "done", (job, attempts)
         assert_each_page_once(stack.store, job)
         assert [p["fields"][0]["text"] for r in job["results"] for p in r["pages"]] == list("314159"), job
+        wait_until(lambda: len(interrupted_slots(stack.store, job_id)) <= 1, 10, LAST_READ_ENDED)
         assert len(interrupted_slots(stack.store, job_id)) == 1, (attempts, stack.store.page_reads(job_id))
         assert page_counters(stack.store) == {"pages_done": 6, "pages_failed": 0}, attempts

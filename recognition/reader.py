@@ -77,7 +77,7 @@ SMALL_PAGE_WRITING_PX = 40.0
 PAGE_WRITING_PX = 48.0
 MAX_PAGE_UPSCALE = 2.0
 # A page over MAX_READ_PAGE_PIXELS (a 600 dpi scan) is read reduced to it: an A4 page at 600 dpi
-# read whole peaked at 593 MB (RSS), over the 500 MB budget.
+# read whole peaked at 579 MiB RSS (608 MB), over the 500 MB budget.
 MAX_READ_PAGE_PIXELS = 2480 * 3508
 # Page mode: a page whose reading scores under TURN_BELOW (_reading_score: the mean log-confidence
 # of its digits less the share of its fields flagged at a review threshold of TURN_REVIEW) is read

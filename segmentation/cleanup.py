@@ -35,10 +35,10 @@ FINE_STEP_DEG = 0.05
 MAX_SKEW_POINTS = 40_000
 # Below this angle a rotation is not worth its interpolation blur.
 MIN_ROTATION_DEG = 0.05
-# blank_dark_margins: the reduced copy's long side, how much darker than the paper the surround is,
+# reduced_copy's long side; blank_dark_margins: how much darker than the paper the surround is,
 # the side of the square that fits only in solid areas, and how far their soft rim reaches (px of
 # the reduced copy: ~1.7 mm for an A4 page).
-MARGIN_REDUCED_SIDE_PX = 1000
+REDUCED_SIDE_PX = 1000
 MARGIN_PAPER_PERCENTILE = 90
 MARGIN_CONTRAST = 100
 MARGIN_SOLID_PX = 11
@@ -105,10 +105,15 @@ def blank_dark_margins(gray: GrayImage) -> tuple[GrayImage, GrayImage]:
     return out, out_small
 
 
+def reduced_factor(shape: tuple[int, ...]) -> int:
+    """The whole factor :func:`reduced_copy` divides an image of ``shape`` by (long side ~``REDUCED_SIDE_PX``)."""
+    return max(1, round(max(shape[0], shape[1]) / REDUCED_SIDE_PX))
+
+
 def reduced_copy(gray: GrayImage) -> GrayImage:
-    """``gray`` reduced (pixel area) by a whole factor to a long side of about ``MARGIN_REDUCED_SIDE_PX``."""
+    """``gray`` reduced (pixel area) by :func:`reduced_factor`: the copy skew and margins are measured on."""
     h, w = gray.shape
-    factor = max(1, round(max(h, w) / MARGIN_REDUCED_SIDE_PX))
+    factor = reduced_factor(gray.shape)
     return as_gray(cv2.resize(gray, (-(-w // factor), -(-h // factor)), interpolation=cv2.INTER_AREA))
 
 

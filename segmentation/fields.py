@@ -190,12 +190,11 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
     """
     _check_gray(gray)
     scale = _page_scale(gray.shape)
-    h, w = gray.shape
     # 0. The sheet's dark surround out, on the page and on the reduced copy the skew is measured on.
     gray, small = cleanup.blank_dark_margins(gray)
 
     # 1. Skew, on a reduced copy: the projection profile needs no fine detail.
-    factor = max(1, round(max(h, w) / cleanup.MARGIN_REDUCED_SIDE_PX))
+    factor = cleanup.reduced_factor(gray.shape)
     _, small_ink = cleanup.binarise(
         small, kernel_px=_px(params.paper_kernel_px, scale / factor, 9), min_contrast=params.min_ink_contrast
     )

@@ -197,25 +197,27 @@ def _decode_frame(image: Image.Image, number: int, source: str, fmt: str, limits
         image.load()
         dpi = image.info.get("dpi")
         upright = ImageOps.exif_transpose(image) or image
-        if dpi is not None and upright.size != image.size:
-            dpi = (dpi[1], dpi[0])  # turned a quarter: the resolutions swap axes too
         gray = _to_gray(upright)
-    return _square_pixels(gray, dpi, source, f"page {number}", limits)
+    # Turned a quarter by its EXIF orientation, the page's resolutions swap axes too.
+    return _square_pixels(gray, dpi, upright.size != image.size, source, f"page {number}", limits)
 
 
 def _square_pixels(
-    gray: NDArray[np.uint8], dpi: object, source: str, what: str, limits: LoadLimits
+    gray: NDArray[np.uint8], dpi: object, swapped: bool, source: str, what: str, limits: LoadLimits
 ) -> NDArray[np.uint8]:
     """``gray`` with its coarser axis stretched to the finer one's resolution, when the file declares
     pixels that are not square (a fax in standard mode is 204 x 98 dpi: its digits come half as tall).
 
     Ratios within ``SQUARE_PIXEL_TOLERANCE`` of 1 and past ``MAX_PIXEL_ASPECT`` (no scanner or fax
-    makes those: broken metadata) are left alone.
+    makes those: broken metadata) are left alone, and so is a declaration that is no pair of
+    numbers. ``swapped``: the page was turned a quarter after decoding (``dpi`` is the file's).
     """
     try:
         x_dpi, y_dpi = (float(v) for v in dpi)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         return gray
+    if swapped:
+        x_dpi, y_dpi = y_dpi, x_dpi
     if not (x_dpi > 0 and y_dpi > 0):
         return gray
     ratio = max(x_dpi, y_dpi) / min(x_dpi, y_dpi)

@@ -179,7 +179,7 @@ def main() -> None:
     model = load_classifier(args.weights or DEFAULT_WEIGHTS, **network_files(args))
     source = digits_for(args, args.data)
     threshold = ReadParams().review_threshold
-    read_params = ReadParams(pairs=not args.no_pairs, review_threshold=0.0)  # flags follow in score()
+    read_params = ReadParams(pairs=not args.no_pairs, raised=not args.no_raised, review_threshold=0.0)  # flags: score()
     rng = np.random.default_rng(args.seed)
     params = FormParams(width=round(1240 * args.dpi / 150), height=round(1754 * args.dpi / 150))
     totals: Counter[str] = Counter()

@@ -1,7 +1,7 @@
 """Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
 
-Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard|check] [--lines 300]
-[--source test|val] [--no-pairs] [--weights W] [--scale F]``.
+Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard|check|cents] [--lines 300]
+[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F]``.
 ``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
 gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
 60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
@@ -9,7 +9,9 @@ gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light pap
 backgrounds, commas, points and dashes); compared with separators written back in. ``check``:
 ``recognition.synthetic.make_check_line``, a hard line with a printed ``$``, ``#`` or ``*``
 before it and/or a hand-drawn fence (a long stroke, ``=``) after it; judge it by
-``digits_exact_match`` (the fence may come back as a dash).
+``digits_exact_match`` (the fence may come back as a dash). ``cents``:
+``recognition.synthetic.make_cents_line``, 1-6 digits drawn like the hard lines' and two more
+half as high with their tops level with theirs (raised cents), underlined half of the time.
 Each line is read in ``line`` mode (``read_image``: binarisation, guide-line removal,
 over-segmentation, one batched model call, best path). Time is wall time per line in one
 process with ``torch.set_num_threads(1)``, after a warm-up; the model's share is
@@ -37,7 +39,7 @@ from common import add_reading_arguments, digits_for, network_files, text_with_s
 from recognition.classifier import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_image  # noqa: E402
 from recognition.results import FieldResult  # noqa: E402
-from recognition.synthetic import make_check_line  # noqa: E402
+from recognition.synthetic import make_cents_line, make_check_line  # noqa: E402
 from recognition.synthetic import make_line as make_hard_line  # noqa: E402
 from segmentation.strings import StringParams  # noqa: E402
 
@@ -99,7 +101,7 @@ class TimedModel:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "mnist")
-    parser.add_argument("--set", choices=("simple", "hard", "check"), default="simple")
+    parser.add_argument("--set", choices=("simple", "hard", "check", "cents"), default="simple")
     parser.add_argument("--lines", type=int, default=300)
     parser.add_argument("--digits", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
@@ -113,10 +115,12 @@ def main() -> None:
     digits = digits_for(args, args.data)
     rng = np.random.default_rng(args.seed)
     model = TimedModel(load_classifier(args.weights or DEFAULT_WEIGHTS, **network_files(args)))
-    params = ReadParams(string=StringParams(max_cuts_per_component=args.max_cuts), pairs=not args.no_pairs)
+    params = ReadParams(
+        string=StringParams(max_cuts_per_component=args.max_cuts), pairs=not args.no_pairs, raised=not args.no_raised
+    )
     lines = []
-    if args.set in ("hard", "check"):
-        make = make_hard_line if args.set == "hard" else make_check_line
+    if args.set in ("hard", "check", "cents"):
+        make = {"hard": make_hard_line, "check": make_check_line, "cents": make_cents_line}[args.set]
         lines = [make(rng, digits) for _ in range(args.lines)]
     for _ in range(args.lines if args.set == "simple" else 0):
         picks = rng.choice(len(digits), size=args.digits, replace=False)

@@ -10,11 +10,12 @@ from recognition.mnist import DigitSet
 from recognition.synthetic import load_digit_source
 from recognition.train import held_out_digits
 
-MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "sign": "", "other": "?"}  # no truth text holds a sign
+# No truth text holds a sign; raised cents have no mark of their own.
+MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "sign": "", "raised": "", "other": "?"}
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--source test|val``, ``--no-pairs``, ``--weights``, ``--triple-weights`` and ``--line-weights``."""
+    """``--source test|val``, ``--no-pairs``, ``--no-raised``, ``--weights``, ``--triple-weights`` and ``--line-weights``."""
     parser.add_argument(
         "--source",
         choices=("test", "val"),
@@ -22,6 +23,9 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         help="digits from MNIST test, or from the held-out split of MNIST train (for tuning: no network trained on it)",
     )
     parser.add_argument("--no-pairs", action="store_true", help="read without the pair networks (cuts only)")
+    parser.add_argument(
+        "--no-raised", action="store_true", help="read raised writing ending a string (cents) as part of it"
+    )
     parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped weights)")
     parser.add_argument(
         "--triple-weights",

@@ -30,7 +30,7 @@ from recognition.decoding import (
 )
 from recognition.model import REJECT
 from recognition.normalise import normalise_mask
-from recognition.results import FieldResult, PageResult
+from recognition.results import FieldResult, PageResult, Separator
 from segmentation.cleanup import tight_box
 from segmentation.cleanup import turn as turn_page
 from segmentation.elements import Box, Field, GrayImage, Page
@@ -44,7 +44,7 @@ from segmentation.fields import (
     prepare_page,
     writing_height,
 )
-from segmentation.strings import StringParams
+from segmentation.strings import StringParams, raised_tail
 
 MODES = ("page", "line", "digit")
 # A line image whose writing (Otsu's ink rows) is under SMALL_WRITING_PX high, or which is under
@@ -145,6 +145,8 @@ class ReadParams:
     line_weight: float = LINE_WEIGHT
     # Page mode: a page read badly is read turned too (a sheet fed upside down or sideways): see TURN_BELOW.
     turn_pages: bool = True
+    # Read raised writing ending a free string (cents) as a string of its own, joined on: see read_string.
+    raised: bool = True
 
 
 def _pair_model(model: ProbabilityModel, params: ReadParams, kind: str = "free") -> ProbabilityModel | None:
@@ -362,7 +364,53 @@ def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadP
 
 
 def read_string(model: ProbabilityModel, string: Field, params: ReadParams = ReadParams()) -> FieldResult:
-    """Read a free field (binary ink = 255 covering ``string.box``) as a digit string; one model call."""
+    """Read a free field (binary ink = 255 covering ``string.box``) as a digit string.
+
+    Raised writing at its end (cents written small and high) is read as a string of its own and
+    joined on (:func:`split_raised`, :func:`join_raised`).
+    """
+    parts = split_raised(string) if params.raised else None
+    if parts is None:
+        return _read_string(model, string, params)
+    main, tail = (_read_string(model, part, params) for part in parts)
+    return join_raised(string, main, tail) if tail.text else _read_string(model, string, params)
+
+
+def split_raised(string: Field) -> tuple[Field, Field] | None:
+    """A free field split into its main writing and the raised writing ending it, each cropped to
+    its ink (:func:`segmentation.strings.raised_tail`), or None when it ends in none."""
+    split = raised_tail(string.ink)
+    if split is None:
+        return None
+    parts = []
+    for ink in split:
+        found = tight_box(ink)
+        if found is None:
+            return None
+        x, y, w, h = found
+        box = Box(string.box.x + x, string.box.y + y, w, h)
+        parts.append(replace(string, box=box, ink=np.ascontiguousarray(ink[y : y + h, x : x + w]), rules=None))
+    return parts[0], parts[1]
+
+
+def join_raised(string: Field, main: FieldResult, tail: FieldResult) -> FieldResult:
+    """One field of ``string`` read as ``main`` followed by the raised ``tail``: a separator of kind
+    ``raised`` marks where the raised digits begin (an amount's cents: 125 and a raised 50 is 125.50)."""
+    position = len(main.digits)
+    shifted = tuple(replace(s, position=s.position + position) for s in tail.separators)
+    return replace(
+        main,
+        box=string.box,
+        text=main.text + tail.text,
+        confidence=main.confidence * tail.confidence,
+        needs_review=main.needs_review or tail.needs_review,
+        digits=main.digits + tail.digits,
+        separators=(*main.separators, Separator(position, "raised", tail.box), *shifted),
+    )
+
+
+def _read_string(model: ProbabilityModel, string: Field, params: ReadParams) -> FieldResult:
+    """Read a free field as one digit string; one model call."""
     plan, pair_p, triple_p = _plan_free(
         string, params, _pair_model(model, params), _pair_model(model, params, "triple")
     )
@@ -450,6 +498,13 @@ def read_fields(
     The line network, if any, judges each free string's readings and each comb's that it is
     worth judging (:func:`recognition.combs.judged_comb`, :func:`recognition.combs.worth_judging`).
     """
+    wholes, fields = fields, []
+    splits: dict[int, int] = {}  # index in ``fields`` of a main part -> index of its field in ``wholes``
+    for number, f in enumerate(wholes):
+        parts = split_raised(f) if f.kind == "free" and params.raised else None
+        if parts is not None:
+            splits[len(fields)] = number
+        fields.extend(parts or (f,))
     pair_model, comb_pair_model = _pair_model(model, params), _pair_model(model, params, "comb")
     triple_model = _pair_model(model, params, "triple")
     line_model = _line_model(model, params)
@@ -482,4 +537,14 @@ def read_fields(
             )
         else:
             results.append(_decode(plan, rows, f, params, pair_p, triple_p, _line_log_probs(line_model, f)))
-    return tuple(results)
+    joined: list[FieldResult] = []
+    index = 0
+    while index < len(results):
+        if index not in splits:
+            joined.append(results[index])
+            index += 1
+            continue
+        whole, (main, tail) = wholes[splits[index]], results[index : index + 2]
+        joined.append(join_raised(whole, main, tail) if tail.text else _read_string(model, whole, params))
+        index += 2
+    return tuple(joined)

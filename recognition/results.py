@@ -85,7 +85,8 @@ class DigitResult:
 @dataclass(frozen=True, slots=True)
 class Separator:
     """A non-digit mark inside a digit string: ``kind`` is comma, point, dash, slash, sign (a currency
-    sign or fence at an end of the string) or other.
+    sign or fence at an end of the string), raised (no mark: the digits from here on are written
+    small and raised, an amount's cents; the box is theirs) or other.
 
     ``position`` is the number of digits of the field's text that come before it.
     """

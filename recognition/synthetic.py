@@ -328,6 +328,55 @@ def make_line_with_boxes(
     return np.clip(page, 0, 255).astype(np.uint8), text, char_boxes
 
 
+def make_cents_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int = 120) -> tuple[Gray, str]:
+    """An amount with its cents written raised, as on many cheques (125 and a small 50 high after it):
+    ``(gray, text)``, the text the digits (and the main part's separators) with no mark for the cents.
+
+    The main part is drawn like :func:`make_line`'s strings (overlaps, separators, a guide line
+    under it, a security background); two digits 0.45-0.65 as high follow it, their tops near
+    the main digits' tops, underlined by hand half of the time.
+    """
+    length = int(rng.integers(1, 7))
+    digit_h = round(height * rng.uniform(0.45, 0.6))
+    width = round((length + 2) * digit_h * 1.8 + 2 * digit_h)
+    paper = float(rng.uniform(215, 250))
+    page = np.full((height, width), paper, np.float32)
+    if rng.random() < 0.6:
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(15, 40))
+    baseline = (height + digit_h) // 2
+    if rng.random() < 0.7:
+        guide_y = baseline + int(rng.integers(-digit_h // 5, 4))
+        cv2.line(page, (4, guide_y), (width - 4, guide_y), float(rng.uniform(40, 120)), int(rng.integers(1, 4)))
+    ink = float(rng.uniform(0, 60))
+    main = draw_string(
+        page, digits_source, rng, x=digit_h // 2, baseline=baseline, height=digit_h, length=length, ink=ink,
+        overlap=0.3,
+    )  # fmt: skip
+    if main is None:
+        raise ValueError(f"a {length}-digit amount does not fit a {width}-px line")
+    text, box, _ = main
+    small = round(digit_h * rng.uniform(0.45, 0.65))
+    top = max(small // 4 + 2, box[1] + int(rng.integers(-digit_h // 10, digit_h // 10 + 1)))  # on the line
+    cents = draw_string(
+        page, digits_source, rng, x=box[0] + box[2] + round(digit_h * rng.uniform(0.05, 0.3)),
+        baseline=top + small, height=small, length=2, ink=ink, separators=False, overlap=0.1,
+    )  # fmt: skip
+    if cents is None:
+        raise ValueError("the cents do not fit the line")
+    cents_text, cents_box, _ = cents
+    end = cents_box[0] + cents_box[2]
+    if rng.random() < 0.5:
+        reach = round(small * rng.uniform(0.0, 0.3))
+        y = cents_box[1] + cents_box[3] + round(small * rng.uniform(0.05, 0.25))
+        thick = max(2, round(digit_h * rng.uniform(0.05, 0.09)))
+        tilt = int(rng.integers(-2, 3))
+        cv2.line(page, (cents_box[0] - reach, y), (end + reach, y + tilt), ink, thick, cv2.LINE_AA)
+        end += reach
+    page = np.ascontiguousarray(page[:, : min(width, end + digit_h // 2)])
+    page += rng.normal(0.0, rng.uniform(1.0, 5.0), page.shape).astype(np.float32)
+    return np.clip(page, 0, 255).astype(np.uint8), text + cents_text
+
+
 CHECK_SIGNS = ("$", "$", "#", "*")
 CHECK_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX)
 

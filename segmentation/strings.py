@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from segmentation.elements import Box, DigitCandidate, GrayImage
 from segmentation.errors import InvalidInput
+from segmentation.structure import find_rules
 
 # Pieces whose larger side is below this share of the string height are dust; a handwritten
 # point is about 0.12-0.2 of the digit height, so this keeps points, commas and dashes.
@@ -278,3 +279,115 @@ def _slice_atom(mask: NDArray[np.uint8], box: Box, left: int, right: int) -> lis
     atom_box = Box(box.x + left + x0, box.y + y0, x1 - x0, y1 - y0)
     mask_part = np.ascontiguousarray(part[y0:y1, x0:x1])
     return [Segment(atom_box, mask_part, cut_before=left > 0, cut_after=right < box.w)]
+
+
+# Raised writing at the end of a string: cents written small and high after an amount (125
+# and a raised 50, as on many cheques), often underlined. The band is that of the digit-like
+# pieces at least RAISED_BAND_SHARE of the 75th percentile of their heights (of the tallest
+# with fewer than RAISED_PERCENTILE_PIECES of them): a printed $ before an amount may be much
+# taller than its digits. Raised pieces end the string (by their right edges), end at most
+# RAISED_BOTTOM_SHARE of the way down the band and are at most RAISED_MAX_HEIGHT_SHARE of its
+# height tall, not counting an underline along their bottom (horizontal runs at least
+# RAISED_UNDERLINE_SHARE of the piece wide and RAISED_UNDERLINE_MIN_SHARE of the band long,
+# their rows at most RAISED_UNDERLINE_THICK_SHARE of the band, above its baseline, under two
+# pieces RAISED_MIN_HEIGHT_SHARE tall: cents are two digits, a 1 on its foot is none); together they
+# are at least RAISED_MIN_HEIGHT_SHARE of the band tall, RAISED_MIN_WIDTH_SHARE of it wide and
+# at most RAISED_MAX_ASPECT times as wide as tall (two digits: a stroke is none, nor are the
+# digits of an amount after a taller printed $), a line alone lies under them (a fence after
+# an amount is no underline), and none stands over a main piece (MERGE_X_SHARE: the detached flag of a 5,
+# the top of a broken 3). The underline is in neither part.
+RAISED_BAND_SHARE = 0.75
+RAISED_PERCENTILE_PIECES = 4
+RAISED_BOTTOM_SHARE = 0.75
+RAISED_MAX_HEIGHT_SHARE = 0.75
+RAISED_MIN_HEIGHT_SHARE = 0.4
+RAISED_MIN_WIDTH_SHARE = 0.25
+RAISED_UNDERLINE_SHARE = 0.9
+RAISED_UNDERLINE_MIN_SHARE = 0.3
+RAISED_UNDERLINE_THICK_SHARE = 0.25
+RAISED_MAX_ASPECT = 2.5
+
+
+def raised_tail(ink: GrayImage) -> tuple[GrayImage, GrayImage] | None:
+    """A string's ink (binary, ink = 255) split into its main writing and raised writing at its
+    end (see ``RAISED_*``): two images of ``ink``'s shape, or None when it ends in no such writing."""
+    binary = np.where(ink > 127, 255, 0).astype(np.uint8)
+    count, found, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    labels = np.asarray(found, dtype=np.int32)
+    if count < 3:
+        return None
+    boxes = [Box(*(int(v) for v in stats[i, :4])) for i in range(1, count)]
+    # Digit-like pieces (no specks, no strokes flatter than 2:1) give the band's height.
+    heights = [b.h for b in boxes if b.h >= 0.3 * max(c.h for c in boxes) and b.w <= 2 * b.h]
+    if not heights:
+        return None
+    tallest = float(np.percentile(heights, 75) if len(heights) >= RAISED_PERCENTILE_PIECES else max(heights))
+    speck = max(SPECK_MIN_PX, SPECK_SHARE * tallest)
+    kept = [i for i, b in enumerate(boxes) if max(b.w, b.h) >= speck]
+    tall = [boxes[i] for i in kept if boxes[i].h >= RAISED_BAND_SHARE * tallest]
+    top, baseline = int(np.median([b.y for b in tall])), int(np.median([b.y2 for b in tall]))
+    height = max(1, baseline - top)
+    order = sorted(kept, key=lambda i: boxes[i].x2)
+    raised: list[int] = []
+    written: dict[int, Box] = {}  # the raised pieces' boxes without an underline
+    lines: list[tuple[Box, NDArray[np.bool_]]] = []  # underlines: the piece's box and their pixels in it
+    for i in reversed(order):
+        b, line = _without_underline(labels, i + 1, boxes[i], top, height)
+        if b is not None and (b.y2 > top + RAISED_BOTTOM_SHARE * height or b.h > RAISED_MAX_HEIGHT_SHARE * height):
+            break
+        raised.append(i)
+        if b is not None:
+            written[i] = b
+        if line is not None:
+            lines.append((boxes[i], line))
+    main = [i for i in kept if i not in raised]
+    if not written or not any(boxes[i].h >= RAISED_BAND_SHARE * tallest for i in main):
+        return None
+    span = max(b.y2 for b in written.values()) - min(b.y for b in written.values())
+    width = max(b.x2 for b in written.values()) - min(b.x for b in written.values())
+    if (
+        span < RAISED_MIN_HEIGHT_SHARE * height
+        or not RAISED_MIN_WIDTH_SHARE * height <= width <= RAISED_MAX_ASPECT * span
+    ):
+        return None
+    for a in written.values():
+        if any(min(a.x2, b.x2) - max(a.x, b.x) > MERGE_X_SHARE * min(a.w, b.w) for b in (boxes[j] for j in main)):
+            return None
+    left, right = min(b.x for b in written.values()), max(b.x2 for b in written.values())
+    for i in (i for i in raised if i not in written):  # a line alone underlines the cents: no fence beside them
+        if min(boxes[i].x2, right) - max(boxes[i].x, left) < boxes[i].w / 2:
+            return None
+    tail = np.isin(labels, np.array(raised) + 1)
+    main_ink, tail_ink = np.where(tail, 0, binary).astype(np.uint8), np.where(tail, 255, 0).astype(np.uint8)
+    for box, line in lines:  # the underline goes
+        tail_ink[box.y : box.y2, box.x : box.x2][line] = 0
+    return main_ink, tail_ink
+
+
+def _without_underline(
+    labels: NDArray[np.int32], label: int, box: Box, top: int, height: int
+) -> tuple[Box | None, NDArray[np.bool_] | None]:
+    """Piece ``label`` (``box``) without an underline along its bottom (see ``RAISED_*``): raised cents
+    underlined, the line touching them or alone. Returns the box of the rest (``box`` when there is
+    no such line, None when the piece is only the line) and the line's pixels in ``box`` (or None)."""
+    flat = box.h <= RAISED_UNDERLINE_THICK_SHARE * height
+    if box.y2 > top + height or (box.y2 <= top + RAISED_BOTTOM_SHARE * height and not flat):
+        return box, None  # raised as it is, or below the baseline: no line to take off
+    mask = np.where(labels[box.y : box.y2, box.x : box.x2] == label, 255, 0).astype(np.uint8)
+    length = max(8, round(RAISED_UNDERLINE_SHARE * box.w), round(RAISED_UNDERLINE_MIN_SHARE * height))
+    under = find_rules(mask, length, vertical=False)
+    if not flat:
+        under[: box.h - max(2, box.h // 3)] = 0  # along the bottom of the writing it underlines
+    rows = np.flatnonzero(under.any(axis=1))
+    if not rows.size or rows.size > RAISED_UNDERLINE_THICK_SHARE * height:
+        return box, None
+    line = cv2.dilate(under, np.ones((3, 1), np.uint8)) > 0
+    rest = (mask > 0) & ~line
+    rows, cols = np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))
+    if rows.size == 0 or np.count_nonzero(rest) < 0.1 * np.count_nonzero(mask):
+        return None, mask > 0
+    pieces = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)[2][1:]
+    if np.count_nonzero(pieces[:, cv2.CC_STAT_HEIGHT] >= RAISED_MIN_HEIGHT_SHARE * height) < 2:
+        return box, None  # a digit on its foot (a 1, a 3's curve), not two digits on a line
+    found = Box(box.x + int(cols[0]), box.y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    return found, line & (mask > 0)

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from recognition.mnist import DigitSet
-from recognition.synthetic import FormParams, digit_alpha, load_digit_source, make_check_line, make_form, make_line
+from recognition.synthetic import (
+    FormParams,
+    digit_alpha,
+    load_digit_source,
+    make_cents_line,
+    make_check_line,
+    make_form,
+    make_line,
+)
 
 pytestmark = pytest.mark.mnist
 
@@ -100,3 +108,18 @@ def test_make_check_line_is_the_hard_line_with_a_sign_or_fence_beside_it(source:
     offsets = range(check.shape[1] - line.shape[1] + 1)
     best = min(np.abs(check[:, x : x + line.shape[1]].astype(int) - line).mean() for x in offsets)
     assert best < 6
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_make_cents_line_ends_in_two_raised_digits(source: DigitSet, seed: int) -> None:
+    gray, text = make_cents_line(np.random.default_rng(seed), source)
+    assert STRING.match(text), text
+    assert gray.dtype == np.uint8 and gray.shape[0] == 120
+    assert text[-2:].isdigit()
+    ink = gray < np.median(gray) - 60
+    ink[ink.mean(axis=1) > 0.8] = False  # the guide line, if any
+    columns, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
+    # The last columns (the cents, perhaps underlined) hold no ink in the band's lower quarter.
+    assert not ink[rows[-1] - (rows[-1] - rows[0]) // 4 :, columns[-1] - 5 : columns[-1] + 1].any()
+    again, same = make_cents_line(np.random.default_rng(seed), source)
+    assert same == text and np.array_equal(again, gray)

@@ -282,6 +282,22 @@ def make_form(
     return gray, {"fields": fields, "skew_deg": angle}
 
 
+def _line_paper(
+    rng: np.random.Generator, height: int, width: int, digit_h: int
+) -> tuple[NDArray[np.float32], float, int]:
+    """A line's paper (maybe a security background, maybe a guide line under the writing) for
+    digits ``digit_h`` high: ``(page, paper level, baseline)``."""
+    paper = float(rng.uniform(215, 250))
+    page = np.full((height, width), paper, np.float32)
+    if rng.random() < 0.6:
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(15, 40))
+    baseline = (height + digit_h) // 2
+    if rng.random() < 0.7:
+        guide_y = baseline + int(rng.integers(-digit_h // 5, 4))
+        cv2.line(page, (4, guide_y), (width - 4, guide_y), float(rng.uniform(40, 120)), int(rng.integers(1, 4)))
+    return page, paper, baseline
+
+
 def make_line(rng: np.random.Generator, digits_source: DigitSet, *, height: int = 120) -> tuple[Gray, str]:
     """A hard line-mode string (cheque amount, ZIP code): ``(gray, text)``.
 
@@ -300,14 +316,7 @@ def make_line_with_boxes(
     length = int(rng.integers(3, 10))
     digit_h = round(height * rng.uniform(0.45, 0.65))
     width = round(length * digit_h * 1.8 + 2 * digit_h)  # room for the widest string; cropped below
-    paper = float(rng.uniform(215, 250))
-    page = np.full((height, width), paper, np.float32)
-    if rng.random() < 0.6:
-        page -= security_pattern(page.shape, rng) * float(rng.uniform(15, 40))
-    baseline = (height + digit_h) // 2
-    if rng.random() < 0.7:
-        guide_y = baseline + int(rng.integers(-digit_h // 5, 4))
-        cv2.line(page, (4, guide_y), (width - 4, guide_y), float(rng.uniform(40, 120)), int(rng.integers(1, 4)))
+    page, paper, baseline = _line_paper(rng, height, width, digit_h)
     drawn = draw_string(
         page, digits_source, rng, x=digit_h // 2, baseline=baseline, height=digit_h, length=length,
         ink=float(rng.uniform(0, 60)), overlap=0.3,
@@ -339,14 +348,7 @@ def make_cents_line(rng: np.random.Generator, digits_source: DigitSet, *, height
     length = int(rng.integers(1, 7))
     digit_h = round(height * rng.uniform(0.45, 0.6))
     width = round((length + 2) * digit_h * 1.8 + 2 * digit_h)
-    paper = float(rng.uniform(215, 250))
-    page = np.full((height, width), paper, np.float32)
-    if rng.random() < 0.6:
-        page -= security_pattern(page.shape, rng) * float(rng.uniform(15, 40))
-    baseline = (height + digit_h) // 2
-    if rng.random() < 0.7:
-        guide_y = baseline + int(rng.integers(-digit_h // 5, 4))
-        cv2.line(page, (4, guide_y), (width - 4, guide_y), float(rng.uniform(40, 120)), int(rng.integers(1, 4)))
+    page, _, baseline = _line_paper(rng, height, width, digit_h)
     ink = float(rng.uniform(0, 60))
     main = draw_string(
         page, digits_source, rng, x=digit_h // 2, baseline=baseline, height=digit_h, length=length, ink=ink,

@@ -375,3 +375,23 @@ def test_train_pairs_refuses_shares_that_do_not_sum_to_one(tmp_path: Path) -> No
     argv = ["train-pairs", "--data", str(tmp_path), "--out", str(tmp_path / "p.pt"), "--shares", "0.5,0.5,0.5,0,0"]
     assert cli_main(argv) == 2
     assert not (tmp_path / "p.pt").exists()
+
+
+def _one_piece(width_share: float) -> NDArray[np.uint8]:
+    """One piece of ink (a Hershey 9 squeezed or stretched) ``width_share`` of its height wide, binary 255."""
+    canvas = np.zeros((90, 90), np.uint8)
+    cv2.putText(canvas, "9", (10, 70), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 5)
+    rows, cols = np.flatnonzero(canvas.any(axis=1)), np.flatnonzero(canvas.any(axis=0))
+    crop = canvas[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    piece = cv2.resize(crop, (round(width_share * crop.shape[0]), crop.shape[0]), interpolation=cv2.INTER_NEAREST)
+    ink = np.pad(np.where(piece > 127, 255, 0).astype(np.uint8), 10)
+    assert cv2.connectedComponents(ink)[0] - 1 == 1
+    return ink
+
+
+@pytest.mark.parametrize(("share", "offered"), [(0.55, True), (0.65, True), (0.45, False)])
+def test_one_piece_narrower_than_a_pair_run_is_offered_to_the_pair_network(share: float, offered: bool) -> None:
+    # Two digits written into one piece 0.5-0.7 heights wide (a 91) are no digit to the digit network.
+    plan = decoding.plan_string(_one_piece(share), 4, pairs=True)
+    assert len(plan.segmentation.atoms) == 1
+    assert ((0, 1) in plan.pair_groups) is offered

@@ -138,7 +138,8 @@ DEFAULT_STRING = StringParams()
 # digits written into one piece narrower than 0.7 heights (a 91, a 1 inside an 8) were no
 # digit to the digit network and were dropped as unknown ink (session 14). Held-out: simple
 # lines 283 -> 284 of 300, hard 763 -> 767 of 900, check lines by their digits 62.0% -> 62.7%,
-# forms 951 -> 957 of 998 (free fields 377 -> 383).
+# forms 951 -> 957 of 998 (free fields 377 -> 383). From 0.4: the same on every set; from 0.6:
+# forms 953, check 62.3%.
 PAIR_MIN_WIDTH_SHARE = 0.7
 PAIR_MIN_ATOM_WIDTH_SHARE = 0.5
 PAIR_MAX_WIDTH_SHARE = 2.5

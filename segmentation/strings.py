@@ -335,6 +335,10 @@ def raised_tail(ink: GrayImage) -> tuple[GrayImage, GrayImage] | None:
         b, line = _without_underline(labels, i + 1, boxes[i], top, height)
         if b is not None and (b.y2 > top + RAISED_BOTTOM_SHARE * height or b.h > RAISED_MAX_HEIGHT_SHARE * height):
             break
+        if b is None and written:
+            x0, x1 = min(w.x for w in written.values()), max(w.x2 for w in written.values())
+            if min(boxes[i].x2, x1) - max(boxes[i].x, x0) < boxes[i].w / 2:
+                break  # a stroke left of the raised writing, not under it, is the amount's (a 5's flag)
         raised.append(i)
         if b is not None:
             written[i] = b

@@ -95,3 +95,18 @@ def test_a_detached_flag_over_the_last_digit_is_no_raised_writing() -> None:
 )
 def test_no_tail_without_digits_around(ink: NDArray[np.uint8]) -> None:
     assert raised_tail(ink) is None
+
+
+def test_the_detached_flag_of_the_last_digit_stays_with_the_amount() -> None:
+    ink = drawn("125", cents="50")
+    n_before = cv2.connectedComponents(ink)[0]
+    five = cv2.connectedComponentsWithStats(ink, connectivity=8)[2][1:]
+    x, y = (int(v) for v in five[np.argmax(five[:, cv2.CC_STAT_LEFT] * (five[:, cv2.CC_STAT_HEIGHT] > 20)), :2])
+    ink[y : y + 6, x + 7 : x + 10] = 0  # the 5's top bar cut off its stem ...
+    ink[y : y + 4, x + 10 : x + 27] = 255  # ... and reaching right past its body: a flat piece before the cents
+    assert cv2.connectedComponents(ink)[0] == n_before + 1
+    split = raised_tail(ink)
+    assert split is not None
+    main, tail = split
+    assert np.flatnonzero(tail.any(axis=0))[0] > x + 20, "the flag is not taken for part of the cents"
+    assert main[y : y + 4, x + 10 : x + 27].all(), "it stays with the 5"

@@ -548,10 +548,21 @@ def _single_digit(steps: tuple[_Step, ...]) -> bool:
 
 
 def _two_digit_logp(plan: StringPlan, pair_probabilities: NDArray[np.float32] | None) -> dict[tuple[int, int], float]:
-    """Per pair candidate's atom run (start, stop): the pair network's log p(two digits)."""
+    """Per pair candidate's atom run (start, stop): the pair network's log p(two digits), which judges
+    splits (:func:`_search`) and a sign's doubt (:func:`decode_string`).
+
+    A single atom narrower than ``PAIR_MIN_WIDTH_SHARE`` (a pair candidate by
+    ``PAIR_MIN_ATOM_WIDTH_SHARE`` only) is left out: no split covers one atom, and the network
+    takes many a narrow $ for two digits (held-out check lines flagged 81% -> 87% with it).
+    """
     if pair_probabilities is None:
         return {}
-    return {group: log_p(pair_probabilities[k, PAIR]) for k, group in enumerate(plan.pair_groups)}
+    narrow = PAIR_MIN_WIDTH_SHARE * plan.segmentation.height
+    return {
+        group: log_p(pair_probabilities[k, PAIR])
+        for k, group in enumerate(plan.pair_groups)
+        if group[1] - group[0] > 1 or plan.pair_candidates[k].box.w >= narrow
+    }
 
 
 def best_paths(
@@ -750,13 +761,7 @@ def decode_string(
         p = probabilities[step.index]
         if step.digit is None:
             kind = separator_kind(box, plan.candidates[step.index].mask, seg.top, seg.baseline)
-            # The pair network's verdict counts from the width of its multi-atom candidates: it
-            # takes many a narrow $ for two digits (check lines flagged 81% -> 87% held-out).
-            wide = box.w >= PAIR_MIN_WIDTH_SHARE * seg.height
-            if (
-                step.sign
-                and (two_digits.get(plan.groups[step.index], -math.inf) if wide else -math.inf) < SIGN_MAX_PAIR_LOGP
-            ):
+            if step.sign and two_digits.get(plan.groups[step.index], -math.inf) < SIGN_MAX_PAIR_LOGP:
                 kind = "sign"  # a currency sign or fence: no doubt about the digits
             if kind != "other" or max(box.w, box.h) >= TINY_SHARE * seg.height:
                 separators.append(Separator(position=len(digits), kind=kind, box=page_box))

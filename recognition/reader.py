@@ -369,11 +369,24 @@ def read_string(model: ProbabilityModel, string: Field, params: ReadParams = Rea
     Raised writing at its end (cents written small and high) is read as a string of its own and
     joined on (:func:`split_raised`, :func:`join_raised`).
     """
-    parts = split_raised(string) if params.raised else None
-    if parts is None:
-        return _read_string(model, string, params)
-    main, tail = (_read_string(model, part, params) for part in parts)
-    return join_raised(string, main, tail) if tail.text else _read_string(model, string, params)
+    parts = _parts(string, params)
+    return _joined(model, string, [_read_string(model, part, params) for part in parts], params)
+
+
+def _parts(field: Field, params: ReadParams) -> tuple[Field, ...]:
+    """What of ``field`` is read as a string of its own: the field, or a free field's main writing
+    and the raised writing ending it (:func:`split_raised`)."""
+    split = split_raised(field) if field.kind == "free" and params.raised else None
+    return split or (field,)
+
+
+def _joined(model: ProbabilityModel, field: Field, reads: list[FieldResult], params: ReadParams) -> FieldResult:
+    """``field``'s reading from the readings of its :func:`_parts`; raised writing that reads no digit
+    was no cents, and the field is read whole."""
+    if len(reads) == 1:
+        return reads[0]
+    main, tail = reads
+    return join_raised(field, main, tail) if tail.text else _read_string(model, field, params)
 
 
 def split_raised(string: Field) -> tuple[Field, Field] | None:
@@ -498,13 +511,8 @@ def read_fields(
     The line network, if any, judges each free string's readings and each comb's that it is
     worth judging (:func:`recognition.combs.judged_comb`, :func:`recognition.combs.worth_judging`).
     """
-    wholes, fields = fields, []
-    splits: dict[int, int] = {}  # index in ``fields`` of a main part -> index of its field in ``wholes``
-    for number, f in enumerate(wholes):
-        parts = split_raised(f) if f.kind == "free" and params.raised else None
-        if parts is not None:
-            splits[len(fields)] = number
-        fields.extend(parts or (f,))
+    wholes, parts = fields, [_parts(f, params) for f in fields]
+    fields = [part for group in parts for part in group]
     pair_model, comb_pair_model = _pair_model(model, params), _pair_model(model, params, "comb")
     triple_model = _pair_model(model, params, "triple")
     line_model = _line_model(model, params)
@@ -537,14 +545,8 @@ def read_fields(
             )
         else:
             results.append(_decode(plan, rows, f, params, pair_p, triple_p, _line_log_probs(line_model, f)))
-    joined: list[FieldResult] = []
-    index = 0
-    while index < len(results):
-        if index not in splits:
-            joined.append(results[index])
-            index += 1
-            continue
-        whole, (main, tail) = wholes[splits[index]], results[index : index + 2]
-        joined.append(join_raised(whole, main, tail) if tail.text else _read_string(model, whole, params))
-        index += 2
-    return tuple(joined)
+    ends = np.cumsum([len(group) for group in parts])
+    return tuple(
+        _joined(model, whole, results[end - len(group) : end], params)
+        for whole, group, end in zip(wholes, parts, ends, strict=True)
+    )

@@ -158,7 +158,9 @@ def binarise(gray: GrayImage, *, kernel_px: int, min_contrast: int = MIN_INK_CON
     return flat, as_gray(cv2.bitwise_and(ink, contrasted))
 
 
-def contrast_floor(contrast: GrayImage, min_contrast: int, minimum: int = MIN_FAINT_CONTRAST) -> int:
+def contrast_floor(
+    contrast: GrayImage, min_contrast: int, minimum: int = MIN_FAINT_CONTRAST, *, inverted: bool = False
+) -> int:
     """The contrast floor of ink on this page: ``min_contrast``, or on a faint page (a light scan,
     pencil) ``FAINT_SHARE`` of its ink's contrast, not under ``minimum``.
 
@@ -166,11 +168,14 @@ def contrast_floor(contrast: GrayImage, min_contrast: int, minimum: int = MIN_FA
     reach (a few digits' worth). A page of dark ink keeps the full floor (its core is at least
     ``min_contrast / FAINT_SHARE``), so security tints stay out; on a page scanned so light that
     its ink is 80 levels under the paper, the fixed floor of 70 kept only the strokes' cores.
-    ``contrast``: paper minus gray, (H, W) uint8.
+    ``contrast``: paper minus gray, (H, W) uint8; with ``inverted``, the flattened page itself (its
+    contrast is 255 minus it), so that no page-sized complement is made for a sample.
     """
     # Counted on every step-th row and column of a large page (a 300 dpi page: 1 pixel in 9), the core scaled alike.
     step = max(1, math.ceil(math.sqrt(contrast.size / FLOOR_SAMPLE_PX)))
     sample = contrast[::step, ::step]
+    if inverted:
+        sample = 255 - sample
     counts = np.bincount(sample.ravel(), minlength=256)
     above = np.cumsum(counts[::-1])[::-1]  # above[c]: sampled pixels with contrast c or more
     core = int(np.flatnonzero(above >= min(INK_CORE_PX / step**2, sample.size))[-1])

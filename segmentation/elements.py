@@ -44,6 +44,10 @@ class Box:
         x, y = min(self.x, other.x), min(self.y, other.y)
         return Box(x, y, max(self.x2, other.x2) - x, max(self.y2, other.y2) - y)
 
+    def x_overlap(self, other: Box) -> int:
+        """How many columns the two boxes share (negative: the gap between them)."""
+        return min(self.x2, other.x2) - max(self.x, other.x)
+
     def shifted(self, dx: int, dy: int) -> Box:
         """This box moved by (dx, dy), e.g. from field to page coordinates."""
         return Box(self.x + dx, self.y + dy, self.w, self.h)

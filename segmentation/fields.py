@@ -208,7 +208,7 @@ def prepare_page(gray: GrayImage, params: PageParams = PageParams()) -> Prepared
     # Printed lines are often fainter than handwriting; a long run needs less contrast to count.
     # On a faint scan the rules are as faint as the ink: their floor drops with the ink's (contrast_floor).
     rule_contrast = cleanup.contrast_floor(
-        cleanup.as_gray(cv2.bitwise_not(flat)), params.min_rule_contrast, minimum=MIN_FAINT_RULE_CONTRAST
+        flat, params.min_rule_contrast, minimum=MIN_FAINT_RULE_CONTRAST, inverted=True
     )
     faint = cleanup.as_gray(cv2.threshold(flat, 255 - rule_contrast, 255, cv2.THRESH_BINARY_INV)[1])
     del flat  # page-sized masks are let go as soon as they are spent: peak memory is the budget

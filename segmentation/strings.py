@@ -9,12 +9,15 @@ generous. Every ink pixel that survives speck removal belongs to exactly one ato
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from segmentation.cleanup import tight_box
 from segmentation.elements import Box, DigitCandidate, GrayImage
 from segmentation.errors import InvalidInput
 from segmentation.structure import find_rules
@@ -135,7 +138,7 @@ def _union_find_merge(boxes: list[Box], top: int, baseline: int) -> list[int]:
             b = boxes[j]
             if marks[i] or marks[j]:
                 continue
-            x_overlap = min(a.x2, b.x2) - max(a.x, b.x)
+            x_overlap = a.x_overlap(b)
             narrow = min(a.w, b.w)
             if x_overlap < MERGE_X_SHARE * narrow:
                 continue
@@ -335,10 +338,8 @@ def raised_tail(ink: GrayImage) -> tuple[GrayImage, GrayImage] | None:
         b, line = _without_underline(labels, i + 1, boxes[i], top, height)
         if b is not None and (b.y2 > top + RAISED_BOTTOM_SHARE * height or b.h > RAISED_MAX_HEIGHT_SHARE * height):
             break
-        if b is None and written:
-            x0, x1 = min(w.x for w in written.values()), max(w.x2 for w in written.values())
-            if min(boxes[i].x2, x1) - max(boxes[i].x, x0) < boxes[i].w / 2:
-                break  # a stroke left of the raised writing, not under it, is the amount's (a 5's flag)
+        if b is None and written and boxes[i].x_overlap(_union(written.values())) < boxes[i].w / 2:
+            break  # a stroke left of the raised writing, not under it, is the amount's (a 5's flag)
         raised.append(i)
         if b is not None:
             written[i] = b
@@ -347,20 +348,16 @@ def raised_tail(ink: GrayImage) -> tuple[GrayImage, GrayImage] | None:
     main = [i for i in kept if i not in raised]
     if not written or not any(boxes[i].h >= RAISED_BAND_SHARE * tallest for i in main):
         return None
-    span = max(b.y2 for b in written.values()) - min(b.y for b in written.values())
-    width = max(b.x2 for b in written.values()) - min(b.x for b in written.values())
+    cents = _union(written.values())
     if (
-        span < RAISED_MIN_HEIGHT_SHARE * height
-        or not RAISED_MIN_WIDTH_SHARE * height <= width <= RAISED_MAX_ASPECT * span
+        cents.h < RAISED_MIN_HEIGHT_SHARE * height
+        or not RAISED_MIN_WIDTH_SHARE * height <= cents.w <= RAISED_MAX_ASPECT * cents.h
     ):
         return None
-    for a in written.values():
-        if any(min(a.x2, b.x2) - max(a.x, b.x) > MERGE_X_SHARE * min(a.w, b.w) for b in (boxes[j] for j in main)):
-            return None
-    left, right = min(b.x for b in written.values()), max(b.x2 for b in written.values())
-    for i in (i for i in raised if i not in written):  # a line alone underlines the cents: no fence beside them
-        if min(boxes[i].x2, right) - max(boxes[i].x, left) < boxes[i].w / 2:
-            return None
+    if any(a.x_overlap(boxes[j]) > MERGE_X_SHARE * min(a.w, boxes[j].w) for a in written.values() for j in main):
+        return None
+    if any(boxes[i].x_overlap(cents) < boxes[i].w / 2 for i in raised if i not in written):
+        return None  # a line alone underlines the cents: no fence beside them
     tail = np.isin(labels, np.array(raised) + 1)
     main_ink, tail_ink = np.where(tail, 0, binary).astype(np.uint8), np.where(tail, 255, 0).astype(np.uint8)
     for box, line in lines:  # the underline goes
@@ -386,12 +383,16 @@ def _without_underline(
     if not rows.size or rows.size > RAISED_UNDERLINE_THICK_SHARE * height:
         return box, None
     line = cv2.dilate(under, np.ones((3, 1), np.uint8)) > 0
-    rest = (mask > 0) & ~line
-    rows, cols = np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))
-    if rows.size == 0 or np.count_nonzero(rest) < 0.1 * np.count_nonzero(mask):
+    rest = np.where(line, 0, mask).astype(np.uint8)
+    found = tight_box(rest)
+    if found is None or np.count_nonzero(rest) < 0.1 * np.count_nonzero(mask):
         return None, mask > 0
-    pieces = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)[2][1:]
+    pieces = cv2.connectedComponentsWithStats(rest, connectivity=8)[2][1:]
     if np.count_nonzero(pieces[:, cv2.CC_STAT_HEIGHT] >= RAISED_MIN_HEIGHT_SHARE * height) < 2:
         return box, None  # a digit on its foot (a 1, a 3's curve), not two digits on a line
-    found = Box(box.x + int(cols[0]), box.y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-    return found, line & (mask > 0)
+    return Box(*found).shifted(box.x, box.y), line & (mask > 0)
+
+
+def _union(boxes: Iterable[Box]) -> Box:
+    """The smallest box holding all of ``boxes`` (at least one)."""
+    return functools.reduce(Box.union, boxes)

@@ -154,3 +154,11 @@ def test_a_faint_page_gets_a_lower_ink_floor_and_its_strokes_whole() -> None:
     rng = np.random.default_rng(0)
     noise = np.clip(rng.normal(240, 6, (300, 400)), 0, 255).astype(np.uint8)
     assert not cleanup.binarise(noise, kernel_px=41)[1].any()
+
+
+def test_the_contrast_floor_of_a_flattened_page_needs_no_complement_of_it() -> None:
+    rng = np.random.default_rng(3)
+    flat = rng.integers(200, 256, (1500, 1200), dtype=np.uint8)  # a faint page: nothing 56 under the paper
+    inverted = cleanup.contrast_floor(flat, 45, minimum=20, inverted=True)
+    assert inverted == cleanup.contrast_floor(255 - flat, 45, minimum=20)
+    assert 20 <= inverted < 45

@@ -350,6 +350,15 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
         metavar="SHARE",
         help="share of pair, three and slice samples with one digit drawn 1.2-2x the others' height (default 0)",
     )
+    p.add_argument(
+        "--sign-share",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of samples that are a printed sign, alone or before a digit, not two digits (default 0)",
+    )
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
+    p.add_argument("--init", type=Path, default=None, help="weights file to start from (fine-tuning)")
     p.set_defaults(handler=run_train_pairs)
 
 
@@ -397,7 +406,18 @@ def run_train_pairs(args: argparse.Namespace) -> int:
             print("--size-mix takes a share between 0 and 1", file=sys.stderr)
             return 2
         data = replace(data, size_mix=args.size_mix)
-    config = PairTrainConfig(epochs=args.epochs, samples_per_epoch=args.samples, seed=args.seed, data=data)
+    if not 0.0 <= args.sign_share < 1.0:
+        print("--sign-share takes a share from 0 up to 1", file=sys.stderr)
+        return 2
+    data = replace(data, sign_share=args.sign_share)
+    config = PairTrainConfig(
+        epochs=args.epochs,
+        samples_per_epoch=args.samples,
+        seed=args.seed,
+        max_lr=args.lr,
+        data=data,
+        init_weights=None if args.init is None else str(args.init),
+    )
     train_set = load_split(args.data, "train")
     # The same held-out split as the digit network's (TrainConfig's seed and size).
     train_x, train_y, val_x, val_y = split_train_val(train_set.images, train_set.labels, TrainConfig())
@@ -571,6 +591,19 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
             f"(`recognition.pairs.{text['sampler']}`, `{json.dumps(data)}`): {first}",
             *rest[:-1],
             rest[-1] + (text["size_mix"].format(data["size_mix"]) if data.get("size_mix", 0) > 0 else ""),
+            *(
+                [
+                    f"{data['sign_share'] * 100:.0f}% of samples are a printed sign ($, #, *, %, & in Pillow's typeface), "
+                    "alone or before a digit, labelled not a pair."
+                ]
+                if data.get("sign_share", 0) > 0
+                else []
+            ),
+            *(
+                [f"Started from the weights `{card['config']['init_weights']}`."]
+                if card["config"].get("init_weights")
+                else []
+            ),
             "AdamW, one-cycle learning",
             f"rate (max {card['config']['max_lr']}), {card['config']['epochs']} epochs of "
             f"{card['config']['samples_per_epoch']:,} samples, seed {card['config']['seed']}; "

@@ -102,7 +102,8 @@ Data: MNIST train less the held-out split, distorted afresh every epoch (affine 
 elastic, stroke thickness, broken strokes, border cuts, blur, noise: `recognition/augment.py`;
 {config.get("clean_fraction", 0.0) * 100:.0f}% of samples left undistorted),
 plus {config["nondigit_fraction"] * 100:.0f}% synthetic non-digits (blobs, dashes, slashes, commas,
-box-line corners, flat slices of digits, merged pairs, hand-drawn currency signs and marks: `recognition/nondigits.py`), distorted like the digits.{_field_samples(config)}
+box-line corners, flat slices of digits, merged pairs, hand-drawn currency signs and marks, printed signs,
+hand-drawn fences: `recognition/nondigits.py`), distorted like the digits.{_field_samples(config)}
 {_init(config)}AdamW, one-cycle
 learning rate (max {config["max_lr"]}), label smoothing {config["label_smoothing"]}, batch {config["batch_size"]},
 {config["epochs"]} epochs, seed {config["seed"]}; the shipped weights are the exponential moving average (decay {config["ema_decay"]}).

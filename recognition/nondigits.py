@@ -10,10 +10,12 @@ learns what they look like *after* normalisation. Shapes that are legitimately d
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image, ImageDraw, ImageFont
 
 from recognition.normalise import normalise_digit
 from segmentation.cleanup import as_gray
@@ -192,6 +194,53 @@ def _symbol(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
     return np.asarray(cv2.warpAffine(image, matrix, (CANVAS, CANVAS)), dtype=np.uint8)
 
 
+def _fence(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    """A hand-drawn fence after an amount: an equals sign (sometimes three strokes), its strokes
+    long, near level and a little wavy; alone, a digit-size candidate of it read as a 2 or a 5."""
+    image = _canvas()
+    bars = 2 if rng.random() < 0.8 else 3
+    length, thick = rng.uniform(30, 60), int(rng.integers(3, 8))
+    gap = rng.uniform(1.6, 4.0) * thick
+    slope = rng.uniform(-0.12, 0.12)
+    left = 32 - length / 2
+    for i in range(bars):
+        y = 32 + (i - (bars - 1) / 2) * gap
+        xs = np.linspace(left + rng.normal(0, 2), left + length + rng.normal(0, 2), 8)
+        ys = y + slope * (xs - 32) + rng.normal(0, 0.7, xs.size)
+        _stroke(image, np.stack([xs, ys], axis=1), thick)
+    return image
+
+
+# Signs printed before amounts and numbers, in Pillow's own typeface (Aileron, shipped with Pillow, so
+# training needs no font of the machine's): the check-line benchmark prints its signs with OpenCV's
+# Hershey fonts, which no network sees in training.
+PRINTED_SIGNS = "$$$$###**%&"
+
+
+@lru_cache(maxsize=32)
+def _typeface(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _printed(rng: np.random.Generator, digits: NDArray[np.uint8]) -> Shape:
+    return printed_sign(rng)
+
+
+def printed_sign(rng: np.random.Generator) -> Shape:
+    """A printed sign ($, #, *, %, &) in regular to heavy weight, upright or slanted: an ink-bright
+    uint8 image (128 x 128) with the sign about its middle."""
+    sign = PRINTED_SIGNS[int(rng.integers(len(PRINTED_SIGNS)))]
+    size = int(rng.integers(40, 64))
+    image = Image.new("L", (2 * CANVAS, 2 * CANVAS), 0)
+    weight = int(rng.integers(0, 4))  # an outline of this many px: regular to heavy
+    ImageDraw.Draw(image).text(
+        (CANVAS, CANVAS), sign, font=_typeface(size), fill=255, anchor="mm", stroke_width=weight, stroke_fill=255
+    )
+    shear = float(rng.uniform(-0.25, 0.1))  # italics lean right: a negative x-shear per row going down
+    matrix = np.array([[1.0, shear, -shear * CANVAS], [0.0, 1.0, 0.0]], np.float32)
+    return np.asarray(cv2.warpAffine(np.asarray(image), matrix, (2 * CANVAS, 2 * CANVAS)), dtype=np.uint8)
+
+
 GENERATORS: dict[str, Callable[[np.random.Generator, NDArray[np.uint8]], Shape]] = {
     "blob": _blob,
     "dash": _dash,
@@ -202,6 +251,8 @@ GENERATORS: dict[str, Callable[[np.random.Generator, NDArray[np.uint8]], Shape]]
     "pair": _pair,
     "specks": _specks,
     "symbol": _symbol,
+    "printed": _printed,
+    "fence": _fence,
 }
 # How often each kind is drawn; pairs and halves matter most to the segmenter's search.
 WEIGHTS = {
@@ -214,6 +265,8 @@ WEIGHTS = {
     "pair": 2.5,
     "specks": 0.6,
     "symbol": 2.0,
+    "printed": 1.5,
+    "fence": 1.0,
 }
 
 

@@ -35,6 +35,7 @@ from torch import nn
 
 from recognition.calibration import fit_temperature, softmax
 from recognition.model import MEAN, REJECT, STD, batched_logits, conv_features, inference_module
+from recognition.nondigits import printed_sign
 from recognition.normalise import PAIR_SHAPE, TRIPLE_SHAPE, normalise_pair, normalise_triple
 from segmentation.cleanup import as_gray
 from segmentation.errors import InvalidInput, ModelError
@@ -197,6 +198,9 @@ class PairData:
     pair_gap: tuple[float, float] = PAIR_GAP
     three_gap: tuple[float, float] = THREE_GAP
     size_mix: float = SIZE_MIX
+    # Share of samples that are a printed sign ($, #, ...), alone or before a digit, labelled not
+    # exactly two digits (a # as wide as two digits read "78" before): 0 in the shipped mix.
+    sign_share: float = 0.0
     # Digits the network reads whole: 2 (pairs, KINDS) or 3 (triples, TRIPLE_KINDS).
     count: int = 2
 
@@ -284,6 +288,8 @@ def pair_sample(
     data: PairData = PairData(),
 ) -> tuple[NDArray[np.float32], int, int, int]:
     """One training sample: (normalised 28x56 image, is_pair 0/1, left digit, right digit); IGNORE for non-pairs."""
+    if kind is None and data.sign_share and rng.random() < data.sign_share:
+        kind = "sign"
     kind = kind or str(rng.choice(KINDS, p=data.kind_shares))
     height = int(rng.integers(22, 72))
     # Which digit of the sample, in drawing order, is drawn oversize (-1: none); no draw at all
@@ -316,11 +322,29 @@ def pair_sample(
         sliced = alpha_b[:, :keep] if rng.random() < 0.5 else alpha_b[:, -keep:]
         parts = [(alpha_a, top_a), (sliced, top_b)]
         mask = _compose(parts if rng.random() < 0.5 else parts[::-1], [round(height * rng.uniform(-0.15, 0.1))], height)
+    elif kind == "sign":
+        sign = _printed_sign(rng, height)
+        parts = [(sign, -sign.shape[0] - int(rng.integers(0, max(1, height // 8))))]
+        if rng.random() < 0.3:  # the amount's first digit beside it
+            _, alpha, top = digit()
+            parts.append((alpha, top))
+        mask = _compose(parts, [round(height * rng.uniform(-0.05, 0.3))], height)
     else:
         _, alpha_a, top_a = digit(big == 0)
         mark, top = _mark(rng, height)
         mask = _compose([(alpha_a, top_a), (mark, top)], [gap()], height)
     return normalise_pair(mask), 0, IGNORE, IGNORE
+
+
+def _printed_sign(rng: np.random.Generator, height: int) -> NDArray[np.float32]:
+    """A printed sign (:func:`recognition.nondigits.printed_sign`) as an alpha about ``height`` px tall,
+    0.8-1.6 times as wide as printed (a typeface's # can be as wide as two digits)."""
+    image = printed_sign(rng)
+    rows, cols = np.flatnonzero(image.max(axis=1) > 127), np.flatnonzero(image.max(axis=0) > 127)
+    crop = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32) / 255.0
+    h = max(8, round(height * rng.uniform(0.8, 1.15)))
+    w = max(3, round(crop.shape[1] * h / crop.shape[0] * rng.uniform(0.8, 1.6)))
+    return np.asarray(cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA), np.float32)
 
 
 def triple_sample(
@@ -416,6 +440,8 @@ class PairTrainConfig:
     val_samples: int = 6000
     widths: tuple[int, int, int, int] = (16, 32, 64, 96)
     data: PairData = PairData()
+    # Weights file (save_pair_weights) to start from instead of a random network.
+    init_weights: str | None = None
 
 
 @dataclass(slots=True)
@@ -472,6 +498,8 @@ def train_pairs(
     """Train on samples composed afresh each epoch from ``images``; calibrate on ``val_images``' samples."""
     torch.manual_seed(config.seed)
     network = PairNet(widths=config.widths, count=config.data.count)
+    if config.init_weights is not None:
+        network = load_pair_classifier(Path(config.init_weights)).network
     ema = torch.optim.swa_utils.AveragedModel(
         network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.999), use_buffers=True
     )
@@ -508,7 +536,7 @@ def train_pairs(
         history.append((epoch + 1, total / seen, right / max(1, positives), time.perf_counter() - start))
         if on_epoch is not None:
             on_epoch(*history[-1])
-    final = PairNet(widths=config.widths, count=config.data.count)
+    final = PairNet(widths=network.widths, count=network.count)
     final.load_state_dict(ema.module.state_dict())
     final.eval()
     vx, vy = pair_batch(

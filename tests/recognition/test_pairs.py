@@ -395,3 +395,38 @@ def test_one_piece_narrower_than_a_pair_run_is_offered_to_the_pair_network(share
     plan = decoding.plan_string(_one_piece(share), 4, pairs=True)
     assert len(plan.segmentation.atoms) == 1
     assert ((0, 1) in plan.pair_groups) is offered
+
+
+def test_sign_samples_are_printed_signs_and_no_pair() -> None:
+    images, labels = drawn_digits()
+    rng = np.random.default_rng(4)
+    for _ in range(10):
+        image, is_pair, left, right = pair_sample(rng, images, labels, "sign")
+        assert image.shape == (28, 56) and image.max() > 0.5
+        assert (is_pair, left, right) == (0, IGNORE, IGNORE)
+    # With a sign share, that share of a batch is signs (all labelled no pair); without one, none.
+    _, signs = pair_batch(np.random.default_rng(1), images, labels, 300, PairData(sign_share=0.5))
+    _, plain = pair_batch(np.random.default_rng(1), images, labels, 300)
+    assert float(np.mean(signs[:, 0])) < float(np.mean(plain[:, 0])) - 0.15
+
+
+def test_pair_training_starts_from_given_weights(tmp_path: Path) -> None:
+    images, labels = drawn_digits(200)
+    start = small_pair_classifier(seed=3)
+    save_pair_weights(tmp_path / "start.pt", start.network, 1.0, 1.0)
+    config = PairTrainConfig(
+        epochs=1,
+        samples_per_epoch=64,
+        batch_size=64,
+        val_samples=100,
+        max_lr=1e-9,
+        init_weights=str(tmp_path / "start.pt"),
+    )
+    result = train_pairs(images[:150], labels[:150], images[150:], labels[150:], config)
+    assert result.network.widths == (4, 8, 8, 8)  # the file's, not the config's default
+    # The learnt parameters, not batch norm's running statistics, which the epoch moves.
+    before, after = dict(start.network.named_parameters()), dict(result.network.named_parameters())
+    assert all(torch.allclose(before[k], after[k], atol=1e-5) for k in before)
+    assert not torch.allclose(
+        before["head.2.weight"], dict(small_pair_classifier(seed=4).network.named_parameters())["head.2.weight"]
+    )

@@ -406,8 +406,8 @@ def run_train_pairs(args: argparse.Namespace) -> int:
             print("--size-mix takes a share between 0 and 1", file=sys.stderr)
             return 2
         data = replace(data, size_mix=args.size_mix)
-    if not 0.0 <= args.sign_share < 1.0:
-        print("--sign-share takes a share from 0 up to 1", file=sys.stderr)
+    if not 0.0 <= args.sign_share < 1.0 or (args.sign_share and args.count == 3):
+        print("--sign-share takes a share from 0 up to 1, for the pair network (--count 2)", file=sys.stderr)
         return 2
     data = replace(data, sign_share=args.sign_share)
     config = PairTrainConfig(

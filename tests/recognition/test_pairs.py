@@ -371,6 +371,13 @@ def test_train_pairs_refuses_a_size_mix_that_is_no_share(tmp_path: Path) -> None
     assert not (tmp_path / "p.pt").exists()
 
 
+@pytest.mark.parametrize("extra", [["--sign-share", "1.0"], ["--sign-share", "0.1", "--count", "3"]])
+def test_train_pairs_refuses_a_sign_share_it_cannot_draw(tmp_path: Path, extra: list[str]) -> None:
+    argv = ["train-pairs", "--data", str(tmp_path), "--out", str(tmp_path / "p.pt"), *extra]
+    assert cli_main(argv) == 2
+    assert not (tmp_path / "p.pt").exists()
+
+
 def test_train_pairs_refuses_shares_that_do_not_sum_to_one(tmp_path: Path) -> None:
     argv = ["train-pairs", "--data", str(tmp_path), "--out", str(tmp_path / "p.pt"), "--shares", "0.5,0.5,0.5,0,0"]
     assert cli_main(argv) == 2

@@ -770,6 +770,15 @@ def decode_string(
     # A point or comma before the first digit or after the last is a speck or a remnant of a
     # removed line: no amount or code begins or ends with one.
     separators = [s for s in separators if s.kind not in EDGE_MARKS or 0 < s.position < len(digits)]
+    # Dashes after the last digit end nothing an amount or code goes on with: they are the fence
+    # drawn after an amount (a long stroke cut in pieces, an = read as two dashes), reported as one
+    # sign like a $ before it.
+    fence = [s for s in separators if s.kind == "dash" and s.position == len(digits) > 0]
+    if fence:
+        box = fence[0].box
+        for piece in fence[1:]:
+            box = box.union(piece.box)
+        separators = [s for s in separators if s not in fence] + [Separator(len(digits), "sign", box)]
     confidence = math.prod(d.confidence for d in digits)
     needs_review = doubtful or any(d.confidence < review_threshold for d in digits)
     needs_review = needs_review or any(s.kind == "other" for s in separators)  # ink that is no digit nor mark

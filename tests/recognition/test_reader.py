@@ -618,3 +618,20 @@ def test_raised_cents_are_read_in_page_mode_too(classifier: Classifier) -> None:
     field = read_fields(classifier, [free_field(ink, dx=100, dy=40)])[0]
     assert field.text == "12550" and field.box == Box(100, 40, ink.shape[1], ink.shape[0])
     assert [s.kind for s in field.separators] == ["raised"] and field.separators[0].box.x > 100
+
+
+def _with_stroke(digits: str) -> NDArray[np.uint8]:
+    """Hershey ``digits`` followed, a digit's width apart, by a long level stroke at mid-height (a fence)."""
+    ink = hershey(digits)
+    end = int(np.flatnonzero(ink.any(axis=0))[-1])
+    fence = np.zeros((ink.shape[0], 90), np.uint8)
+    cv2.line(fence, (20, BASE_Y - 16), (80, BASE_Y - 16), 255, 4)
+    return np.hstack([ink[:, : end + 1], fence])
+
+
+def test_a_dash_after_the_last_digit_is_a_fence_not_a_dash(classifier: Classifier) -> None:
+    result = read_string(classifier, free_field(_with_stroke("4072")))
+    assert result.text == "4072"
+    assert [(s.position, s.kind) for s in result.separators] == [(4, "sign")]  # as a $ before an amount
+    inside = read_string(classifier, free_field(hershey("40-72")))
+    assert [(s.position, s.kind) for s in inside.separators] == [(2, "dash")]

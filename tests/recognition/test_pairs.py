@@ -18,7 +18,8 @@ from formdigits.cli import main as cli_main
 from recognition import decoding
 from recognition import pairs as pairs_module
 from recognition.classifier import DEFAULT_WEIGHTS, Classifier, load_classifier
-from recognition.normalise import normalise_pair
+from recognition.model import REJECT
+from recognition.normalise import normalise_mask, normalise_pair
 from recognition.pairs import (
     DEFAULT_PAIR_WEIGHTS,
     DEFAULT_TRIPLE_WEIGHTS,
@@ -434,6 +435,25 @@ def test_pair_training_starts_from_given_weights(tmp_path: Path) -> None:
     # The learnt parameters, not batch norm's running statistics, which the epoch moves.
     before, after = dict(start.network.named_parameters()), dict(result.network.named_parameters())
     assert all(torch.allclose(before[k], after[k], atol=1e-5) for k in before)
+    # ... which a network of another seed does not share: the check above says something.
     assert not torch.allclose(
         before["head.2.weight"], dict(small_pair_classifier(seed=4).network.named_parameters())["head.2.weight"]
     )
+
+
+@pytest.mark.parametrize("font", [cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_TRIPLEX])
+@pytest.mark.parametrize(("sign", "stretch"), [("#", 1.0), ("#", 1.5), ("$", 1.0), ("*", 1.0)])
+def test_the_shipped_networks_take_a_printed_sign_for_no_digit(
+    classifier: Classifier, font: int, sign: str, stretch: float
+) -> None:
+    """A sign printed in a font no network trained on: no digit, and no pair (session 14's pair
+    network gave a Hershey # p(two digits) 0.99 and read it "78")."""
+    canvas = np.zeros((90, 90), np.uint8)
+    cv2.putText(canvas, sign, (10, 70), font, 2.0, 255, 4)
+    ys, xs = np.nonzero(canvas > 127)
+    crop = canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    crop = cv2.resize(crop, (round(crop.shape[1] * stretch), crop.shape[0]), interpolation=cv2.INTER_NEAREST)
+    mask = np.where(crop > 127, 255, 0).astype(np.uint8)
+    assert classifier.probabilities(normalise_mask(mask)[None])[0].argmax() == REJECT
+    assert classifier.pairs is not None
+    assert classifier.pairs.probabilities(normalise_pair(mask)[None])[0, PAIR] < 0.5

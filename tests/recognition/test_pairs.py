@@ -359,6 +359,7 @@ def test_train_pairs_cli_defaults_match_the_config() -> None:
     args = build_parser().parse_args(["train-pairs", "--data", "x"])
     config = PairTrainConfig()
     assert (args.epochs, args.samples, args.seed) == (config.epochs, config.samples_per_epoch, config.seed)
+    assert (args.lr, args.init, args.sign_share) == (config.max_lr, config.init_weights, config.data.sign_share)
     from recognition.cli_train import default_pair_out
 
     assert args.out is None and args.count == 2

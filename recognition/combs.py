@@ -34,7 +34,7 @@ from recognition.normalise import normalise_mask, normalise_pair
 from recognition.pairs import LEFT, PAIR, RIGHT, digit_of_pair
 from recognition.results import DigitResult, FieldResult, Separator
 from segmentation.cleanup import joined_to
-from segmentation.elements import Box, Field, GrayImage
+from segmentation.elements import Box, Field, GrayImage, union_of
 from segmentation.errors import InvalidInput
 
 # Ink in a comb cell whose larger side is below this share of the cell height is dust.
@@ -156,9 +156,7 @@ def _cell_mask(owned: NDArray[np.bool_], min_side: float) -> tuple[Box, GrayImag
     keep = [i for i in range(1, count) if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) >= min_side]
     if not keep:
         return None
-    box = Box(*(int(v) for v in stats[keep[0], :4]))
-    for i in keep[1:]:
-        box = box.union(Box(*(int(v) for v in stats[i, :4])))
+    box = union_of(Box(*(int(v) for v in stats[i, :4])) for i in keep)
     window = labels[box.y : box.y2, box.x : box.x2]
     return box.shifted(x0, y0), np.where(np.isin(window, keep), 255, 0).astype(np.uint8)
 

@@ -22,7 +22,7 @@ from recognition.model import REJECT
 from recognition.normalise import PAIR_SHAPE, TRIPLE_SHAPE, normalise_mask, normalise_pair, normalise_triple
 from recognition.pairs import PAIR, digit_head, digit_of_pair
 from recognition.results import DigitResult, FieldResult, Separator
-from segmentation.elements import Box, DigitCandidate, GrayImage
+from segmentation.elements import Box, DigitCandidate, GrayImage, union_of
 from segmentation.errors import InvalidInput
 from segmentation.strings import StringParams, StringSegmentation, segment_string
 
@@ -775,10 +775,8 @@ def decode_string(
     # sign like a $ before it.
     fence = [s for s in separators if s.kind == "dash" and s.position == len(digits) > 0]
     if fence:
-        box = fence[0].box
-        for piece in fence[1:]:
-            box = box.union(piece.box)
-        separators = [s for s in separators if s not in fence] + [Separator(len(digits), "sign", box)]
+        separators = [s for s in separators if s not in fence]
+        separators.append(Separator(len(digits), "sign", union_of(s.box for s in fence)))
     confidence = math.prod(d.confidence for d in digits)
     needs_review = doubtful or any(d.confidence < review_threshold for d in digits)
     needs_review = needs_review or any(s.kind == "other" for s in separators)  # ink that is no digit nor mark

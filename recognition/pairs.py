@@ -497,8 +497,9 @@ def train_pairs(
 ) -> PairTrainResult:
     """Train on samples composed afresh each epoch from ``images``; calibrate on ``val_images``' samples."""
     torch.manual_seed(config.seed)
-    network = PairNet(widths=config.widths, count=config.data.count)
-    if config.init_weights is not None:
+    if config.init_weights is None:
+        network = PairNet(widths=config.widths, count=config.data.count)
+    else:  # fine-tuning: the file's widths and weights
         network = load_pair_classifier(Path(config.init_weights)).network
     ema = torch.optim.swa_utils.AveragedModel(
         network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.999), use_buffers=True

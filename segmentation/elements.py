@@ -7,6 +7,8 @@ on light paper (as scanned), binary masks have ink = 255.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +62,11 @@ class Box:
     def from_list(cls, values: list[int] | tuple[int, int, int, int]) -> Box:
         x, y, w, h = (int(v) for v in values)
         return cls(x, y, w, h)
+
+
+def union_of(boxes: Iterable[Box]) -> Box:
+    """The smallest box holding all of ``boxes`` (at least one)."""
+    return functools.reduce(Box.union, boxes)
 
 
 @dataclass(frozen=True, slots=True)

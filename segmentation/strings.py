@@ -9,8 +9,6 @@ generous. Every ink pixel that survives speck removal belongs to exactly one ato
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import cv2
@@ -18,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segmentation.cleanup import tight_box
-from segmentation.elements import Box, DigitCandidate, GrayImage
+from segmentation.elements import Box, DigitCandidate, GrayImage, union_of
 from segmentation.errors import InvalidInput
 from segmentation.structure import find_rules
 
@@ -101,9 +99,7 @@ class StringSegmentation:
         if not 0 <= start < stop <= len(self.atoms):
             raise InvalidInput(f"no atoms {start}..{stop - 1} in a string of {len(self.atoms)}")
         chosen = self.atoms[start:stop]
-        box = chosen[0].box
-        for atom in chosen[1:]:
-            box = box.union(atom.box)
+        box = union_of(atom.box for atom in chosen)
         mask = np.zeros((box.h, box.w), dtype=np.uint8)
         for atom in chosen:
             y, x = atom.box.y - box.y, atom.box.x - box.x
@@ -248,10 +244,7 @@ def segment_string(ink: GrayImage, params: StringParams = StringParams()) -> Str
         pieces.setdefault(g, []).append(i + 1)
     piece_boxes: list[Box] = []
     for members in pieces.values():
-        box = boxes[members[0] - 1]
-        for m in members[1:]:
-            box = box.union(boxes[m - 1])
-        piece_boxes.append(box)
+        piece_boxes.append(union_of(boxes[m - 1] for m in members))
     top, baseline = _band(piece_boxes)
     height = max(1, baseline - top)
 
@@ -338,7 +331,7 @@ def raised_tail(ink: GrayImage) -> tuple[GrayImage, GrayImage] | None:
         b, line = _without_underline(labels, i + 1, boxes[i], top, height)
         if b is not None and (b.y2 > top + RAISED_BOTTOM_SHARE * height or b.h > RAISED_MAX_HEIGHT_SHARE * height):
             break
-        if b is None and written and boxes[i].x_overlap(_union(written.values())) < boxes[i].w / 2:
+        if b is None and written and boxes[i].x_overlap(union_of(written.values())) < boxes[i].w / 2:
             break  # a stroke left of the raised writing, not under it, is the amount's (a 5's flag)
         raised.append(i)
         if b is not None:
@@ -348,7 +341,7 @@ def raised_tail(ink: GrayImage) -> tuple[GrayImage, GrayImage] | None:
     main = [i for i in kept if i not in raised]
     if not written or not any(boxes[i].h >= RAISED_BAND_SHARE * tallest for i in main):
         return None
-    cents = _union(written.values())
+    cents = union_of(written.values())
     if (
         cents.h < RAISED_MIN_HEIGHT_SHARE * height
         or not RAISED_MIN_WIDTH_SHARE * height <= cents.w <= RAISED_MAX_ASPECT * cents.h
@@ -391,8 +384,3 @@ def _without_underline(
     if np.count_nonzero(pieces[:, cv2.CC_STAT_HEIGHT] >= RAISED_MIN_HEIGHT_SHARE * height) < 2:
         return box, None  # a digit on its foot (a 1, a 3's curve), not two digits on a line
     return Box(*found).shifted(box.x, box.y), line & (mask > 0)
-
-
-def _union(boxes: Iterable[Box]) -> Box:
-    """The smallest box holding all of ``boxes`` (at least one)."""
-    return functools.reduce(Box.union, boxes)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from segmentation.elements import Box, union_of
 from segmentation.errors import InvalidInput
 from segmentation.strings import WIDE_MERGED_SHARE, WIDE_SHARE, StringParams, StringSegmentation, segment_string
 
@@ -181,3 +182,11 @@ def test_one_component_a_little_wider_than_a_digit_is_cut() -> None:
     seg = segment_string(ink)
     assert len(seg.atoms) >= 2
     assert (atom_coverage(seg, ink.shape) == (ink > 0)).all()
+
+
+def test_box_union_and_overlap() -> None:
+    a, b, c = Box(0, 5, 10, 10), Box(6, 0, 10, 4), Box(30, 8, 2, 2)
+    assert union_of([a]) == a
+    assert union_of(iter([a, b, c])) == Box(0, 0, 32, 15)
+    assert a.x_overlap(b) == 4 and b.x_overlap(a) == 4
+    assert a.x_overlap(c) == -20  # the gap between them

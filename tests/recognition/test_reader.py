@@ -217,6 +217,31 @@ def test_line_mode_reads_small_writing_with_boxes_in_the_image_pixels(classifier
     assert abs(field.box.x - full.box.x * factor) <= 2 and field.box.x2 <= small.shape[1]
 
 
+def test_line_mode_enlarges_writing_under_60_px_to_60(classifier: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing 40-60 px high (a cheque at about 200 dpi) is read enlarged as smaller writing is (session 16)."""
+    import recognition.reader as reader
+
+    ink = hershey("70238")
+    rows = np.flatnonzero(ink.max(axis=1))
+    factor = 50 / (rows[-1] - rows[0] + 1)  # the writing 50 px high, the image taller than SMALL_LINE_PX
+    big = cv2.resize(ink, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    paper = np.full((big.shape[0] + 40, big.shape[1] + 60), 235, np.uint8)
+    paper[20 : 20 + big.shape[0], 30 : 30 + big.shape[1]][big > 127] = 20
+    heights: list[int] = []
+
+    def line_field(image: NDArray[np.uint8], params: object) -> Field:
+        heights.append(image.shape[0])
+        return reader_line_field(image, params)
+
+    reader_line_field = reader.line_field
+    monkeypatch.setattr(reader, "line_field", line_field)
+    field = read_image(classifier, paper, "line").fields[0]
+    assert paper.shape[0] >= reader.SMALL_LINE_PX
+    assert heights and heights[0] == pytest.approx(paper.shape[0] * 60 / 50, abs=3)  # read with the writing 60 px high
+    assert field.text == "70238"
+    assert field.box.x2 <= paper.shape[1] and field.box.y2 <= paper.shape[0]  # boxes in the image's pixels
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_page_mode_reads_a_coarse_scan_as_at_150_dpi_with_boxes_in_its_pixels(
     classifier: Classifier, seed: int

@@ -1,7 +1,7 @@
 """Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
 
 Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard|check|cents] [--lines 300]
-[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F]``.
+[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F] [--pen W]``.
 ``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
 gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
 60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
@@ -12,6 +12,9 @@ before it and/or a hand-drawn fence (a long stroke, ``=``) after it; judge it by
 ``digits_exact_match`` (the fence may come back as a dash). ``cents``:
 ``recognition.synthetic.make_cents_line``, 1-6 digits drawn like the hard lines' and two more
 half as high with their tops level with theirs (raised cents), underlined half of the time.
+``--pen W`` (simple lines only) draws each line again with a round pen ``W`` px wide
+(``recognition.synthetic.redraw_with_pen``; the writing is about 60 px high, so 3 px is a
+ballpoint's share of it, about 0.05, and the MNIST strokes are about 0.12), before ``--scale``.
 Each line is read in ``line`` mode (``read_image``: binarisation, guide-line removal,
 over-segmentation, one batched model call, best path). Time is wall time per line in one
 process with ``torch.set_num_threads(1)``, after a warm-up; the model's share is
@@ -39,7 +42,7 @@ from common import add_reading_arguments, digits_for, network_files, text_with_s
 from recognition.classifier import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_image  # noqa: E402
 from recognition.results import FieldResult  # noqa: E402
-from recognition.synthetic import make_cents_line, make_check_line  # noqa: E402
+from recognition.synthetic import make_cents_line, make_check_line, redraw_with_pen  # noqa: E402
 from recognition.synthetic import make_line as make_hard_line  # noqa: E402
 from segmentation.strings import StringParams  # noqa: E402
 
@@ -106,9 +109,16 @@ def main() -> None:
     parser.add_argument("--digits", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale", type=float, default=1.0, help="shrink (or enlarge) every line image by this factor")
+    parser.add_argument(
+        "--pen", type=int, default=0, help="simple lines: draw them again with a round pen this many px wide"
+    )
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     add_reading_arguments(parser)
     args = parser.parse_args()
+    if args.pen and args.set != "simple":
+        parser.error(
+            "--pen redraws clean lines only (--set simple): a background or guide line would be redrawn as strokes"
+        )
     torch.set_num_threads(1)
     cv2.setNumThreads(1)  # one core: OpenCV would otherwise use every core
 
@@ -126,6 +136,8 @@ def main() -> None:
         picks = rng.choice(len(digits), size=args.digits, replace=False)
         gaps = [int(g) for g in rng.integers(-1, 7, size=args.digits - 1)]
         lines.append((make_line(digits.images[picks], gaps), "".join(str(d) for d in digits.labels[picks])))
+    if args.pen:
+        lines = [(redraw_with_pen(image, args.pen), text) for image, text in lines]
     if args.scale != 1.0:
         method = cv2.INTER_AREA if args.scale < 1.0 else cv2.INTER_CUBIC  # a coarser or a finer scan
         lines = [

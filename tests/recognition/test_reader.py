@@ -12,7 +12,15 @@ from numpy.typing import NDArray
 
 from recognition.classifier import Classifier
 from recognition.mnist import load_split
-from recognition.reader import ReadParams, digit_fields, looks_printed, read_fields, read_image, read_string
+from recognition.reader import (
+    SMALL_LINE_PX,
+    ReadParams,
+    digit_fields,
+    looks_printed,
+    read_fields,
+    read_image,
+    read_string,
+)
 from recognition.results import FieldResult, PageResult
 from segmentation.elements import Box, Field
 from segmentation.errors import InvalidInput
@@ -34,6 +42,30 @@ def hershey(text: str, step: int = 26, gaps: dict[int, int] | None = None) -> ND
 
 def free_field(ink: NDArray[np.uint8], dx: int = 0, dy: int = 0) -> Field:
     return Field("field-1", "free", Box(dx, dy, ink.shape[1], ink.shape[0]), ink)
+
+
+def on_paper(ink: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Ink (bright) written dark on light paper with a margin of 20 px above and below, 30 px beside."""
+    paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)
+    paper[20 : 20 + ink.shape[0], 30 : 30 + ink.shape[1]][ink > 127] = 20
+    return paper
+
+
+def read_line_recording_heights(
+    classifier: Classifier, image: NDArray[np.uint8], monkeypatch: pytest.MonkeyPatch
+) -> tuple[FieldResult, list[int]]:
+    """``image`` read in ``line`` mode, and the heights of the images its field was cut from (as scaled)."""
+    import recognition.reader as reader
+
+    heights: list[int] = []
+    reader_line_field = reader.line_field
+
+    def line_field(image: NDArray[np.uint8], params: object) -> Field:
+        heights.append(image.shape[0])
+        return reader_line_field(image, params)
+
+    monkeypatch.setattr(reader, "line_field", line_field)
+    return read_image(classifier, image, "line").fields[0], heights
 
 
 class CountingModel:
@@ -202,9 +234,7 @@ def test_a_digit_or_two_set_apart_at_either_end_stays_read(classifier: Classifie
 
 @pytest.mark.parametrize("factor", [0.5, 0.35, 0.25])
 def test_line_mode_reads_small_writing_with_boxes_in_the_image_pixels(classifier: Classifier, factor: float) -> None:
-    ink = hershey("70238")
-    paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)
-    paper[20 : 20 + ink.shape[0], 30 : 30 + ink.shape[1]][ink > 0] = 20
+    paper = on_paper(hershey("70238"))
     full = read_image(classifier, paper, "line").fields[0]
     small = cv2.resize(paper, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)  # digits 13, 9, 7 px high
     page = read_image(classifier, small, "line")
@@ -219,24 +249,12 @@ def test_line_mode_reads_small_writing_with_boxes_in_the_image_pixels(classifier
 
 def test_line_mode_enlarges_writing_under_60_px_to_60(classifier: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
     """Writing 40-60 px high (a cheque at about 200 dpi) is read enlarged as smaller writing is (session 16)."""
-    import recognition.reader as reader
-
     ink = hershey("70238")
     rows = np.flatnonzero(ink.max(axis=1))
     factor = 50 / (rows[-1] - rows[0] + 1)  # the writing 50 px high, the image taller than SMALL_LINE_PX
-    big = cv2.resize(ink, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-    paper = np.full((big.shape[0] + 40, big.shape[1] + 60), 235, np.uint8)
-    paper[20 : 20 + big.shape[0], 30 : 30 + big.shape[1]][big > 127] = 20
-    heights: list[int] = []
-
-    def line_field(image: NDArray[np.uint8], params: object) -> Field:
-        heights.append(image.shape[0])
-        return reader_line_field(image, params)
-
-    reader_line_field = reader.line_field
-    monkeypatch.setattr(reader, "line_field", line_field)
-    field = read_image(classifier, paper, "line").fields[0]
-    assert paper.shape[0] >= reader.SMALL_LINE_PX
+    paper = on_paper(cv2.resize(ink, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC))
+    field, heights = read_line_recording_heights(classifier, paper, monkeypatch)
+    assert paper.shape[0] >= SMALL_LINE_PX
     assert heights and heights[0] == pytest.approx(paper.shape[0] * 60 / 50, abs=3)  # read with the writing 60 px high
     assert field.text == "70238"
     assert field.box.x2 <= paper.shape[1] and field.box.y2 <= paper.shape[0]  # boxes in the image's pixels
@@ -385,22 +403,10 @@ def test_a_fax_in_standard_mode_reads_as_a_square_pixel_scan(classifier: Classif
 def test_line_mode_reads_large_writing_reduced_with_boxes_in_the_image_pixels(
     classifier: Classifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import recognition.reader as reader
-
-    ink = hershey("70238")
-    paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)
-    paper[20 : 20 + ink.shape[0], 30 : 30 + ink.shape[1]][ink > 0] = 20
+    paper = on_paper(hershey("70238"))
     full = read_image(classifier, paper, "line").fields[0]
     large = cv2.resize(paper, None, fx=6.0, fy=6.0, interpolation=cv2.INTER_CUBIC)  # digits ~180 px high
-    heights: list[int] = []
-
-    def line_field(image: NDArray[np.uint8], params: object) -> Field:
-        heights.append(image.shape[0])
-        return reader_line_field(image, params)
-
-    reader_line_field = reader.line_field
-    monkeypatch.setattr(reader, "line_field", line_field)
-    field = read_image(classifier, large, "line").fields[0]
+    field, heights = read_line_recording_heights(classifier, large, monkeypatch)
     assert heights and heights[0] < 0.7 * large.shape[0]  # read reduced, the writing ~100 px high
     assert field.text == "70238" == full.text
     for got, want in zip(field.digits, full.digits, strict=True):
@@ -408,9 +414,7 @@ def test_line_mode_reads_large_writing_reduced_with_boxes_in_the_image_pixels(
 
 
 def test_line_mode_reads_a_string_on_paper(classifier: Classifier) -> None:
-    ink = hershey("70238")
-    paper = np.full((ink.shape[0] + 40, ink.shape[1] + 60), 235, np.uint8)
-    paper[20 : 20 + ink.shape[0], 30 : 30 + ink.shape[1]][ink > 0] = 20
+    paper = on_paper(hershey("70238"))
     page = read_image(classifier, paper, "line", page_number=3)
     assert isinstance(page, PageResult) and page.page == 3
     assert (page.width, page.height) == (paper.shape[1], paper.shape[0])

@@ -664,3 +664,40 @@ def test_a_dash_after_the_last_digit_is_a_fence_not_a_dash(classifier: Classifie
     assert [(s.position, s.kind) for s in result.separators] == [(4, "sign")]  # as a $ before an amount
     inside = read_string(classifier, free_field(hershey("40-72")))
     assert [(s.position, s.kind) for s in inside.separators] == [(2, "dash")]
+
+
+def _printed_sign(sign: str, font: int, stretch: float) -> NDArray[np.uint8]:
+    """A printed ``sign`` in a Hershey ``font`` (a little taller than the test's digits), cut to its
+    columns and stretched ``stretch`` times in width, binary 255."""
+    canvas = np.zeros((64, 80), np.uint8)
+    cv2.putText(canvas, sign, (4, BASE_Y + 2), font, 1.5, 255, THICK)
+    cols = np.flatnonzero(canvas.any(axis=0))
+    crop = canvas[:, cols[0] : cols[-1] + 1]
+    return cv2.resize(crop, (round(crop.shape[1] * stretch), crop.shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
+@pytest.mark.parametrize("sign", ["$", "#"])
+@pytest.mark.parametrize("font", [cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX])
+def test_a_printed_sign_as_wide_as_the_digits_are_high_is_a_sign(classifier: Classifier, sign: str, font: int) -> None:
+    """Cut in two by the decoder and read as no digit whole, it is reported as a sign (session 16)."""
+    amount = hershey("4703")
+    ink = np.hstack([np.zeros((64, 6), np.uint8), _printed_sign(sign, font, 1.0), np.zeros((64, 18), np.uint8), amount])
+    result = read_string(classifier, free_field(ink))
+    assert result.text == "4703" and [(s.position, s.kind) for s in result.separators] == [(0, "sign")]
+    assert not result.needs_review
+    # Wider than LEADING_SIGN_MAX_WIDTH_SHARE it is other ink still, and flags the amount.
+    wider = np.hstack([_printed_sign(sign, font, 1.3), np.zeros((64, 18), np.uint8), amount])
+    flagged = read_string(classifier, free_field(wider))
+    assert flagged.text == "4703" and [s.kind for s in flagged.separators] == ["other"] and flagged.needs_review
+
+
+def test_an_equals_fence_after_an_amount_is_a_sign(classifier: Classifier) -> None:
+    """Two long strokes after the last digit (an =, wider than the decoder's signs) are one sign (session 16)."""
+    ink = hershey("4072")
+    end = int(np.flatnonzero(ink.any(axis=0))[-1])
+    fence = np.zeros((ink.shape[0], 80), np.uint8)
+    for y in (BASE_Y - 24, BASE_Y - 10):
+        cv2.line(fence, (24, y), (68, y + 2), 255, 4)  # 1.5 digit heights long
+    result = read_string(classifier, free_field(np.hstack([ink[:, : end + 1], fence])))
+    assert result.text == "4072" and [(s.position, s.kind) for s in result.separators] == [(4, "sign")]
+    # (Here the field is still flagged: another labelling of the pieces is within the marks' margin.)

@@ -667,7 +667,12 @@ def _reading(plan: StringPlan, steps: tuple[_Step, ...]) -> str:
             out.append(kind[0] if kind != "dash" else "-")
     while out and out[0] in "pc":
         out.pop(0)
-    while out and out[-1] in "pc":
+    # Dashes after the last digit are reported as a fence (one sign, see decode_string), whatever
+    # their pieces: readings differing only there are no doubt about the marks. Held-out check
+    # lines flagged 49.7% -> 38.7% (misread and unflagged 7 -> 9: two a digit misread elsewhere that
+    # this doubt had flagged by chance), simple 11.3% -> 10.7%, hard 37.3% -> 37.2%, none more
+    # misread unflagged; MNIST test check lines 54.3% -> 42.7%, misread unflagged 7 either way.
+    while out and out[-1] in "pc-":
         out.pop()
     return "".join(out)
 

@@ -432,11 +432,11 @@ def _no_digits(
     return reject_p >= math.exp(SIGN_MIN_LOGP) and doubt < SIGN_MAX_PAIR_LOGP
 
 
-def _wide_sign(plan: StringPlan, index: int) -> bool:
+def _end_sign(plan: StringPlan, index: int) -> bool:
     """Whether candidate ``index``, read as no digit by every network (:func:`_no_digits`), is reported
-    as a sign although wider than ``SIGN_MAX_WIDTH_SHARE``: set apart at an end of its string
-    (``SIGN_GAP_SHARE``), at most ``LEADING_SIGN_MAX_WIDTH_SHARE`` (before the amount) or
-    ``TRAILING_SIGN_MAX_WIDTH_SHARE`` (after it) of the height wide."""
+    as a sign: set apart at an end of its string (``SIGN_GAP_SHARE``), at most
+    ``LEADING_SIGN_MAX_WIDTH_SHARE`` (before the amount) or ``TRAILING_SIGN_MAX_WIDTH_SHARE`` (after
+    it) of the height wide. The decoder's own rule (:func:`_edge_sign`) is narrower: it decides readings."""
     seg, group = plan.segmentation, plan.groups[index]
     limit = LEADING_SIGN_MAX_WIDTH_SHARE if group[0] == 0 else TRAILING_SIGN_MAX_WIDTH_SHARE
     return plan.candidates[index].box.w <= limit * seg.height and _set_apart(seg, *group)
@@ -469,8 +469,6 @@ class _Step:
     digit: int | None
     half: int = -1
     triple: bool = False
-    # A no-digit reading that _edges took for a sign at an end of the string (_edge_sign).
-    sign: bool = False
 
 
 Edge = tuple[int, tuple[_Step, ...], float]  # (atom position reached, choices (none to skip), score in nats)
@@ -565,7 +563,7 @@ def _edges(
         if sign:
             reject_prior = max(reject_prior, -EDGE_SIGN_PENALTY)
             signs.add((start, stop))
-        edges.append((stop, (_Step(index, None, sign=sign),), reject_logp + reject_prior))
+        edges.append((stop, (_Step(index, None),), reject_logp + reject_prior))
     if pair_probabilities is not None and len(plan.pair_groups):
         for start, edge in _pair_edges(plan, pair_probabilities, lone_marks):
             if (start, edge[0]) not in signs:
@@ -805,11 +803,11 @@ def decode_string(
         p = probabilities[step.index]
         if step.digit is None:
             kind = separator_kind(box, plan.candidates[step.index].mask, seg.top, seg.baseline)
-            if step.sign and two_digits.get(plan.groups[step.index], -math.inf) < SIGN_MAX_PAIR_LOGP:
+            no_digits = kind not in EDGE_MARKS and _no_digits(
+                plan, step.index, float(p[REJECT]), two_digits, three_digits
+            )
+            if no_digits and _end_sign(plan, step.index):
                 kind = "sign"  # a currency sign or fence: no doubt about the digits
-            no_digits = kind == "other" and _no_digits(plan, step.index, float(p[REJECT]), two_digits, three_digits)
-            if no_digits and _wide_sign(plan, step.index):
-                kind = "sign"  # the same, too wide for the decoder's sign rule (a $ cut in two)
             if kind != "other" or max(box.w, box.h) >= TINY_SHARE * seg.height:
                 separators.append(Separator(position=len(digits), kind=kind, box=page_box))
                 if no_digits and kind == "other":
@@ -826,9 +824,7 @@ def decode_string(
     # So are pieces of other ink there (an = or a long stroke cut in pieces) when the networks are
     # sure each holds no digit and together they are set apart and no wider than a trailing sign.
     pieces = [s for s in separators if s.position == len(digits) > 0 and s.kind in ("dash", "other")]
-    if any(s.kind == "other" for s in pieces) and all(
-        s.kind == "dash" or any(s is sure for sure in sure_no_digit) for s in pieces
-    ):
+    if any(s.kind == "other" for s in pieces) and all(s.kind == "dash" or s in sure_no_digit for s in pieces):
         whole = union_of(s.box for s in pieces)
         gap = whole.x - max(d.box.x2 for d in digits)
         if gap >= SIGN_GAP_SHARE * seg.height and whole.w <= TRAILING_SIGN_MAX_WIDTH_SHARE * seg.height:

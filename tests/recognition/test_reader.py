@@ -649,12 +649,16 @@ def test_raised_cents_are_read_in_page_mode_too(classifier: Classifier) -> None:
     assert [s.kind for s in field.separators] == ["raised"] and field.separators[0].box.x > 100
 
 
-def _with_stroke(digits: str) -> NDArray[np.uint8]:
-    """Hershey ``digits`` followed, a digit's width apart, by a long level stroke at mid-height (a fence)."""
+def _with_stroke(
+    digits: str, length: int = 60, rows: tuple[int, ...] = (BASE_Y - 16,), *, gap: int = 20, drop: int = 0
+) -> NDArray[np.uint8]:
+    """Hershey ``digits`` followed, ``gap`` px apart, by a fence: a stroke ``length`` px long on each
+    of ``rows`` (one at mid-height: a long dash; two: an =), ``drop`` px lower at its right end."""
     ink = hershey(digits)
     end = int(np.flatnonzero(ink.any(axis=0))[-1])
-    fence = np.zeros((ink.shape[0], 90), np.uint8)
-    cv2.line(fence, (20, BASE_Y - 16), (80, BASE_Y - 16), 255, 4)
+    fence = np.zeros((ink.shape[0], gap + length + 10), np.uint8)
+    for y in rows:
+        cv2.line(fence, (gap, y), (gap + length, y + drop), 255, 4)
     return np.hstack([ink[:, : end + 1], fence])
 
 
@@ -693,18 +697,14 @@ def test_a_printed_sign_as_wide_as_the_digits_are_high_is_a_sign(classifier: Cla
 
 def test_an_equals_fence_after_an_amount_is_a_sign(classifier: Classifier) -> None:
     """Two long strokes after the last digit (an =, wider than the decoder's signs) are one sign (session 16)."""
-    ink = hershey("4072")
-    end = int(np.flatnonzero(ink.any(axis=0))[-1])
-    fence = np.zeros((ink.shape[0], 80), np.uint8)
-    for y in (BASE_Y - 24, BASE_Y - 10):
-        cv2.line(fence, (24, y), (68, y + 2), 255, 4)  # 1.5 digit heights long
-    result = read_string(classifier, free_field(np.hstack([ink[:, : end + 1], fence])))
+    fenced = _with_stroke("4072", 44, (BASE_Y - 24, BASE_Y - 10), gap=24, drop=2)  # 1.5 digit heights long
+    result = read_string(classifier, free_field(fenced))
     assert result.text == "4072" and [(s.position, s.kind) for s in result.separators] == [(4, "sign")]
     # (Flagged here: the cuts alone read the fence's first piece as a 2, which the line network overruled.)
     # A speck read as a point before the amount (dropped: no amount begins with one) changes nothing.
-    speck = np.zeros((ink.shape[0], 20), np.uint8)
+    speck = np.zeros((fenced.shape[0], 20), np.uint8)
     cv2.circle(speck, (8, BASE_Y - 3), 3, 255, -1)
-    specked = read_string(classifier, free_field(np.hstack([speck, ink[:, : end + 1], fence])))
+    specked = read_string(classifier, free_field(np.hstack([speck, fenced])))
     assert specked.text == "4072" and [(s.position, s.kind) for s in specked.separators] == [(4, "sign")]
 
 
@@ -712,10 +712,6 @@ def test_an_equals_fence_after_an_amount_is_a_sign(classifier: Classifier) -> No
 def test_a_fence_read_as_a_dash_by_another_path_does_not_flag_the_amount(classifier: Classifier, digits: str) -> None:
     """Readings differing only in a dash after the last digit report the same fence: no doubt about the
     amount's marks (``mark_margin``; session 16)."""
-    ink = hershey(digits)
-    end = int(np.flatnonzero(ink.any(axis=0))[-1])
-    fence = np.zeros((ink.shape[0], 70), np.uint8)
-    cv2.line(fence, (20, BASE_Y - 16), (60, BASE_Y - 16), 255, 4)  # short enough to be read as a dash too
-    result = read_string(classifier, free_field(np.hstack([ink[:, : end + 1], fence])))
+    result = read_string(classifier, free_field(_with_stroke(digits, 40)))  # short enough to be a dash too
     assert result.text == digits and [(s.position, s.kind) for s in result.separators] == [(len(digits), "sign")]
     assert not result.needs_review

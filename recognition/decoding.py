@@ -78,10 +78,10 @@ SIGN_MIN_LOGP = math.log(0.9)
 # Such a sign is reported as kind "sign", which does not flag the field, unless the pair network
 # gives the same ink p(two digits), or the triple network p(three), of at least this (_no_digits):
 # two narrow digits run together (a 31, a 14) are no digit to the digit network either, and
-# dropping them must not go unflagged. Held-out lines: misreads flagged as when every sign flagged its field (simple 15 of 17, hard 102 of 137;
-# without this condition 14 and 101), check lines flagged 98% -> 81%. As a condition of the rule
-# itself (at 0.5 and 0.9) it read 1 simple and 3 hard lines more but 12-16 check lines fewer:
-# the pair network takes many a $ for two digits.
+# dropping them must not go unflagged. Held-out lines: misreads flagged as when every sign flagged
+# its field (simple 15 of 17, hard 102 of 137; without this condition 14 and 101), check lines
+# flagged 98% -> 81%. As a condition of the rule itself (at 0.5 and 0.9) it read 1 simple and 3
+# hard lines more but 12-16 check lines fewer: the pair network takes many a $ for two digits.
 SIGN_MAX_PAIR_LOGP = math.log(0.5)
 # Wider ink at an end is reported as a sign on the same terms, after decoding (no reading changes;
 # the decoder's rule above keeps SIGN_MAX_WIDTH_SHARE): a printed $ or # as wide as the digits are

@@ -495,3 +495,44 @@ def redraw_with_pen(gray: Gray, width: int, *, ink: float = 30.0) -> Gray:
     alpha = cv2.GaussianBlur(stroke.astype(np.float32) / 255.0, (0, 0), 0.6)
     paper = float(np.median(gray))
     return np.asarray(np.clip(paper - (paper - ink) * alpha, 0, 255), dtype=np.uint8)
+
+
+FRAMES = ("box", "tight", "cut", "cut-bottom")
+
+
+def framed(gray: Gray, rng: np.random.Generator, kind: str) -> Gray:
+    """A line image as cut out of a printed amount box around its writing (benchmark data).
+
+    The box (1-3 px, gray level 20-110, sometimes blurred) lies 2-9 px above and below the
+    writing and 3-11 px beside it. ``kind``: ``box``, the box with a few px of paper around it;
+    ``tight``, cut along the box's outer edge (its rules on the image's edges); ``cut``, cut
+    inside its top and bottom rules (only the sides are left, running off the image);
+    ``cut-bottom``, inside its bottom rule only.
+    """
+    if kind not in FRAMES:
+        raise ValueError(f"unknown frame {kind!r}; expected one of {FRAMES}")
+    dark = gray < float(np.median(gray)) - 60
+    rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
+    thick, level = int(rng.integers(1, 4)), float(rng.uniform(20, 110))
+    margin = int(rng.integers(3, 14))
+    out = np.asarray(cv2.copyMakeBorder(gray, margin, margin, margin, margin, cv2.BORDER_REPLICATE))
+    h, w = out.shape
+    top = max(1, int(rows[0]) + margin - int(rng.integers(2, 10)))
+    bottom = min(h - 2, int(rows[-1]) + margin + int(rng.integers(2, 10)))
+    left = max(1, int(cols[0]) + margin - int(rng.integers(3, 12)))
+    right = min(w - 2, int(cols[-1]) + margin + int(rng.integers(3, 12)))
+    for start, end in (((left, top), (left, bottom)), ((right, top), (right, bottom))):
+        cv2.line(out, start, end, level, thick)
+    for start, end in (((left, top), (right, top)), ((left, bottom), (right, bottom))):
+        cv2.line(out, start, end, level, thick)
+    if rng.random() < 0.5:
+        out = np.asarray(cv2.GaussianBlur(out, (0, 0), 0.8))
+    half = thick // 2
+    around = (max(0, left - 6), right + 7)
+    crop = {
+        "box": (slice(max(0, top - 6), bottom + 7), slice(*around)),
+        "tight": (slice(top - half, bottom + half + 1), slice(left - half, right + half + 1)),
+        "cut": (slice(top + thick + 1, bottom - thick), slice(*around)),
+        "cut-bottom": (slice(max(0, top - 6), bottom - thick), slice(*around)),
+    }[kind]
+    return np.ascontiguousarray(out[crop])

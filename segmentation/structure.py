@@ -54,19 +54,26 @@ class Comb:
     cells: tuple[Box, ...]
 
 
-def find_rules(ink: GrayImage, min_length_px: int, *, vertical: bool, pool: int = 1) -> GrayImage:
+def find_rules(
+    ink: GrayImage, min_length_px: int, *, vertical: bool, pool: int = 1, ink_beyond_edge: bool = True
+) -> GrayImage:
     """Pixels of straight horizontal (or vertical) runs at least ``min_length_px`` long (ink = 255).
 
     With ``pool`` > 1 the opening runs on a ``pool`` x ``pool`` max-pooled copy (any ink
     in a block counts), ``pool``^2 times cheaper; the result is mapped back and
     restricted to the ink, so it may include ink right next to a rule, which
     :func:`remove_rules` then tests like any rule pixel.
+
+    With ``ink_beyond_edge`` (OpenCV's default border) a run reaching the image's edge counts as
+    going on beyond it: right for a piece cut out of a larger image (an underline running to the
+    edge of its piece's box), wrong for a whole image whose edge cuts through a printed frame
+    (the frame's top rule along the image's top edge would be a long vertical run too).
     """
     if pool > 1:
         h, w = ink.shape
         small = cv2.resize(ink, ((w + pool - 1) // pool, (h + pool - 1) // pool), interpolation=cv2.INTER_AREA)
         pooled = as_gray(cv2.threshold(small, 0, 255, cv2.THRESH_BINARY)[1])
-        rules = find_rules(pooled, max(2, min_length_px // pool), vertical=vertical)
+        rules = find_rules(pooled, max(2, min_length_px // pool), vertical=vertical, ink_beyond_edge=ink_beyond_edge)
         if not rules.any():
             return np.zeros_like(ink)
         big = cv2.resize(rules, (rules.shape[1] * pool, rules.shape[0] * pool), interpolation=cv2.INTER_NEAREST)
@@ -76,7 +83,11 @@ def find_rules(ink: GrayImage, min_length_px: int, *, vertical: bool, pool: int 
     # Thicken by a pixel across and bridge 2-px breaks along first, so a thin, faint line that
     # steps by a row (slight skew) or fades in places stays one run.
     across = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 5) if vertical else (5, 3))
-    runs = cv2.morphologyEx(cv2.dilate(ink, across), cv2.MORPH_OPEN, kernel)
+    thick = cv2.dilate(ink, across)
+    if ink_beyond_edge:
+        runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, kernel)
+    else:
+        runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return as_gray(cv2.bitwise_and(runs, ink))
 
 
@@ -87,7 +98,7 @@ def find_frame_sides(ink: GrayImage, horizontal: GrayImage, min_length_px: int, 
     within ``reach_px`` of a horizontal rule, so a tall handwritten ``1`` standing on a
     guide line is not taken for a frame.
     """
-    vertical = find_rules(ink, min_length_px, vertical=True)
+    vertical = find_rules(ink, min_length_px, vertical=True, ink_beyond_edge=False)
     sides = np.zeros_like(ink)
     if not vertical.any() or not horizontal.any():
         return sides
@@ -97,6 +108,32 @@ def find_frame_sides(ink: GrayImage, horizontal: GrayImage, min_length_px: int, 
         x, y, w, h = cv2.boundingRect(contour)
         if near[y, x : x + w].any() and near[y + h - 1, x : x + w].any():
             sides[y : y + h, x : x + w] = vertical[y : y + h, x : x + w]
+    return sides
+
+
+def find_cut_frame_sides(
+    ink: GrayImage, horizontal: GrayImage, min_length_px: int, *, reach_px: int, edge_px: int
+) -> GrayImage:
+    """Vertical rules of a frame cut by the image's edge (an amount box cropped inside its top or
+    bottom rule, or both), ink = 255: each end comes within ``reach_px`` of a horizontal rule or
+    within ``edge_px`` of the image's top or bottom edge, and at least one end is at an edge
+    (:func:`find_frame_sides` finds those joined to rules at both ends). A handwritten ``1``
+    can run from edge to edge of a tight crop too: the caller weighs these against the writing.
+    """
+    vertical = find_rules(ink, min_length_px, vertical=True, ink_beyond_edge=False)
+    sides = np.zeros_like(ink)
+    if not vertical.any():
+        return sides
+    h = ink.shape[0]
+    near = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * reach_px + 1)))
+    contours, _ = cv2.findContours(vertical, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for contour in contours:
+        x, y, w, side_h = cv2.boundingRect(contour)
+        top_cut, bottom_cut = y <= edge_px, y + side_h >= h - edge_px
+        top_joined = top_cut or near[y, x : x + w].any()
+        bottom_joined = bottom_cut or near[y + side_h - 1, x : x + w].any()
+        if (top_cut or bottom_cut) and top_joined and bottom_joined:
+            sides[y : y + side_h, x : x + w] = vertical[y : y + side_h, x : x + w]
     return sides
 
 
@@ -141,12 +178,38 @@ def _strip_rule(
     """
     across = cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1) if vertical else (1, run))
     removed = np.zeros_like(band)
+    h, w = band.shape
     # Work only around the rules: they cover a small share of a page.
     for rows, cols in regions:
         tested = ink[rows, cols] if other is None else cv2.subtract(ink[rows, cols], other[rows, cols])
-        strokes = cv2.morphologyEx(tested, cv2.MORPH_OPEN, across)
+        strokes = _runs_across(as_gray(tested), as_gray(across), _image_edges(rows, cols, h, w, vertical=vertical), run)
         removed[rows, cols] |= as_gray(cv2.subtract(band[rows, cols], strokes))
     return removed
+
+
+def _image_edges(rows: slice, cols: slice, h: int, w: int, *, vertical: bool) -> tuple[bool, bool]:
+    """Whether a region reaches the image's edge before (top or left) and after (bottom or right) a rule."""
+    start, stop, size = (cols.start, cols.stop, w) if vertical else (rows.start, rows.stop, h)
+    return start == 0, stop == size
+
+
+def _runs_across(tested: GrayImage, across: GrayImage, edges: tuple[bool, bool], run: int) -> GrayImage:
+    """The pixels of ``tested`` on a run of at least ``run`` pixels across the rule (an opening by ``across``).
+
+    Beyond a region's own border the opening sees ink (OpenCV's default border for erosion), so a
+    stroke leaving the region counts as long; beyond the image's edge there is no ink: a rule
+    printed along the edge of a cropped image (an amount box cut out with its frame) would
+    otherwise look like a stroke running off the image and be kept.
+    """
+    before, after = (run if edge else 0 for edge in edges)
+    if not (before or after):
+        return as_gray(cv2.morphologyEx(tested, cv2.MORPH_OPEN, across))
+    vertical = across.shape[0] == 1  # a horizontal kernel: runs across a vertical rule
+    pad = (0, 0, before, after) if vertical else (before, after, 0, 0)
+    padded = cv2.copyMakeBorder(tested, *pad, cv2.BORDER_CONSTANT, value=0)
+    opened = cv2.morphologyEx(padded, cv2.MORPH_OPEN, across)
+    h, w = tested.shape
+    return as_gray(opened[pad[0] : pad[0] + h, pad[2] : pad[2] + w])
 
 
 def _repair(clean: GrayImage, removed: GrayImage, regions: Regions, thickness: int, *, vertical: bool) -> None:

@@ -122,6 +122,56 @@ def test_line_field_removes_a_frame_around_the_string(walls: bool) -> None:
     assert page_ink[60:90, 105:125].any()
 
 
+def _in_a_box(text: str, crop: str) -> tuple[np.ndarray, np.ndarray]:
+    """``text`` written in a printed box and the image cut out of it as ``crop`` says, and the
+    digits alone as an ink mask (ink = 255) in the same frame."""
+    image = np.full((150, 480), 240, np.uint8)
+    expected = np.zeros_like(image)
+    cv2.rectangle(image, (10, 22), (330, 116), 50, 3)  # 94 px high, the digits ~45
+    for i, ch in enumerate(text):
+        cv2.putText(image, ch, (25 + 80 * i, 92), FONT, 2.0, 20, 6)
+        cv2.putText(expected, ch, (25 + 80 * i, 92), FONT, 2.0, 255, 6)
+    rows, cols = {
+        "along": (slice(21, 118), slice(9, 332)),  # along the box's outer edge: its rules on the image's edges
+        "inside top and bottom": (slice(25, 114), slice(0, 345)),  # only the sides are left
+        "inside bottom": (slice(5, 114), slice(0, 345)),
+    }[crop]
+    return image[rows, cols], np.where(expected[rows, cols] > 127, 255, 0).astype(np.uint8)
+
+
+@pytest.mark.parametrize("crop", ["along", "inside top and bottom", "inside bottom"])
+def test_line_field_removes_the_box_an_amount_was_cut_out_of(crop: str) -> None:
+    image, expected = _in_a_box("7105", crop)
+    field = line_field(image)
+    page_ink = np.zeros(image.shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    assert np.count_nonzero(page_ink & expected) > 0.97 * np.count_nonzero(expected)
+    assert np.count_nonzero(page_ink & ~expected) < 0.03 * np.count_nonzero(expected)
+
+
+@pytest.mark.parametrize("text", ["1001", "1.1", "1,000"])
+def test_line_field_keeps_straight_ones_of_a_tight_crop(text: str) -> None:
+    """Ruler-straight 1s running from the top to the bottom of a tightly cropped line are writing, not a box's sides."""
+    image = np.full((120, 400), 240, np.uint8)
+    x = 20
+    for ch in text:
+        if ch == "1":
+            cv2.line(image, (x, 20), (x, 100), 20, 6)
+            x += 40
+        elif ch in ".,":
+            cv2.circle(image, (x, 96), 4, 20, -1)
+            x += 25
+        else:
+            cv2.ellipse(image, (x + 20, 62), (17, 36), 0, 0, 360, 20, 6)
+            x += 60
+    tight = image[17:104, : x + 10]  # the 1s run from edge to edge
+    field = line_field(tight)
+    stats = cv2.connectedComponentsWithStats(field.ink, connectivity=8)[2][1:]
+    tall = stats[:, cv2.CC_STAT_HEIGHT] >= 0.9 * field.box.h
+    narrow = stats[:, cv2.CC_STAT_WIDTH] <= 12
+    assert np.count_nonzero(tall & narrow) == text.count("1")
+
+
 def test_line_field_box_is_tight() -> None:
     image = np.full((100, 300), 250, np.uint8)
     cv2.rectangle(image, (40, 30), (70, 80), 0, -1)

@@ -13,6 +13,23 @@ def _remove_horizontal(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return structure.remove_rules(ink, horizontal, np.zeros_like(ink), stroke_px=3)
 
 
+def test_a_rule_on_the_image_edge_is_removed_and_is_no_vertical_run() -> None:
+    """An image cut along a printed box has the box's rules on its edges: beyond them there is no ink."""
+    ink = np.zeros((60, 300), np.uint8)
+    ink[0:3, :] = 255  # the box's top rule along the image's top edge
+    cv2.line(ink, (150, 0), (152, 45), 255, 4)  # a stroke hanging from it
+    # Three rows are no vertical run of six, though OpenCV's default border would extend them upwards.
+    for beyond, expected in ((False, False), (True, True)):  # True: a piece's crop, whose edge is no edge
+        runs = structure.find_rules(ink, 6, vertical=True, ink_beyond_edge=beyond)
+        assert runs[:, 145:160].any()  # the stroke
+        assert (runs[:, :140].any() or runs[:, 165:].any()) == expected
+
+    clean, _ = _remove_horizontal(ink)
+
+    assert np.count_nonzero(clean[0:3, 10:130]) == 0 and np.count_nonzero(clean[0:3, 175:290]) == 0
+    assert clean[1:45, 145:158].any(axis=1).all()  # the stroke stays whole
+
+
 def test_ruled_line_is_removed_but_crossing_stroke_stays_connected() -> None:
     ink = np.zeros((200, 400), np.uint8)
     cv2.line(ink, (10, 100), (390, 100), 255, 3)  # the printed rule, rows 99..101

@@ -515,7 +515,8 @@ def framed(gray: Gray, rng: np.random.Generator, kind: str) -> Gray:
     rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
     thick, level = int(rng.integers(1, 4)), float(rng.uniform(20, 110))
     margin = int(rng.integers(3, 14))
-    out = np.asarray(cv2.copyMakeBorder(gray, margin, margin, margin, margin, cv2.BORDER_REPLICATE))
+    paper = float(np.median(gray))  # not the edge replicated: ink cut by the edge (a tall $) would be drawn on
+    out = np.asarray(cv2.copyMakeBorder(gray, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=paper))
     h, w = out.shape
     top = max(1, int(rows[0]) + margin - int(rng.integers(2, 10)))
     bottom = min(h - 2, int(rows[-1]) + margin + int(rng.integers(2, 10)))

@@ -131,8 +131,8 @@ ALONG_EXTRA_PX = 2
 # the writing lies between them, they are CUT_PAIR_OVER_WRITING times as tall as it, and they hang
 # from a rule (the box's top) or are printed thinner than the pen's strokes (CUT_PAIR_THIN_SHARE of
 # their width): ruler-straight 1s a little taller than the 0s of a tightly cropped "1001" stay.
-# 300 held-out hard lines by their digits (bench_reader.py --frame): cut 15.0% -> 60.0%, cut-bottom
-# 21.7% -> 82.7% (as drawn: 88.7%). Without the thinness test, cut lines read 66.7%; a pair rule at
+# 300 held-out hard lines by their digits (bench_reader.py --frame): cut 15.7% -> 61.0%, cut-bottom
+# 21.7% -> 83.3% (as drawn: 88.7%). Without the thinness test, cut lines read 68.0%; a pair rule at
 # 1.0 instead of 1.05 read more of them in a first trial (129 against 98 of 150) but took the 1s of
 # 4 of 300 tight crops of held-out strings starting and ending in 1 (at 1.05, none).
 CUT_SIDE_HEIGHT_SHARE = 0.8

@@ -1,7 +1,7 @@
 """Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
 
 Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard|check|cents] [--lines 300]
-[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F] [--pen W] [--frame KIND]``.
+[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F] [--pen W] [--frame KIND] [--skew DEG]``.
 ``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
 gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
 60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
@@ -17,6 +17,8 @@ half as high with their tops level with theirs (raised cents), underlined half o
 ballpoint's share of it, about 0.05, and the MNIST strokes are about 0.12), before ``--scale``.
 ``--frame KIND`` draws a printed box around each line's writing and cuts the image out of it as
 ``recognition.synthetic.framed`` says (``box``, ``tight``, ``cut``, ``cut-bottom``), before ``--scale``.
+``--skew DEG`` turns each line by an angle drawn evenly from -DEG..DEG degrees, on a canvas grown
+to hold it (``recognition.synthetic.tilted``), after ``--frame``.
 Each line is read in ``line`` mode (``read_image``: binarisation, guide-line removal,
 over-segmentation, one batched model call, best path). Time is wall time per line in one
 process with ``torch.set_num_threads(1)``, after a warm-up; the model's share is
@@ -44,7 +46,7 @@ from common import add_reading_arguments, digits_for, network_files, text_with_s
 from recognition.classifier import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_image  # noqa: E402
 from recognition.results import FieldResult  # noqa: E402
-from recognition.synthetic import FRAMES, framed, make_cents_line, make_check_line, redraw_with_pen  # noqa: E402
+from recognition.synthetic import FRAMES, framed, make_cents_line, make_check_line, redraw_with_pen, tilted  # noqa: E402
 from recognition.synthetic import make_line as make_hard_line  # noqa: E402
 from segmentation.strings import StringParams  # noqa: E402
 
@@ -115,6 +117,7 @@ def main() -> None:
         "--pen", type=int, default=0, help="simple lines: draw them again with a round pen this many px wide"
     )
     parser.add_argument("--frame", choices=FRAMES, help="cut each line out of a printed box drawn around it")
+    parser.add_argument("--skew", type=float, default=0.0, help="turn each line by up to this many degrees either way")
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     add_reading_arguments(parser)
     args = parser.parse_args()
@@ -144,6 +147,9 @@ def main() -> None:
     if args.frame:
         frame_rng = np.random.default_rng(args.seed + 1)  # the lines stay those of --seed
         lines = [(framed(image, frame_rng, args.frame), text) for image, text in lines]
+    if args.skew:
+        skew_rng = np.random.default_rng(args.seed + 2)
+        lines = [(tilted(image, float(skew_rng.uniform(-args.skew, args.skew))), text) for image, text in lines]
     if args.scale != 1.0:
         method = cv2.INTER_AREA if args.scale < 1.0 else cv2.INTER_CUBIC  # a coarser or a finer scan
         lines = [

@@ -31,7 +31,7 @@ from recognition.decoding import (
 from recognition.model import REJECT
 from recognition.normalise import normalise_mask
 from recognition.results import FieldResult, PageResult, Separator
-from segmentation.cleanup import tight_box
+from segmentation.cleanup import rotate, tight_box
 from segmentation.cleanup import turn as turn_page
 from segmentation.elements import Box, Field, GrayImage, Page
 from segmentation.errors import InvalidInput
@@ -41,6 +41,7 @@ from segmentation.fields import (
     digit_field,
     find_fields,
     line_field,
+    line_skew,
     prepare_page,
     writing_height,
 )
@@ -183,6 +184,9 @@ def read_image(
     if mode == "digit":
         fields = (read_digit(model, digit_field(gray), params),)
     elif mode == "line":
+        skew_deg = line_skew(gray, params.page)
+        if skew_deg:
+            gray = rotate(gray, -skew_deg)
         scale = _line_scale(gray)
         image = gray if scale == 1.0 else _resized(gray, scale)
         field = read_string(model, line_field(image, params.page), params)

@@ -537,3 +537,15 @@ def framed(gray: Gray, rng: np.random.Generator, kind: str) -> Gray:
         "cut-bottom": (slice(max(0, top - 6), bottom - thick), slice(*around)),
     }[kind]
     return np.ascontiguousarray(out[crop])
+
+
+def tilted(gray: Gray, angle_deg: float) -> Gray:
+    """``gray`` turned ``angle_deg`` counter-clockwise (a slanted amount, a sheet scanned askew) on
+    a canvas grown to hold all of it, the paper's median level around (benchmark data)."""
+    h, w = gray.shape
+    matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle_deg, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    size = (round(w * cos + h * sin), round(w * sin + h * cos))
+    matrix[0, 2] += size[0] / 2.0 - w / 2.0
+    matrix[1, 2] += size[1] / 2.0 - h / 2.0
+    return np.asarray(cv2.warpAffine(gray, matrix, size, borderValue=float(np.median(gray))), np.uint8)

@@ -33,6 +33,13 @@ COARSE_STEP_DEG = 0.5
 FINE_STEP_DEG = 0.05
 # At most this many ink points vote in the projection profile (random subsample).
 MAX_SKEW_POINTS = 40_000
+# A line's skew is measured on at least this many columns holding ink.
+MIN_LINE_SKEW_COLUMNS = 10
+# A line is askew only when its envelope's profile is this much sharper askew than level: a level
+# line's estimate wanders 1 degree or more on 10-20% of synthetic hard, cheque and cents lines, its
+# profile mostly less than 1.2 times sharper there (300 held-out level lines each: at 1.0, 8 more
+# misread; at 1.2, 4; lines tilted up to 2 degrees: 84.3% against 84.0% by the digits).
+LINE_SKEW_MIN_GAIN = 1.2
 # Below this angle a rotation is not worth its interpolation blur.
 MIN_ROTATION_DEG = 0.05
 # reduced_copy's long side; blank_dark_margins: how much darker than the paper the surround is,
@@ -264,6 +271,43 @@ def estimate_skew(ink: GrayImage, max_deg: float = 10.0, seed: int = 0) -> float
     fine = np.arange(best - COARSE_STEP_DEG, best + COARSE_STEP_DEG + 1e-9, FINE_STEP_DEG)
     best = float(fine[int(np.argmax([_profile_score(xs_f, ys_f, a, h) for a in fine]))])
     return round(float(np.clip(best, -max_deg, max_deg)), 3)
+
+
+def estimate_line_skew(ink: GrayImage, max_deg: float = 10.0) -> float:
+    """The skew of one line of writing in a binary image (ink = 255), in degrees (the convention
+    of :func:`estimate_skew`); 0.0 when there is too little ink to tell.
+
+    The projection profile of the ink's upper and lower envelope (each column's highest and lowest
+    ink pixel): the writing's top and base lines, or its guide line. The whole ink's profile, made
+    for pages of many lines, is weak on one short line of tall digits (a straight line of five
+    digits was measured 1 degree or more askew one time in five; by its envelope, one in 75).
+    """
+    h, w = ink.shape
+    cols = np.flatnonzero(ink.any(axis=0))
+    if cols.size < MIN_LINE_SKEW_COLUMNS:
+        return 0.0
+    inked = ink[:, cols] > 0
+    top, bottom = np.argmax(inked, axis=0), h - 1 - np.argmax(inked[::-1], axis=0)
+    xs = np.concatenate([cols, cols]).astype(np.float64) - w / 2.0
+    ys = np.concatenate([top, bottom]).astype(np.float64) - h / 2.0
+    coarse = np.arange(-max_deg, max_deg + 1e-9, COARSE_STEP_DEG)
+    best = float(coarse[int(np.argmax(_profile_scores(xs, ys, coarse, h)))])
+    fine = np.arange(best - COARSE_STEP_DEG, best + COARSE_STEP_DEG + 1e-9, FINE_STEP_DEG)
+    scores = _profile_scores(xs, ys, np.append(fine, 0.0), h)
+    best = float(fine[int(np.argmax(scores[:-1]))])
+    if scores[:-1].max() < LINE_SKEW_MIN_GAIN * scores[-1]:
+        return 0.0  # hardly sharper askew than level: a level line's wobble
+    return round(float(np.clip(best, -max_deg, max_deg)), 3)
+
+
+def _profile_scores(xs: np.ndarray, ys: np.ndarray, angles_deg: np.ndarray, height: int) -> np.ndarray:
+    """:func:`_profile_score` at each of ``angles_deg``, in one pass (one bincount for all angles)."""
+    theta = np.radians(angles_deg)[:, None]
+    rows = ys[None, :] * np.cos(theta) + xs[None, :] * np.sin(theta)
+    bins = 3 * height + 1
+    index = np.clip(rows + height, 0, 3 * height).astype(np.int64) + bins * np.arange(len(angles_deg))[:, None]
+    counts = np.bincount(index.ravel(), minlength=bins * len(angles_deg)).reshape(len(angles_deg), bins)
+    return np.einsum("ij,ij->i", counts, counts).astype(np.float64)
 
 
 _QUARTER_TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}

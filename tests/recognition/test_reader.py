@@ -22,6 +22,7 @@ from recognition.reader import (
     read_string,
 )
 from recognition.results import FieldResult, PageResult
+from recognition.synthetic import tilted
 from segmentation.elements import Box, Field
 from segmentation.errors import InvalidInput
 
@@ -715,3 +716,14 @@ def test_a_fence_read_as_a_dash_by_another_path_does_not_flag_the_amount(classif
     result = read_string(classifier, free_field(_with_stroke(digits, 40)))  # short enough to be a dash too
     assert result.text == digits and [(s.position, s.kind) for s in result.separators] == [(len(digits), "sign")]
     assert not result.needs_review
+
+
+@pytest.mark.parametrize("angle", [-6.0, 3.0])
+def test_line_mode_reads_an_amount_written_askew_on_its_guide_line(classifier: Classifier, angle: float) -> None:
+    level = on_paper(hershey("40721"))
+    cv2.line(level, (10, 20 + BASE_Y + 6), (level.shape[1] - 10, 20 + BASE_Y + 6), 60, 2)  # the guide line
+    upright = read_image(classifier, level, "line")
+    askew = read_image(classifier, tilted(level, angle), "line")
+    assert upright.skew_deg == 0.0 and upright.fields[0].text == "40721"
+    assert abs(askew.skew_deg - angle) < 0.5
+    assert askew.fields[0].text == "40721"

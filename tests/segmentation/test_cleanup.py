@@ -162,3 +162,14 @@ def test_the_contrast_floor_of_a_flattened_page_needs_no_complement_of_it() -> N
     inverted = cleanup.contrast_floor(flat, 45, minimum=20, inverted=True)
     assert inverted == cleanup.contrast_floor(255 - flat, 45, minimum=20)
     assert 20 <= inverted < 45
+
+
+@pytest.mark.parametrize("angle", [0.0, 2.0, -7.0])
+def test_a_line_of_writing_askew_is_measured_by_its_envelope(angle: float) -> None:
+    ink = np.zeros((120, 420), np.uint8)
+    for i, ch in enumerate("3850172"):
+        cv2.putText(ink, ch, (20 + 55 * i, 85), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 6)
+    matrix = cv2.getRotationMatrix2D((210, 60), angle, 1.0)
+    turned = cv2.warpAffine(ink, matrix, (420, 120))
+    turned = np.where(turned > 127, 255, 0).astype(np.uint8)
+    assert abs(cleanup.estimate_line_skew(turned) - angle) < 0.5

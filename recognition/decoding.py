@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from recognition.atomruns import AtomRuns
 from recognition.ctc import digits_only, greedy_text, sequence_log_likelihoods, steps_of_columns
 from recognition.model import REJECT
 from recognition.normalise import PAIR_SHAPE, TRIPLE_SHAPE, normalise_mask, normalise_pair, normalise_triple
@@ -248,28 +249,18 @@ def _core_width(seg: StringSegmentation, start: int, stop: int) -> int:
     return int(hi - lo + 1)
 
 
-def _gaps(seg: StringSegmentation, start: int, stop: int) -> tuple[int, int]:
-    """The widest and the total empty column run inside the x-span of atoms ``start..stop-1``."""
-    spans = sorted((a.box.x, a.box.x2) for a in seg.atoms[start:stop])
-    widest, total, reach = 0, 0, spans[0][1]
-    for x, x2 in spans[1:]:
-        gap = max(0, x - reach)
-        widest, total = max(widest, gap), total + gap
-        reach = max(reach, x2)
-    return widest, total
-
-
 def _touching_runs(
-    seg: StringSegmentation, max_atoms: int, min_width: float, max_width: float, atom_min_width: float = math.inf
+    atom_runs: AtomRuns, max_atoms: int, min_width: float, max_width: float, atom_min_width: float = math.inf
 ) -> list[tuple[int, int]]:
     """Runs of atoms with no empty column wider than PAIR_MAX_GAP_SHARE of the height, ``min_width``
     (a single atom: ``atom_min_width``, if less) to ``max_width`` heights wide, of at most ``max_atoms`` atoms."""
+    seg = atom_runs.segmentation
     height = seg.height
     runs: list[tuple[int, int]] = []
     for start in range(len(seg.atoms)):
         for stop in range(start + 1, min(len(seg.atoms), start + max_atoms) + 1):
-            width = _span(seg, start, stop)
-            if _gaps(seg, start, stop)[0] > PAIR_MAX_GAP_SHARE * height or width > max_width * height:
+            width = atom_runs.span(start, stop)
+            if atom_runs.gaps(start, stop)[0] > PAIR_MAX_GAP_SHARE * height or width > max_width * height:
                 break
             if width >= (min_width if stop - start > 1 else min(min_width, atom_min_width)) * height:
                 runs.append((start, stop))
@@ -291,42 +282,37 @@ def plan_string(
     triple network.
     """
     seg = segment_string(ink, string_params)
+    atom_runs = AtomRuns(seg)  # the runs' extents, gaps and candidates, each worked out once
     height = seg.height
     runs: list[tuple[int, int]] = []
     gaps: dict[tuple[int, int], int] = {}
     for start in range(len(seg.atoms)):
         for stop in range(start + 1, min(len(seg.atoms), start + max_atoms) + 1):
-            widest, gaps[start, stop] = _gaps(seg, start, stop)
+            widest, gaps[start, stop] = atom_runs.gaps(start, stop)
             if stop - start > 1:
-                width = _span(seg, start, stop)
+                width = atom_runs.span(start, stop)
                 if widest > MAX_GAP_SHARE * height or width > FLOURISH_WIDTH_SHARE * height:
                     break
                 if width > MAX_WIDTH_SHARE * height and _core_width(seg, start, stop) > CORE_WIDTH_SHARE * height:
                     continue
             runs.append((start, stop))
-    groups, candidates, images = _normalised(seg, runs, normalise_mask, (0, 28, 28))
+    groups, candidates, images = _normalised(atom_runs, runs, normalise_mask, (0, 28, 28))
     plan = StringPlan(seg, groups, candidates, images, tuple(gaps[g] for g in groups))
     if pairs:
         pair_runs = _touching_runs(
-            seg, PAIR_MAX_ATOMS, PAIR_MIN_WIDTH_SHARE, PAIR_MAX_WIDTH_SHARE, PAIR_MIN_ATOM_WIDTH_SHARE
+            atom_runs, PAIR_MAX_ATOMS, PAIR_MIN_WIDTH_SHARE, PAIR_MAX_WIDTH_SHARE, PAIR_MIN_ATOM_WIDTH_SHARE
         )
-        pair_groups, pair_candidates, pair_images = _normalised(seg, pair_runs, normalise_pair, (0, *PAIR_SHAPE))
+        pair_groups, pair_candidates, pair_images = _normalised(atom_runs, pair_runs, normalise_pair, (0, *PAIR_SHAPE))
         plan = replace(plan, pair_groups=pair_groups, pair_candidates=pair_candidates, pair_images=pair_images)
     if triples:
-        runs = _touching_runs(seg, TRIPLE_MAX_ATOMS, TRIPLE_MIN_WIDTH_SHARE, TRIPLE_MAX_WIDTH_SHARE)
-        groups3, candidates3, images3 = _normalised(seg, runs, normalise_triple, (0, *TRIPLE_SHAPE))
+        runs = _touching_runs(atom_runs, TRIPLE_MAX_ATOMS, TRIPLE_MIN_WIDTH_SHARE, TRIPLE_MAX_WIDTH_SHARE)
+        groups3, candidates3, images3 = _normalised(atom_runs, runs, normalise_triple, (0, *TRIPLE_SHAPE))
         plan = replace(plan, triple_groups=groups3, triple_candidates=candidates3, triple_images=images3)
     return plan
 
 
-def _span(seg: StringSegmentation, start: int, stop: int) -> int:
-    """Width in px of the columns from the first to the last ink of atoms ``start..stop-1``."""
-    atoms = seg.atoms[start:stop]
-    return max(a.box.x2 for a in atoms) - min(a.box.x for a in atoms)
-
-
 def _normalised(
-    seg: StringSegmentation,
+    atom_runs: AtomRuns,
     runs: list[tuple[int, int]],
     normalise: Callable[[GrayImage], NDArray[np.float32]],
     empty_shape: tuple[int, int, int],
@@ -336,7 +322,7 @@ def _normalised(
     candidates: list[DigitCandidate] = []
     images: list[NDArray[np.float32]] = []
     for start, stop in runs:
-        candidate = seg.compose(start, stop)
+        candidate = atom_runs.candidate(start, stop)
         try:
             images.append(normalise(candidate.mask))
         except InvalidInput:
@@ -630,21 +616,30 @@ def _search(
     beams: list[list[tuple[float, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
     beams[0] = [(0.0, ())]
     for position in range(n):
-        if not beams[position]:
+        beam = beams[position]
+        if not beam:
             continue
-        beams[position].sort(key=lambda item: -item[0])  # stable: ties keep their order
-        del beams[position][BEAM:]
+        beam.sort(key=lambda item: -item[0])  # stable: ties keep their order
+        del beam[BEAM:]
+        # What each path's extensions look at, worked out once per path rather than once per edge:
+        # the first atom of its last step if that is a single digit (the pair network's verdict on
+        # it and a digit after it, below), and its text when only paths reading ``digits`` count.
+        starts = [plan.groups[steps[-1].index][0] if steps and _single_digit(steps[-1:]) else None for _, steps in beam]
+        texts = [_text(plan, steps) for _, steps in beam] if digits is not None else []
+        wanted = "" if digits is None else digits
         skip: list[Edge] = [(position + 1, (), 0.0)]
         for stop, choice, score in outgoing.get(position) or skip:
             digit = two_digits and _single_digit(choice)
-            for total, steps in beams[position]:
-                if digit and steps and _single_digit(steps[-1:]):
+            check = digits is not None and bool(choice)
+            choice_text = _text(plan, choice) if check else ""
+            for k, (total, steps) in enumerate(beam):
+                start = starts[k]
+                if digit and start is not None:
                     # Two digits side by side: the pair network's verdict on their atoms, if a candidate.
-                    total += two_digits.get((plan.groups[steps[-1].index][0], stop), 0.0)
-                path = (*steps, *choice)
-                if digits is not None and choice and not digits.startswith(_text(plan, path)):
+                    total += two_digits.get((start, stop), 0.0)
+                if check and not wanted.startswith(texts[k] + choice_text):
                     continue
-                beams[stop].append((total + score, path))
+                beams[stop].append((total + score, steps + choice))
     final = beams[n] if digits is None else [item for item in beams[n] if _text(plan, item[1]) == digits]
     return sorted(final, key=lambda item: -item[0])[:BEAM]
 

@@ -252,7 +252,9 @@ def segment_string(ink: GrayImage, params: StringParams = StringParams()) -> Str
     atoms: list[Segment] = []
     for members, box in zip(pieces.values(), piece_boxes, strict=True):
         window = labels[box.y : box.y2, box.x : box.x2]
-        mask = np.where(np.isin(window, members), 255, 0).astype(np.uint8)
+        # One member (most pieces): a comparison, the same as np.isin's and several times cheaper.
+        inside = window == members[0] if len(members) == 1 else np.isin(window, members)
+        mask = np.where(inside, 255, 0).astype(np.uint8)
         cuts: list[int] = []
         wide = WIDE_SHARE if len(members) == 1 else WIDE_MERGED_SHARE
         if box.w > wide * height:

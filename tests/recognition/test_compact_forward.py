@@ -30,11 +30,12 @@ def test_compact_forward_is_the_folded_network_bit_for_bit(network: nn.Module, s
     assert isinstance(compact, CompactForward)
     # Every layer runs as its operation: none is left to nn.Module's call (which would prove nothing).
     assert not any(isinstance(step, nn.Module) for step in compact._steps)
-    x = torch.rand((5, 1, *shape), generator=torch.Generator().manual_seed(1)).contiguous(
-        memory_format=torch.channels_last
-    )
-    with torch.inference_mode():
-        assert torch.equal(compact(x), compact.network(x))
+    for batch in (5, 200):  # max-pools by max_pool2d and by tile maxima (TILE_MAXIMA_FROM)
+        x = torch.rand((batch, 1, *shape), generator=torch.Generator().manual_seed(1)).contiguous(
+            memory_format=torch.channels_last
+        )
+        with torch.inference_mode():
+            assert torch.equal(compact(x), compact.network(x))
 
 
 def test_line_reader_features_are_the_folded_layers_bit_for_bit() -> None:

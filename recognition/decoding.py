@@ -496,6 +496,13 @@ def _pair_edges(
     )
     count, penalty = (3, TRIPLE_PENALTY) if triple else (2, PAIR_PENALTY)
     edges: list[tuple[int, Edge]] = []
+    # Every candidate's digit log-probabilities and each digit's best two at once: np.log is the same
+    # per element over the whole array as over one head (both contiguous float32), and a stable sort
+    # of a row is the same in a batch of rows. As Python floats and ints, read without NumPy scalars.
+    logs = np.log(np.maximum(pair_probabilities, P_FLOOR))
+    heads = logs[:, 1 : 1 + 10 * count].reshape(len(logs), count, 10)
+    best_two = np.argsort(-heads, axis=2, kind="stable")[:, :, :2].tolist()
+    head_logs = heads.tolist()
     for index, (start, stop) in enumerate(groups):
         box = candidates[index].box
         p = pair_probabilities[index]
@@ -504,13 +511,11 @@ def _pair_edges(
         cover = _cover_prior(box, seg.top, seg.baseline)
         prior = log_p(p[PAIR]) + cover - cut_cost - penalty
         prior -= ABSORBED_MARK_PENALTY * _absorbed_marks(seg, lone_marks, start, stop)
-        heads = [np.log(np.maximum(p[digit_head(i)], P_FLOOR)) for i in range(count)]
         readings: list[tuple[tuple[_Step, ...], float]] = [((), prior)]
-        for part, logp in enumerate(heads):
+        for part in range(count):
+            logp, best = head_logs[index][part], best_two[index][part]
             readings = [
-                ((*steps, _Step(index, int(d), part, triple)), score + float(logp[d]))
-                for steps, score in readings
-                for d in np.argsort(-logp, kind="stable")[:2]
+                ((*steps, _Step(index, d, part, triple)), score + logp[d]) for steps, score in readings for d in best
             ]
         edges.extend((start, (stop, steps, score)) for steps, score in readings)
     return edges
@@ -525,6 +530,10 @@ def _edges(
     """Per start position, the scored ways to read the next candidates: best digit, runner-up digit, mark, pairs, triples."""
     seg = plan.segmentation
     logp = np.log(np.maximum(probabilities, P_FLOOR))
+    # As in _pair_edges: each candidate's best two digits (a stable sort, as row by row) and its
+    # log-probabilities, as Python ints and floats, at once.
+    best_two = np.argsort(-probabilities[:, :REJECT], axis=1, kind="stable")[:, :2].tolist()
+    log_rows = logp.tolist()
     outgoing: dict[int, list[Edge]] = {}
     lone_marks = _lone_marks(seg)
     signs: set[tuple[int, int]] = set()  # atom runs read as a sign at an end: no pair or triple either
@@ -536,14 +545,14 @@ def _edges(
         digit_prior -= JOIN_GAP_PENALTY * plan.gaps[index] / seg.height
         # Several atoms are never punctuation (see _reject_prior): their shape is not looked at.
         kind = separator_kind(box, mask, seg.top, seg.baseline) if stop - start == 1 else "other"
-        reject_logp = float(logp[index, REJECT])
+        reject_logp = log_rows[index][REJECT]
         if kind in MARK_KINDS:
             # The network sees a normalised comma as a 1 too often; the shape and place decide.
             reject_logp = max(reject_logp, MARK_LOG_FLOOR)
         edges = outgoing.setdefault(start, [])
         # The runner-up digit keeps another reading alive for the review margin.
-        for digit in np.argsort(-probabilities[index, :REJECT], kind="stable")[:2]:
-            edges.append((stop, (_Step(index, int(digit)),), float(logp[index, digit]) + digit_prior))
+        for digit in best_two[index]:
+            edges.append((stop, (_Step(index, digit),), log_rows[index][digit] + digit_prior))
         reject_prior = _reject_prior(kind, box, seg.height, stop - start) - cut_cost
         sign = kind == "other" and _edge_sign(plan, index, reject_logp)
         if sign:

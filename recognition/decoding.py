@@ -620,37 +620,58 @@ def _search(
     two_digits: dict[tuple[int, int], float],
     digits: str | None = None,
 ) -> list[tuple[float, tuple[_Step, ...]]]:
-    """:func:`best_paths` over scored edges already made (:func:`_edges`, :func:`_two_digit_logp`)."""
+    """:func:`best_paths` over scored edges already made (:func:`_edges`, :func:`_two_digit_logp`).
+
+    A path reaching an atom position is kept as its score, the position and rank it extends and
+    its last choice; only those among the ``BEAM`` best at that position (sorted stably, so ties
+    keep the order they came in) are spelt out as steps, as are the best that reach the end.
+    """
     n = len(plan.segmentation.atoms)
-    beams: list[list[tuple[float, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
-    beams[0] = [(0.0, ())]
+    # Per position: the paths reaching it as (score, position extended, rank there, choice) ...
+    beams: list[list[tuple[float, int, int, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
+    # ... and, once the position is reached, its best paths' steps and texts (texts: with ``digits`` only).
+    paths: list[list[tuple[_Step, ...]]] = [[] for _ in range(n + 1)]
+    texts: list[list[str]] = [[] for _ in range(n + 1)]
+    beams[0] = [(0.0, 0, 0, ())]
+    paths[0], texts[0] = [()], [""]
+    wanted = "" if digits is None else digits
     for position in range(n):
         beam = beams[position]
         if not beam:
             continue
         beam.sort(key=lambda item: -item[0])  # stable: ties keep their order
         del beam[BEAM:]
+        if position:
+            paths[position] = [paths[back][rank] + choice for _, back, rank, choice in beam]
+            if digits is not None:
+                texts[position] = [texts[back][rank] + _text(plan, choice) for _, back, rank, choice in beam]
         # What each path's extensions look at, worked out once per path rather than once per edge:
         # the first atom of its last step if that is a single digit (the pair network's verdict on
         # it and a digit after it, below), and its text when only paths reading ``digits`` count.
-        starts = [plan.groups[steps[-1].index][0] if steps and _single_digit(steps[-1:]) else None for _, steps in beam]
-        texts = [_text(plan, steps) for _, steps in beam] if digits is not None else []
-        wanted = "" if digits is None else digits
+        starts = [
+            plan.groups[steps[-1].index][0] if steps and _single_digit(steps[-1:]) else None
+            for steps in paths[position]
+        ]
+        totals = [item[0] for item in beam]
         skip: list[Edge] = [(position + 1, (), 0.0)]
         for stop, choice, score in outgoing.get(position) or skip:
             digit = two_digits and _single_digit(choice)
             check = digits is not None and bool(choice)
             choice_text = _text(plan, choice) if check else ""
-            for k, (total, steps) in enumerate(beam):
+            target = beams[stop]
+            for k, total in enumerate(totals):
                 start = starts[k]
                 if digit and start is not None:
                     # Two digits side by side: the pair network's verdict on their atoms, if a candidate.
                     total += two_digits.get((start, stop), 0.0)
-                if check and not wanted.startswith(texts[k] + choice_text):
+                if check and not wanted.startswith(texts[position][k] + choice_text):
                     continue
-                beams[stop].append((total + score, steps + choice))
-    final = beams[n] if digits is None else [item for item in beams[n] if _text(plan, item[1]) == digits]
-    return sorted(final, key=lambda item: -item[0])[:BEAM]
+                target.append((total + score, position, k, choice))
+    final = beams[n]
+    if digits is not None:
+        final = [item for item in final if texts[item[1]][item[2]] + _text(plan, item[3]) == digits]
+    best = sorted(final, key=lambda item: -item[0])[:BEAM]
+    return [(score, paths[back][rank] + choice) for score, back, rank, choice in best]
 
 
 def _reading(plan: StringPlan, steps: tuple[_Step, ...]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 import numpy as np
 from numpy.typing import NDArray
@@ -639,7 +640,8 @@ def _search(
         beam = beams[position]
         if not beam:
             continue
-        beam.sort(key=lambda item: -item[0])  # stable: ties keep their order
+        # Best first, stable: ties keep their order (reverse=True keeps it too, as key -score did).
+        beam.sort(key=itemgetter(0), reverse=True)
         del beam[BEAM:]
         if position:
             paths[position] = [paths[back][rank] + choice for _, back, rank, choice in beam]
@@ -670,7 +672,7 @@ def _search(
     final = beams[n]
     if digits is not None:
         final = [item for item in final if texts[item[1]][item[2]] + _text(plan, item[3]) == digits]
-    best = sorted(final, key=lambda item: -item[0])[:BEAM]
+    best = sorted(final, key=itemgetter(0), reverse=True)[:BEAM]
     return [(score, paths[back][rank] + choice) for score, back, rank, choice in best]
 
 

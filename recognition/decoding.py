@@ -497,9 +497,10 @@ def _pair_edges(
     )
     count, penalty = (3, TRIPLE_PENALTY) if triple else (2, PAIR_PENALTY)
     edges: list[tuple[int, Edge]] = []
-    # Every candidate's digit log-probabilities and each digit's best two at once: np.log is the same
-    # per element over the whole array as over one head (both contiguous float32), and a stable sort
-    # of a row is the same in a batch of rows. As Python floats and ints, read without NumPy scalars.
+    # Every candidate's digit log-probabilities and each digit's best two at once: np.log is the
+    # same per element over the whole array as over one head (both contiguous float32), and a
+    # stable sort of a row is the same in a batch of rows. As Python floats and ints, read
+    # without NumPy scalars.
     logs = np.log(np.maximum(pair_probabilities, P_FLOOR))
     heads = logs[:, 1 : 1 + 10 * count].reshape(len(logs), count, 10)
     best_two = np.argsort(-heads, axis=2, kind="stable")[:, :, :2].tolist()
@@ -630,7 +631,7 @@ def _search(
     n = len(plan.segmentation.atoms)
     # Per position: the paths reaching it as (score, position extended, rank there, choice) ...
     beams: list[list[tuple[float, int, int, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
-    # ... and, once the position is reached, its best paths' steps and texts (texts: with ``digits`` only).
+    # ... and, once the position is reached, its best paths' steps and texts (with ``digits`` only).
     paths: list[list[tuple[_Step, ...]]] = [[] for _ in range(n + 1)]
     texts: list[list[str]] = [[] for _ in range(n + 1)]
     beams[0] = [(0.0, 0, 0, ())]

@@ -93,12 +93,13 @@ def inference_module(network: nn.Module, *, fuse: bool = True) -> nn.Module:
     Folding batch norm into the convolutions is as fast as a frozen TorchScript trace on this CPU
     and loads in milliseconds instead of the ~0.7-0.9 s that tracing costs. Channels-last memory
     runs the max-pools about 7x and a whole batch about 2x faster than the default layout (same
-    logits to 2e-6). torch's stubs do not know Module.to's memory_format. The folded copy runs as one
-    :class:`CompactForward`.
+    logits to 2e-6). torch's stubs do not know Module.to's memory_format. The folded copy runs as
+    one :class:`CompactForward`.
     """
     module = fuse_batch_norm(network.eval()) if fuse else network.eval()
     module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    return CompactForward(module) if fuse else module  # unfused, it is the network itself, which may be trained on
+    # Unfused, the module is the network itself, which may yet be trained: left as it is.
+    return CompactForward(module) if fuse else module
 
 
 Step = Callable[[torch.Tensor], torch.Tensor]
@@ -109,9 +110,9 @@ class CompactForward(nn.Module):
     the tensor operations its layers' forwards call, with the same arguments.
 
     Each nn.Module call costs some microseconds of Python (hooks, dispatch) around its operation:
-    a reading calls the networks about 5 times a line with some 15 layers each, so that was about
-    a millisecond a line, 5% of it. Conv2d (zero padding), ReLU, MaxPool2d, Flatten, Linear and
-    Dropout (the identity in eval mode) run as the very operations their forwards call, so the
+    a line is read with about 5 network calls of some 15 layers each, and this saves about 0.08 ms
+    a call (0.4 ms of a simple line's 20). Conv2d (zero padding), ReLU, MaxPool2d, Flatten, Linear
+    and Dropout (the identity in eval mode) run as the very operations their forwards call, so the
     outputs are the same bit for bit; any other layer is called as it is. For inference only: the
     steps hold the layers' weights as they are, and ``train()`` changes nothing.
     """

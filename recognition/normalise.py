@@ -64,7 +64,7 @@ def _ink_bright(image: NDArray[np.uint8], threshold: float) -> bool:
 
 
 def _drop_specks(mask: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """Remove connected pieces too small to be part of the digit (noise, dust)."""
+    """Remove connected pieces too small to be part of the digit (noise, dust); ``mask`` is 0 or 255."""
     # Labels without their statistics are a third of the cost, and a piece's area is its label count.
     count, labels = cv2.connectedComponents(mask, connectivity=8)
     if count <= 2:
@@ -145,7 +145,8 @@ def normalise_digit(crop: NDArray[np.generic], *, ink_is_bright: bool | None = N
 
 
 def _stretched(gray: GrayImage, near_ink: GrayImage, background: float, peak: float) -> NDArray[np.float32]:
-    """``gray`` stretched to 0..1 from ``background`` to ``peak`` (clamped), 0 where ``near_ink`` is 0.
+    """``gray`` stretched to 0..1 from ``background`` to ``peak`` (clamped), 0 where ``near_ink``
+    is 0.
 
     The stretch of a pixel depends on its level alone, so it is computed once per level (the
     same float32 operations on the same values as per pixel: the same results, bit for bit)

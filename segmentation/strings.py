@@ -153,8 +153,9 @@ def _band(boxes: list[Box]) -> tuple[int, int]:
 
 
 def _int_median(values: list[int]) -> int:
-    """``int(np.median(values))`` of a few pixel coordinates, without NumPy's overhead (a tenth of a millisecond
-    a string): the middle value, or the two middle ones' mean (exact in a float, as NumPy's is), truncated."""
+    """``int(np.median(values))`` of a few pixel coordinates without NumPy's overhead (a tenth of a
+    millisecond a string): the middle value, or the mean of the two middle ones (exact in a float,
+    as NumPy's is), truncated."""
     if not values:
         return int(np.median(values))  # NumPy's own warning and error
     ordered = sorted(values)

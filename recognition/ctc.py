@@ -77,11 +77,17 @@ def sequence_log_likelihoods(log_probs: NDArray[np.float32], texts: list[str]) -
     alpha[:, : min(2, size)] = lp[0, :, : min(2, size)]
     one_back = np.full_like(alpha, -np.inf)
     two_back = np.full_like(alpha, -np.inf)
+    merged = np.empty_like(alpha)
+    # Written in place (the same operations, no temporaries): two_back keeps -inf wherever it may
+    # not skip, as np.where(skip, ..., -inf) made it.
+    allowed = skip[:, 2:]
     with np.errstate(invalid="ignore"):
         for t in range(1, steps):
             one_back[:, 1:] = alpha[:, :-1]
-            two_back[:, 2:] = np.where(skip[:, 2:], alpha[:, :-2], -np.inf)
-            alpha = np.logaddexp(np.logaddexp(alpha, one_back), two_back) + lp[t]
+            np.copyto(two_back[:, 2:], alpha[:, :-2], where=allowed)
+            np.logaddexp(alpha, one_back, out=merged)
+            np.logaddexp(merged, two_back, out=merged)
+            np.add(merged, lp[t], out=alpha)
     rows = np.arange(len(texts))
     last = alpha[rows, ends]
     before = np.where(ends > 0, alpha[rows, np.maximum(ends - 1, 0)], -np.inf)

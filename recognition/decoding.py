@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 import numpy as np
 from numpy.typing import NDArray
 
+from recognition.atomruns import AtomRuns
 from recognition.ctc import digits_only, greedy_text, sequence_log_likelihoods, steps_of_columns
 from recognition.model import REJECT
 from recognition.normalise import PAIR_SHAPE, TRIPLE_SHAPE, normalise_mask, normalise_pair, normalise_triple
@@ -248,28 +250,18 @@ def _core_width(seg: StringSegmentation, start: int, stop: int) -> int:
     return int(hi - lo + 1)
 
 
-def _gaps(seg: StringSegmentation, start: int, stop: int) -> tuple[int, int]:
-    """The widest and the total empty column run inside the x-span of atoms ``start..stop-1``."""
-    spans = sorted((a.box.x, a.box.x2) for a in seg.atoms[start:stop])
-    widest, total, reach = 0, 0, spans[0][1]
-    for x, x2 in spans[1:]:
-        gap = max(0, x - reach)
-        widest, total = max(widest, gap), total + gap
-        reach = max(reach, x2)
-    return widest, total
-
-
 def _touching_runs(
-    seg: StringSegmentation, max_atoms: int, min_width: float, max_width: float, atom_min_width: float = math.inf
+    atom_runs: AtomRuns, max_atoms: int, min_width: float, max_width: float, atom_min_width: float = math.inf
 ) -> list[tuple[int, int]]:
     """Runs of atoms with no empty column wider than PAIR_MAX_GAP_SHARE of the height, ``min_width``
     (a single atom: ``atom_min_width``, if less) to ``max_width`` heights wide, of at most ``max_atoms`` atoms."""
+    seg = atom_runs.segmentation
     height = seg.height
     runs: list[tuple[int, int]] = []
     for start in range(len(seg.atoms)):
         for stop in range(start + 1, min(len(seg.atoms), start + max_atoms) + 1):
-            width = _span(seg, start, stop)
-            if _gaps(seg, start, stop)[0] > PAIR_MAX_GAP_SHARE * height or width > max_width * height:
+            width = atom_runs.span(start, stop)
+            if atom_runs.gaps(start, stop)[0] > PAIR_MAX_GAP_SHARE * height or width > max_width * height:
                 break
             if width >= (min_width if stop - start > 1 else min(min_width, atom_min_width)) * height:
                 runs.append((start, stop))
@@ -291,42 +283,37 @@ def plan_string(
     triple network.
     """
     seg = segment_string(ink, string_params)
+    atom_runs = AtomRuns(seg)  # the runs' extents, gaps and candidates, each worked out once
     height = seg.height
     runs: list[tuple[int, int]] = []
     gaps: dict[tuple[int, int], int] = {}
     for start in range(len(seg.atoms)):
         for stop in range(start + 1, min(len(seg.atoms), start + max_atoms) + 1):
-            widest, gaps[start, stop] = _gaps(seg, start, stop)
+            widest, gaps[start, stop] = atom_runs.gaps(start, stop)
             if stop - start > 1:
-                width = _span(seg, start, stop)
+                width = atom_runs.span(start, stop)
                 if widest > MAX_GAP_SHARE * height or width > FLOURISH_WIDTH_SHARE * height:
                     break
                 if width > MAX_WIDTH_SHARE * height and _core_width(seg, start, stop) > CORE_WIDTH_SHARE * height:
                     continue
             runs.append((start, stop))
-    groups, candidates, images = _normalised(seg, runs, normalise_mask, (0, 28, 28))
+    groups, candidates, images = _normalised(atom_runs, runs, normalise_mask, (0, 28, 28))
     plan = StringPlan(seg, groups, candidates, images, tuple(gaps[g] for g in groups))
     if pairs:
         pair_runs = _touching_runs(
-            seg, PAIR_MAX_ATOMS, PAIR_MIN_WIDTH_SHARE, PAIR_MAX_WIDTH_SHARE, PAIR_MIN_ATOM_WIDTH_SHARE
+            atom_runs, PAIR_MAX_ATOMS, PAIR_MIN_WIDTH_SHARE, PAIR_MAX_WIDTH_SHARE, PAIR_MIN_ATOM_WIDTH_SHARE
         )
-        pair_groups, pair_candidates, pair_images = _normalised(seg, pair_runs, normalise_pair, (0, *PAIR_SHAPE))
+        pair_groups, pair_candidates, pair_images = _normalised(atom_runs, pair_runs, normalise_pair, (0, *PAIR_SHAPE))
         plan = replace(plan, pair_groups=pair_groups, pair_candidates=pair_candidates, pair_images=pair_images)
     if triples:
-        runs = _touching_runs(seg, TRIPLE_MAX_ATOMS, TRIPLE_MIN_WIDTH_SHARE, TRIPLE_MAX_WIDTH_SHARE)
-        groups3, candidates3, images3 = _normalised(seg, runs, normalise_triple, (0, *TRIPLE_SHAPE))
+        runs = _touching_runs(atom_runs, TRIPLE_MAX_ATOMS, TRIPLE_MIN_WIDTH_SHARE, TRIPLE_MAX_WIDTH_SHARE)
+        groups3, candidates3, images3 = _normalised(atom_runs, runs, normalise_triple, (0, *TRIPLE_SHAPE))
         plan = replace(plan, triple_groups=groups3, triple_candidates=candidates3, triple_images=images3)
     return plan
 
 
-def _span(seg: StringSegmentation, start: int, stop: int) -> int:
-    """Width in px of the columns from the first to the last ink of atoms ``start..stop-1``."""
-    atoms = seg.atoms[start:stop]
-    return max(a.box.x2 for a in atoms) - min(a.box.x for a in atoms)
-
-
 def _normalised(
-    seg: StringSegmentation,
+    atom_runs: AtomRuns,
     runs: list[tuple[int, int]],
     normalise: Callable[[GrayImage], NDArray[np.float32]],
     empty_shape: tuple[int, int, int],
@@ -336,7 +323,7 @@ def _normalised(
     candidates: list[DigitCandidate] = []
     images: list[NDArray[np.float32]] = []
     for start, stop in runs:
-        candidate = seg.compose(start, stop)
+        candidate = atom_runs.candidate(start, stop)
         try:
             images.append(normalise(candidate.mask))
         except InvalidInput:
@@ -510,6 +497,14 @@ def _pair_edges(
     )
     count, penalty = (3, TRIPLE_PENALTY) if triple else (2, PAIR_PENALTY)
     edges: list[tuple[int, Edge]] = []
+    # Every candidate's digit log-probabilities and each digit's best two at once: np.log is the
+    # same per element over the whole array as over one head (both contiguous float32), and a
+    # stable sort of a row is the same in a batch of rows. As Python floats and ints, read
+    # without NumPy scalars.
+    logs = np.log(np.maximum(pair_probabilities, P_FLOOR))
+    heads = logs[:, 1 : 1 + 10 * count].reshape(len(logs), count, 10)
+    best_two = np.argsort(-heads, axis=2, kind="stable")[:, :, :2].tolist()
+    head_logs = heads.tolist()
     for index, (start, stop) in enumerate(groups):
         box = candidates[index].box
         p = pair_probabilities[index]
@@ -518,13 +513,11 @@ def _pair_edges(
         cover = _cover_prior(box, seg.top, seg.baseline)
         prior = log_p(p[PAIR]) + cover - cut_cost - penalty
         prior -= ABSORBED_MARK_PENALTY * _absorbed_marks(seg, lone_marks, start, stop)
-        heads = [np.log(np.maximum(p[digit_head(i)], P_FLOOR)) for i in range(count)]
         readings: list[tuple[tuple[_Step, ...], float]] = [((), prior)]
-        for part, logp in enumerate(heads):
+        for part in range(count):
+            logp, best = head_logs[index][part], best_two[index][part]
             readings = [
-                ((*steps, _Step(index, int(d), part, triple)), score + float(logp[d]))
-                for steps, score in readings
-                for d in np.argsort(-logp, kind="stable")[:2]
+                ((*steps, _Step(index, d, part, triple)), score + logp[d]) for steps, score in readings for d in best
             ]
         edges.extend((start, (stop, steps, score)) for steps, score in readings)
     return edges
@@ -539,6 +532,10 @@ def _edges(
     """Per start position, the scored ways to read the next candidates: best digit, runner-up digit, mark, pairs, triples."""
     seg = plan.segmentation
     logp = np.log(np.maximum(probabilities, P_FLOOR))
+    # As in _pair_edges: each candidate's best two digits (a stable sort, as row by row) and its
+    # log-probabilities, as Python ints and floats, at once.
+    best_two = np.argsort(-probabilities[:, :REJECT], axis=1, kind="stable")[:, :2].tolist()
+    log_rows = logp.tolist()
     outgoing: dict[int, list[Edge]] = {}
     lone_marks = _lone_marks(seg)
     signs: set[tuple[int, int]] = set()  # atom runs read as a sign at an end: no pair or triple either
@@ -550,14 +547,14 @@ def _edges(
         digit_prior -= JOIN_GAP_PENALTY * plan.gaps[index] / seg.height
         # Several atoms are never punctuation (see _reject_prior): their shape is not looked at.
         kind = separator_kind(box, mask, seg.top, seg.baseline) if stop - start == 1 else "other"
-        reject_logp = float(logp[index, REJECT])
+        reject_logp = log_rows[index][REJECT]
         if kind in MARK_KINDS:
             # The network sees a normalised comma as a 1 too often; the shape and place decide.
             reject_logp = max(reject_logp, MARK_LOG_FLOOR)
         edges = outgoing.setdefault(start, [])
         # The runner-up digit keeps another reading alive for the review margin.
-        for digit in np.argsort(-probabilities[index, :REJECT], kind="stable")[:2]:
-            edges.append((stop, (_Step(index, int(digit)),), float(logp[index, digit]) + digit_prior))
+        for digit in best_two[index]:
+            edges.append((stop, (_Step(index, digit),), log_rows[index][digit] + digit_prior))
         reject_prior = _reject_prior(kind, box, seg.height, stop - start) - cut_cost
         sign = kind == "other" and _edge_sign(plan, index, reject_logp)
         if sign:
@@ -625,28 +622,59 @@ def _search(
     two_digits: dict[tuple[int, int], float],
     digits: str | None = None,
 ) -> list[tuple[float, tuple[_Step, ...]]]:
-    """:func:`best_paths` over scored edges already made (:func:`_edges`, :func:`_two_digit_logp`)."""
+    """:func:`best_paths` over scored edges already made (:func:`_edges`, :func:`_two_digit_logp`).
+
+    A path reaching an atom position is kept as its score, the position and rank it extends and
+    its last choice; only those among the ``BEAM`` best at that position (sorted stably, so ties
+    keep the order they came in) are spelt out as steps, as are the best that reach the end.
+    """
     n = len(plan.segmentation.atoms)
-    beams: list[list[tuple[float, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
-    beams[0] = [(0.0, ())]
+    # Per position: the paths reaching it as (score, position extended, rank there, choice) ...
+    beams: list[list[tuple[float, int, int, tuple[_Step, ...]]]] = [[] for _ in range(n + 1)]
+    # ... and, once the position is reached, its best paths' steps and texts (with ``digits`` only).
+    paths: list[list[tuple[_Step, ...]]] = [[] for _ in range(n + 1)]
+    texts: list[list[str]] = [[] for _ in range(n + 1)]
+    beams[0] = [(0.0, 0, 0, ())]
+    paths[0], texts[0] = [()], [""]
+    wanted = "" if digits is None else digits
     for position in range(n):
-        if not beams[position]:
+        beam = beams[position]
+        if not beam:
             continue
-        beams[position].sort(key=lambda item: -item[0])  # stable: ties keep their order
-        del beams[position][BEAM:]
+        # Best first, stable: ties keep their order (reverse=True keeps it too, as key -score did).
+        beam.sort(key=itemgetter(0), reverse=True)
+        del beam[BEAM:]
+        if position:
+            paths[position] = [paths[back][rank] + choice for _, back, rank, choice in beam]
+            if digits is not None:
+                texts[position] = [texts[back][rank] + _text(plan, choice) for _, back, rank, choice in beam]
+        # What each path's extensions look at, worked out once per path rather than once per edge:
+        # the first atom of its last step if that is a single digit (the pair network's verdict on
+        # it and a digit after it, below), and its text when only paths reading ``digits`` count.
+        starts = [
+            plan.groups[steps[-1].index][0] if steps and _single_digit(steps[-1:]) else None
+            for steps in paths[position]
+        ]
+        totals = [item[0] for item in beam]
         skip: list[Edge] = [(position + 1, (), 0.0)]
         for stop, choice, score in outgoing.get(position) or skip:
             digit = two_digits and _single_digit(choice)
-            for total, steps in beams[position]:
-                if digit and steps and _single_digit(steps[-1:]):
+            check = digits is not None and bool(choice)
+            choice_text = _text(plan, choice) if check else ""
+            target = beams[stop]
+            for k, total in enumerate(totals):
+                start = starts[k]
+                if digit and start is not None:
                     # Two digits side by side: the pair network's verdict on their atoms, if a candidate.
-                    total += two_digits.get((plan.groups[steps[-1].index][0], stop), 0.0)
-                path = (*steps, *choice)
-                if digits is not None and choice and not digits.startswith(_text(plan, path)):
+                    total += two_digits.get((start, stop), 0.0)
+                if check and not wanted.startswith(texts[position][k] + choice_text):
                     continue
-                beams[stop].append((total + score, path))
-    final = beams[n] if digits is None else [item for item in beams[n] if _text(plan, item[1]) == digits]
-    return sorted(final, key=lambda item: -item[0])[:BEAM]
+                target.append((total + score, position, k, choice))
+    final = beams[n]
+    if digits is not None:
+        final = [item for item in final if texts[item[1]][item[2]] + _text(plan, item[3]) == digits]
+    best = sorted(final, key=itemgetter(0), reverse=True)[:BEAM]
+    return [(score, paths[back][rank] + choice) for score, back, rank, choice in best]
 
 
 def _reading(plan: StringPlan, steps: tuple[_Step, ...]) -> str:

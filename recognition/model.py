@@ -9,6 +9,9 @@ merged pairs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
 from numpy.typing import NDArray
@@ -90,10 +93,75 @@ def inference_module(network: nn.Module, *, fuse: bool = True) -> nn.Module:
     Folding batch norm into the convolutions is as fast as a frozen TorchScript trace on this CPU
     and loads in milliseconds instead of the ~0.7-0.9 s that tracing costs. Channels-last memory
     runs the max-pools about 7x and a whole batch about 2x faster than the default layout (same
-    logits to 2e-6). torch's stubs do not know Module.to's memory_format.
+    logits to 2e-6). torch's stubs do not know Module.to's memory_format. The folded copy runs as
+    one :class:`CompactForward`.
     """
     module = fuse_batch_norm(network.eval()) if fuse else network.eval()
-    return module.to(memory_format=torch.channels_last)  # type: ignore[call-overload,no-any-return]
+    module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    # Unfused, the module is the network itself, which may yet be trained: left as it is.
+    return CompactForward(module) if fuse else module
+
+
+Step = Callable[[torch.Tensor], torch.Tensor]
+
+
+class CompactForward(nn.Module):
+    """An inference network (nested ``nn.Sequential``s of eval-mode layers) run as the plain list of
+    the tensor operations its layers' forwards call, with the same arguments.
+
+    Each nn.Module call costs some microseconds of Python (hooks, dispatch) around its operation:
+    a line is read with about 5 network calls of some 15 layers each, and this saves about 0.08 ms
+    a call (0.4 ms of a simple line's 20). Conv2d (zero padding), ReLU, MaxPool2d, Flatten, Linear
+    and Dropout (the identity in eval mode) run as the very operations their forwards call, so the
+    outputs are the same bit for bit; any other layer is called as it is. For inference only: the
+    steps hold the layers' weights as they are, and ``train()`` changes nothing.
+    """
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+        self._steps = [_step(layer) for layer in _leaves(network)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for step in self._steps:
+            x = step(x)
+        return x
+
+
+def _leaves(module: nn.Module) -> list[nn.Module]:
+    """The layers of nested ``nn.Sequential``s in the order they run."""
+    if isinstance(module, nn.Sequential):
+        return [leaf for child in module for leaf in _leaves(child)]
+    return [module]
+
+
+def _step(layer: nn.Module) -> Step:
+    """The operation ``layer``'s forward makes in eval mode (see :class:`CompactForward`)."""
+    if isinstance(layer, nn.Conv2d) and layer.padding_mode == "zeros" and not isinstance(layer.padding, str):
+        weight, bias = layer.weight, layer.bias
+        stride, padding, dilation, groups = layer.stride, layer.padding, layer.dilation, layer.groups
+        return lambda x: torch.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    if isinstance(layer, nn.ReLU):
+        return torch.relu_ if layer.inplace else torch.relu
+    if isinstance(layer, nn.MaxPool2d) and not layer.return_indices:
+        pool: Any = layer  # its stride is never None: MaxPool2d makes it the kernel size
+        tiles = _tiles(pool)
+
+        def max_pool(x: torch.Tensor) -> torch.Tensor:
+            if tiles is not None and x.numel() >= TILE_MAXIMA_FROM:
+                return _tile_maxima(x, *tiles)
+            return torch.max_pool2d(x, pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode)
+
+        return max_pool
+    if isinstance(layer, nn.Flatten):
+        start, end = layer.start_dim, layer.end_dim
+        return lambda x: x.flatten(start, end)
+    if isinstance(layer, nn.Linear):
+        weight, bias = layer.weight, layer.bias
+        return lambda x: torch.nn.functional.linear(x, weight, bias)
+    if isinstance(layer, nn.Dropout) and not layer.training:
+        return lambda x: x
+    return layer
 
 
 def fuse_batch_norm(network: nn.Module) -> nn.Module:
@@ -116,3 +184,39 @@ def fused_layers(features: nn.Sequential) -> nn.Sequential:
             fused.append(layer)
             index += 1
     return nn.Sequential(*fused).eval()
+
+
+# Max-pools of at least this many values run as tile maxima (_tile_maxima): below it, the
+# three or more maxima cost more in dispatch than max_pool2d (at 2 x 16 x 28 x 28 values, 0.018
+# against 0.015 ms; at 6 x 16 x 28 x 28, 0.032 against 0.044 ms). Either gives the same values.
+TILE_MAXIMA_FROM = 45_000
+
+
+def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _tiles(pool: nn.MaxPool2d) -> tuple[int, int] | None:
+    """The tile (rows, columns) of a max-pool over disjoint tiles (stride = kernel, no padding, no
+    dilation, floor mode), which :func:`_tile_maxima` computes; None for any other pooling."""
+    kernel, stride = _pair(pool.kernel_size), _pair(pool.stride)
+    plain = _pair(pool.padding) == (0, 0) and _pair(pool.dilation) == (1, 1) and not pool.ceil_mode
+    return kernel if plain and kernel == stride else None
+
+
+def _tile_maxima(x: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """``torch.max_pool2d(x, (rows, cols))``: the maximum of each disjoint tile, as the elementwise
+    maximum of the tiles' strided views (rows and columns past the last whole tile dropped).
+
+    A maximum is a choice of one of the values, with no rounding, so this is max-pooling bit for
+    bit; on channels-last batches large enough (``TILE_MAXIMA_FROM``) it runs up to twice as fast
+    (0.07 against 0.16 ms for the digit network's first pool of 24 candidates) and its result is
+    channels last too.
+    """
+    height, width = x.shape[2] - x.shape[2] % rows, x.shape[3] - x.shape[3] % cols
+    out = x[:, :, 0:height:rows, 0:width:cols]
+    for dy in range(rows):
+        for dx in range(cols):
+            if dy or dx:
+                out = torch.maximum(out, x[:, :, dy:height:rows, dx:width:cols])
+    return out

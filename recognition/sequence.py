@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from recognition.ctc import ALPHABET, BLANK, LINE_HEIGHT, PAD, STRIDE, encode, greedy_text
-from recognition.model import conv_block, fused_layers
+from recognition.model import CompactForward, conv_block, fused_layers
 from segmentation.errors import ModelError
 
 # Lines wider than this (at LINE_HEIGHT) are not read whole: a string of ~20 digits.
@@ -94,7 +94,8 @@ class LineReader:
     def __init__(self, network: LineNet) -> None:
         self.network = network.eval()
         # Batch norm folded into the convolutions, channels-last memory: as for the digit network.
-        self._features = fused_layers(self.network.features).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        fused = fused_layers(self.network.features).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self._features = CompactForward(fused)
 
     def log_probs(self, ink: NDArray[np.uint8]) -> NDArray[np.float32] | None:
         """(T, 14) log-probabilities for one field's ink mask, or None when the line is too wide."""

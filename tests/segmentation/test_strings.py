@@ -11,7 +11,14 @@ from numpy.typing import NDArray
 
 from segmentation.elements import Box, union_of
 from segmentation.errors import InvalidInput
-from segmentation.strings import WIDE_MERGED_SHARE, WIDE_SHARE, StringParams, StringSegmentation, segment_string
+from segmentation.strings import (
+    WIDE_MERGED_SHARE,
+    WIDE_SHARE,
+    StringParams,
+    StringSegmentation,
+    _int_median,
+    segment_string,
+)
 
 SCALE, THICK, BASE_Y = 1.3, 4, 48
 
@@ -190,3 +197,11 @@ def test_box_union_and_overlap() -> None:
     assert union_of(iter([a, b, c])) == Box(0, 0, 32, 15)
     assert a.x_overlap(b) == 4 and b.x_overlap(a) == 4
     assert a.x_overlap(c) == -20  # the gap between them
+
+
+def test_int_median_is_numpys_truncated() -> None:
+    rng = np.random.default_rng(0)
+    for size in range(1, 40):
+        for _ in range(20):
+            values = [int(v) for v in rng.integers(-5, 3000, size)]
+            assert _int_median(values) == int(np.median(values))

@@ -145,14 +145,7 @@ def _step(layer: nn.Module) -> Step:
         return torch.relu_ if layer.inplace else torch.relu
     if isinstance(layer, nn.MaxPool2d) and not layer.return_indices:
         pool: Any = layer  # its stride is never None: MaxPool2d makes it the kernel size
-        tiles = _tiles(pool)
-
-        def max_pool(x: torch.Tensor) -> torch.Tensor:
-            if tiles is not None and x.numel() >= TILE_MAXIMA_FROM:
-                return _tile_maxima(x, *tiles)
-            return torch.max_pool2d(x, pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode)
-
-        return max_pool
+        return lambda x: torch.max_pool2d(x, pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode)
     if isinstance(layer, nn.Flatten):
         start, end = layer.start_dim, layer.end_dim
         return lambda x: x.flatten(start, end)
@@ -184,39 +177,3 @@ def fused_layers(features: nn.Sequential) -> nn.Sequential:
             fused.append(layer)
             index += 1
     return nn.Sequential(*fused).eval()
-
-
-# Max-pools of at least this many values run as tile maxima (_tile_maxima): below it, the
-# three or more maxima cost more in dispatch than max_pool2d (at 2 x 16 x 28 x 28 values, 0.018
-# against 0.015 ms; at 6 x 16 x 28 x 28, 0.032 against 0.044 ms). Either gives the same values.
-TILE_MAXIMA_FROM = 45_000
-
-
-def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
-
-
-def _tiles(pool: nn.MaxPool2d) -> tuple[int, int] | None:
-    """The tile (rows, columns) of a max-pool over disjoint tiles (stride = kernel, no padding, no
-    dilation, floor mode), which :func:`_tile_maxima` computes; None for any other pooling."""
-    kernel, stride = _pair(pool.kernel_size), _pair(pool.stride)
-    plain = _pair(pool.padding) == (0, 0) and _pair(pool.dilation) == (1, 1) and not pool.ceil_mode
-    return kernel if plain and kernel == stride else None
-
-
-def _tile_maxima(x: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
-    """``torch.max_pool2d(x, (rows, cols))``: the maximum of each disjoint tile, as the elementwise
-    maximum of the tiles' strided views (rows and columns past the last whole tile dropped).
-
-    A maximum is a choice of one of the values, with no rounding, so this is max-pooling bit for
-    bit; on channels-last batches large enough (``TILE_MAXIMA_FROM``) it runs up to twice as fast
-    (0.07 against 0.16 ms for the digit network's first pool of 24 candidates) and its result is
-    channels last too.
-    """
-    height, width = x.shape[2] - x.shape[2] % rows, x.shape[3] - x.shape[3] % cols
-    out = x[:, :, 0:height:rows, 0:width:cols]
-    for dy in range(rows):
-        for dx in range(cols):
-            if dy or dx:
-                out = torch.maximum(out, x[:, :, dy:height:rows, dx:width:cols])
-    return out

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from recognition.model import CompactForward, DigitNet, _tile_maxima, _tiles, inference_module
+from recognition.model import CompactForward, DigitNet, inference_module
 from recognition.pairs import PairNet
 from recognition.sequence import LineNet, LineReader
 
@@ -30,7 +30,7 @@ def test_compact_forward_is_the_folded_network_bit_for_bit(network: nn.Module, s
     assert isinstance(compact, CompactForward)
     # Every layer runs as its operation: none is left to nn.Module's call (which would prove nothing).
     assert not any(isinstance(step, nn.Module) for step in compact._steps)
-    for batch in (5, 200):  # max-pools by max_pool2d and by tile maxima (TILE_MAXIMA_FROM)
+    for batch in (5, 200):
         x = torch.rand((batch, 1, *shape), generator=torch.Generator().manual_seed(1)).contiguous(
             memory_format=torch.channels_last
         )
@@ -50,21 +50,3 @@ def test_an_unfused_network_is_left_as_it_is() -> None:
     """Unfused, the inference module is the network itself (it may be trained on): no compact copy."""
     network = DigitNet(widths=(4, 8, 8, 8))
     assert inference_module(network, fuse=False) is network
-
-
-@pytest.mark.parametrize("kernel", [2, (2, 1), 3, (1, 2)])
-@pytest.mark.parametrize("shape", [(3, 5, 28, 28), (2, 4, 7, 9), (1, 3, 8, 41)])
-def test_tile_maxima_are_max_pooling_bit_for_bit(kernel: int | tuple[int, int], shape: tuple[int, ...]) -> None:
-    """Odd sizes included (rows and columns past the last whole tile are dropped), either memory layout."""
-    pool = nn.MaxPool2d(kernel)
-    assert _tiles(pool) is not None
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(4))
-    for layout in (torch.contiguous_format, torch.channels_last):
-        tensor = x.contiguous(memory_format=layout)
-        assert torch.equal(_tile_maxima(tensor, *_tiles(pool)), pool(tensor))  # type: ignore[misc]
-
-
-def test_overlapping_or_padded_pools_are_left_to_torch() -> None:
-    assert _tiles(nn.MaxPool2d(3, stride=2)) is None
-    assert _tiles(nn.MaxPool2d(2, padding=1)) is None
-    assert _tiles(nn.MaxPool2d(2, ceil_mode=True)) is None

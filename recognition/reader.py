@@ -41,6 +41,7 @@ from segmentation.fields import (
     digit_field,
     find_fields,
     line_field,
+    line_ink,
     line_skew,
     prepare_page,
     writing_height,
@@ -184,12 +185,15 @@ def read_image(
     if mode == "digit":
         fields = (read_digit(model, digit_field(gray), params),)
     elif mode == "line":
-        skew_deg = line_skew(gray, params.page)
+        # The binarised image is measured for skew, then read, unless it must be turned or scaled first.
+        ink = line_ink(gray, params.page)
+        skew_deg = line_skew(ink, params.page)
         if skew_deg:
             gray = rotate(gray, -skew_deg)
         scale = _line_scale(gray)
         image = gray if scale == 1.0 else _resized(gray, scale)
-        field = read_string(model, line_field(image, params.page), params)
+        as_read = ink if scale == 1.0 and not skew_deg else None
+        field = read_string(model, line_field(image, params.page, ink=as_read), params)
         fields = (field if scale == 1.0 else _unscaled(field, scale),)
     else:
         fields, skew_deg = _read_fields_of_page(model, gray, params)

@@ -151,7 +151,7 @@ CUT_PAIR_THIN_SHARE = 0.8
 MIN_LINE_SKEW_DEG = 0.5
 
 
-def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
+def line_field(gray: GrayImage, params: PageParams = PageParams(), *, ink: GrayImage | None = None) -> Field:
     """The whole image as one free digit string (``line`` mode); guide lines and background removed.
 
     ``gray``: (H, W) uint8, dark ink on light (possibly textured or tinted) paper, e.g. a
@@ -160,13 +160,14 @@ def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
     lines longer than ``line_rule_height_share`` x the image height, vertical lines
     joining two of them (a frame, box walls), and the sides of a box the image was cut out of
     (running off its top or bottom edge, see ``CUT_SIDE_HEIGHT_SHARE``) are removed where no
-    stroke crosses them.
+    stroke crosses them. ``ink``: ``gray`` binarised by :func:`line_ink`, when the caller has it.
     Raises ``InvalidInput("no ink found")`` on a blank image.
     """
     _check_gray(gray)
     h, w = gray.shape
     scale = h / 100.0  # a line image ~100 px high holds ~60 px digits, like the reference page
-    _, ink = cleanup.binarise(gray, kernel_px=max(15, h), min_contrast=params.min_ink_contrast)
+    if ink is None:
+        ink = line_ink(gray, params)
     rule_length = max(20, round(params.line_rule_height_share * h))
     stroke_px = max(2, round(params.stroke_ext_px * scale))
     horizontal = (
@@ -186,11 +187,16 @@ def line_field(gray: GrayImage, params: PageParams = PageParams()) -> Field:
     return _tight_field(ink, "free")
 
 
-def line_skew(gray: GrayImage, params: PageParams = PageParams()) -> float:
-    """The skew of a ``line`` image's writing and guide lines in degrees (the convention of
-    :func:`cleanup.estimate_skew`), or 0.0 under ``MIN_LINE_SKEW_DEG``: a slanted amount, a tilted scan."""
+def line_ink(gray: GrayImage, params: PageParams = PageParams()) -> GrayImage:
+    """A ``line`` image binarised (ink = 255) as :func:`line_field` reads it, its rules still in."""
     _check_gray(gray)
-    _, ink = cleanup.binarise(gray, kernel_px=max(15, gray.shape[0]), min_contrast=params.min_ink_contrast)
+    return cleanup.binarise(gray, kernel_px=max(15, gray.shape[0]), min_contrast=params.min_ink_contrast)[1]
+
+
+def line_skew(ink: GrayImage, params: PageParams = PageParams()) -> float:
+    """The skew in degrees (the convention of :func:`cleanup.estimate_skew`) of the writing and guide
+    lines of a ``line`` image's ink (:func:`line_ink`), or 0.0 under ``MIN_LINE_SKEW_DEG``: a slanted
+    amount, a tilted scan."""
     skew = cleanup.estimate_line_skew(ink, params.max_skew_deg)
     return skew if abs(skew) >= MIN_LINE_SKEW_DEG else 0.0
 

@@ -61,9 +61,9 @@ def read_line_recording_heights(
     heights: list[int] = []
     reader_line_field = reader.line_field
 
-    def line_field(image: NDArray[np.uint8], params: object) -> Field:
+    def line_field(image: NDArray[np.uint8], params: object, *, ink: NDArray[np.uint8] | None = None) -> Field:
         heights.append(image.shape[0])
-        return reader_line_field(image, params)
+        return reader_line_field(image, params, ink=ink)
 
     monkeypatch.setattr(reader, "line_field", line_field)
     return read_image(classifier, image, "line").fields[0], heights

@@ -10,7 +10,15 @@ import pytest
 
 from segmentation.elements import Box
 from segmentation.errors import InvalidInput
-from segmentation.fields import DIGIT_SHARE_OF_CELL, digit_field, find_fields, line_field, prepare_page, writing_height
+from segmentation.fields import (
+    DIGIT_SHARE_OF_CELL,
+    digit_field,
+    find_fields,
+    line_field,
+    line_ink,
+    prepare_page,
+    writing_height,
+)
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -359,3 +367,10 @@ def test_line_field_keeps_a_point_written_on_the_guide_line(monkeypatch: pytest.
     assert point_pixels() >= 0.8 * point
     monkeypatch.setattr(fields_module, "ALONG_EXTRA_PX", 0)  # removal alone takes it with the line
     assert point_pixels() == 0
+
+
+def test_line_field_from_the_ink_given_is_the_field_it_binarises_itself() -> None:
+    """The reader binarises a line once, to measure its skew, and hands that ink on."""
+    image = _string_image(_textured((130, 480)), "402719", guide_y=110)
+    given, own = line_field(image, ink=line_ink(image)), line_field(image)
+    assert given.box == own.box and np.array_equal(given.ink, own.ink)

@@ -40,6 +40,7 @@ from segmentation.fields import (
     PreparedPage,
     digit_field,
     find_fields,
+    line_content,
     line_field,
     line_ink,
     line_skew,
@@ -185,16 +186,8 @@ def read_image(
     if mode == "digit":
         fields = (read_digit(model, digit_field(gray), params),)
     elif mode == "line":
-        # The binarised image is measured for skew, then read, unless it must be turned or scaled first.
-        ink = line_ink(gray, params.page)
-        skew_deg = line_skew(ink, params.page)
-        if skew_deg:
-            gray = rotate(gray, -skew_deg)
-        scale = _line_scale(gray)
-        image = gray if scale == 1.0 else _resized(gray, scale)
-        as_read = ink if scale == 1.0 and not skew_deg else None
-        field = read_string(model, line_field(image, params.page, ink=as_read), params)
-        fields = (field if scale == 1.0 else _unscaled(field, scale),)
+        field, skew_deg = _read_line(model, gray, params)
+        fields = (field,)
     else:
         fields, skew_deg = _read_fields_of_page(model, gray, params)
         score = _reading_score(fields) if params.turn_pages else None
@@ -213,6 +206,57 @@ def read_image(
             if rotation:
                 fields, skew_deg = _read_fields_of_page(model, turn_page(gray, rotation), params)
     return PageResult(page=page_number, width=width, height=height, fields=fields, skew_deg=skew_deg, rotation=rotation)
+
+
+def _read_line(model: ProbabilityModel, gray: GrayImage, params: ReadParams) -> tuple[FieldResult, float]:
+    """A ``line`` image read, and the skew undone; boxes in ``gray``'s pixels deskewed about its centre.
+
+    The image is cut to its writing when that fills little of it (:func:`line_content`), measured
+    for skew and turned level (:func:`line_skew`), scaled when its writing is small or large
+    (:func:`_line_scale`), and read. It is binarised once for all that when it needs no cut, turn
+    or scaling.
+    """
+    ink = line_ink(gray, params.page)
+    content = line_content(ink, params.page)
+    whole = (gray.shape[1], gray.shape[0])
+    if content is not None:
+        gray = np.ascontiguousarray(gray[content.y : content.y2, content.x : content.x2])
+        ink = line_ink(gray, params.page)
+    skew_deg = line_skew(ink, params.page)
+    if skew_deg:
+        gray = rotate(gray, -skew_deg)
+    scale = _line_scale(gray)
+    image = gray if scale == 1.0 else _resized(gray, scale)
+    as_read = ink if scale == 1.0 and not skew_deg else None
+    field = read_string(model, line_field(image, params.page, ink=as_read), params)
+    if scale != 1.0:
+        field = _unscaled(field, scale)
+    if content is not None:
+        dx, dy = _content_shift(content, whole, skew_deg)
+        field = _shifted(field, dx, dy)
+    return field, skew_deg
+
+
+def _content_shift(content: Box, whole: tuple[int, int], skew_deg: float) -> tuple[int, int]:
+    """How far a box read on ``content`` cut out of an image of size ``whole`` (width, height),
+    both deskewed about their own centres by ``skew_deg``, lies from where it lies in the whole
+    image deskewed: the same turn, so a shift (the crop's offset turned, and the centres' moves)."""
+    if not skew_deg:
+        return content.x, content.y
+    whole_turn = cv2.getRotationMatrix2D((whole[0] / 2.0, whole[1] / 2.0), -skew_deg, 1.0)
+    crop_turn = cv2.getRotationMatrix2D((content.w / 2.0, content.h / 2.0), -skew_deg, 1.0)
+    shift = whole_turn[:, 2] - crop_turn[:, 2] + whole_turn[:, :2] @ np.array([content.x, content.y], np.float64)
+    return round(float(shift[0])), round(float(shift[1]))
+
+
+def _shifted(field: FieldResult, dx: int, dy: int) -> FieldResult:
+    """``field`` with every box moved by (dx, dy)."""
+    return replace(
+        field,
+        box=field.box.shifted(dx, dy),
+        digits=tuple(replace(d, box=d.box.shifted(dx, dy)) for d in field.digits),
+        separators=tuple(replace(s, box=s.box.shifted(dx, dy)) for s in field.separators),
+    )
 
 
 def _read_fields_of_page(

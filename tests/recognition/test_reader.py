@@ -727,3 +727,17 @@ def test_line_mode_reads_an_amount_written_askew_on_its_guide_line(classifier: C
     assert upright.skew_deg == 0.0 and upright.fields[0].text == "40721"
     assert abs(askew.skew_deg - angle) < 0.5
     assert askew.fields[0].text == "40721"
+
+
+def test_line_mode_reads_an_amount_in_a_corner_of_a_large_image_with_boxes_in_its_pixels(
+    classifier: Classifier,
+) -> None:
+    level = on_paper(hershey("40721"))
+    cv2.line(level, (10, 20 + BASE_Y + 6), (level.shape[1] - 10, 20 + BASE_Y + 6), 60, 2)  # the guide line
+    sheet = np.full((4 * level.shape[0], 3 * level.shape[1]), 235, np.uint8)  # a loose crop: paper all round
+    at = (level.shape[1] // 2, 2 * level.shape[0])
+    sheet[at[1] : at[1] + level.shape[0], at[0] : at[0] + level.shape[1]] = level
+    alone, loose = read_image(classifier, level, "line").fields[0], read_image(classifier, sheet, "line").fields[0]
+    assert alone.text == loose.text == "40721"
+    for a, b in zip(alone.digits, loose.digits, strict=True):
+        assert b.box == a.box.shifted(*at)

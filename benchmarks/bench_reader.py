@@ -1,7 +1,7 @@
 """Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
 
 Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard|check|cents] [--lines 300]
-[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F] [--pen W] [--frame KIND] [--skew DEG]``.
+[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F] [--pen W] [--frame KIND] [--skew DEG] [--margin F]``.
 ``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
 gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
 60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
@@ -18,7 +18,8 @@ ballpoint's share of it, about 0.05, and the MNIST strokes are about 0.12), befo
 ``--frame KIND`` draws a printed box around each line's writing and cuts the image out of it as
 ``recognition.synthetic.framed`` says (``box``, ``tight``, ``cut``, ``cut-bottom``), before ``--scale``.
 ``--skew DEG`` turns each line by an angle drawn evenly from -DEG..DEG degrees, on a canvas grown
-to hold it (``recognition.synthetic.tilted``), after ``--frame``.
+to hold it (``recognition.synthetic.tilted``), after ``--frame``. ``--margin F`` puts F times each
+line's height of paper (its median level) on every side, last: a loose crop.
 Each line is read in ``line`` mode (``read_image``: binarisation, guide-line removal,
 over-segmentation, one batched model call, best path). Time is wall time per line in one
 process with ``torch.set_num_threads(1)``, after a warm-up; the model's share is
@@ -62,6 +63,13 @@ def ink_crop(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """An MNIST digit (ink bright) cut to its ink."""
     rows, cols = np.flatnonzero(image.max(axis=1) > 60), np.flatnonzero(image.max(axis=0) > 60)
     return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def with_margin(image: NDArray[np.uint8], share: float) -> NDArray[np.uint8]:
+    """``image`` with ``share`` of its height of paper (its median level) on every side."""
+    pad = round(share * image.shape[0])
+    paper = float(np.median(image))
+    return np.asarray(cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper), np.uint8)
 
 
 def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
@@ -118,6 +126,7 @@ def main() -> None:
     )
     parser.add_argument("--frame", choices=FRAMES, help="cut each line out of a printed box drawn around it")
     parser.add_argument("--skew", type=float, default=0.0, help="turn each line by up to this many degrees either way")
+    parser.add_argument("--margin", type=float, default=0.0, help="paper around each line, in line heights")
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     add_reading_arguments(parser)
     args = parser.parse_args()
@@ -150,6 +159,8 @@ def main() -> None:
     if args.skew:
         skew_rng = np.random.default_rng(args.seed + 2)
         lines = [(tilted(image, float(skew_rng.uniform(-args.skew, args.skew))), text) for image, text in lines]
+    if args.margin:
+        lines = [(with_margin(image, args.margin), text) for image, text in lines]
     if args.scale != 1.0:
         method = cv2.INTER_AREA if args.scale < 1.0 else cv2.INTER_CUBIC  # a coarser or a finer scan
         lines = [

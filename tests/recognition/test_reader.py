@@ -743,3 +743,13 @@ def test_line_mode_reads_an_amount_in_a_corner_of_a_large_image_with_boxes_in_it
     assert alone.text == loose.text == "40721"
     for a, b in zip(alone.digits, loose.digits, strict=True):
         assert b.box == a.box.shifted(*at)
+
+
+def test_line_mode_leaves_out_a_printed_line_above_the_amount(classifier: Classifier) -> None:
+    level = on_paper(hershey("40721"))
+    printed = np.full((30, level.shape[1]), 235, np.uint8)
+    cv2.putText(printed, "PAY TO THE ORDER OF", (4, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 30, 2)
+    crop = np.vstack([printed, level])  # the payee's label caught by the crop, 20 px of paper below it
+    field = read_image(classifier, crop, "line").fields[0]
+    assert field.text == "40721" and not field.separators
+    assert field.box.y >= printed.shape[0]

@@ -254,8 +254,9 @@ def test_line_mode_enlarges_writing_under_60_px_to_60(classifier: Classifier, mo
     rows = np.flatnonzero(ink.max(axis=1))
     factor = 50 / (rows[-1] - rows[0] + 1)  # the writing 50 px high, the image taller than SMALL_LINE_PX
     paper = on_paper(cv2.resize(ink, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC))
-    inked = np.flatnonzero((paper < 128).any(axis=1))
-    paper = paper[inked[0] - 16 : inked[-1] + 17]  # paper enough around to be read as it is (no cut to the writing)
+    rows, cols = np.flatnonzero((paper < 128).any(axis=1)), np.flatnonzero((paper < 128).any(axis=0))
+    # Paper enough around to be read as it is (not cut to the writing first).
+    paper = paper[rows[0] - 16 : rows[-1] + 17, cols[0] - 16 : cols[-1] + 17]
     field, heights = read_line_recording_heights(classifier, paper, monkeypatch)
     assert paper.shape[0] >= SMALL_LINE_PX
     assert heights and heights[0] == pytest.approx(paper.shape[0] * 60 / 50, abs=3)  # read with the writing 60 px high

@@ -44,11 +44,5 @@ class AtomRuns:
         """The candidate made of atoms ``start..stop-1`` (:meth:`StringSegmentation.compose`)."""
         found = self._candidates.get((start, stop))
         if found is None:
-            if stop - start == 1:
-                # One atom: compose would copy its mask into a zeroed mask of its own (tight) box.
-                atom = self.segmentation.atoms[start]
-                found = DigitCandidate(box=atom.box, mask=atom.mask)
-            else:
-                found = self.segmentation.compose(start, stop)
-            self._candidates[start, stop] = found
+            found = self._candidates[start, stop] = self.segmentation.compose(start, stop)
         return found

@@ -13,6 +13,7 @@ the page turned by ``PageResult.rotation`` and deskewed).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -233,7 +234,7 @@ def _read_line(model: ProbabilityModel, gray: GrayImage, params: ReadParams) -> 
         field = _unscaled(field, scale)
     if content is not None:
         dx, dy = _content_shift(content, whole, skew_deg)
-        field = _shifted(field, dx, dy)
+        field = _moved(field, lambda box: box.shifted(dx, dy))
     return field, skew_deg
 
 
@@ -247,16 +248,6 @@ def _content_shift(content: Box, whole: tuple[int, int], skew_deg: float) -> tup
     crop_turn = cv2.getRotationMatrix2D((content.w / 2.0, content.h / 2.0), -skew_deg, 1.0)
     shift = whole_turn[:, 2] - crop_turn[:, 2] + whole_turn[:, :2] @ np.array([content.x, content.y], np.float64)
     return round(float(shift[0])), round(float(shift[1]))
-
-
-def _shifted(field: FieldResult, dx: int, dy: int) -> FieldResult:
-    """``field`` with every box moved by (dx, dy)."""
-    return replace(
-        field,
-        box=field.box.shifted(dx, dy),
-        digits=tuple(replace(d, box=d.box.shifted(dx, dy)) for d in field.digits),
-        separators=tuple(replace(s, box=s.box.shifted(dx, dy)) for s in field.separators),
-    )
 
 
 def _read_fields_of_page(
@@ -341,11 +332,16 @@ def _scaled(box: Box, factor: float) -> Box:
 
 def _unscaled(field: FieldResult, factor: float) -> FieldResult:
     """``field`` read on an image enlarged ``factor`` times, its boxes back in the original image's pixels."""
+    return _moved(field, lambda box: _scaled(box, factor))
+
+
+def _moved(field: FieldResult, move: Callable[[Box], Box]) -> FieldResult:
+    """``field`` with ``move`` applied to its box and to every digit's and separator's box."""
     return replace(
         field,
-        box=_scaled(field.box, factor),
-        digits=tuple(replace(d, box=_scaled(d.box, factor)) for d in field.digits),
-        separators=tuple(replace(s, box=_scaled(s.box, factor)) for s in field.separators),
+        box=move(field.box),
+        digits=tuple(replace(d, box=move(d.box)) for d in field.digits),
+        separators=tuple(replace(s, box=move(s.box)) for s in field.separators),
     )
 
 

@@ -8,6 +8,7 @@ about forms: these are the generic steps shared by page, line and digit modes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import cast
 
 import cv2
@@ -266,11 +267,20 @@ def estimate_skew(ink: GrayImage, max_deg: float = 10.0, seed: int = 0) -> float
     xs_f = xs.astype(np.float64) - w / 2.0
     ys_f = ys.astype(np.float64) - h / 2.0
     # Rising lines (counter-clockwise content) have y decreasing with x: rows = y + x*sin(angle).
-    coarse = np.arange(-max_deg, max_deg + 1e-9, COARSE_STEP_DEG)
-    best = float(coarse[int(np.argmax([_profile_score(xs_f, ys_f, a, h) for a in coarse]))])
-    fine = np.arange(best - COARSE_STEP_DEG, best + COARSE_STEP_DEG + 1e-9, FINE_STEP_DEG)
-    best = float(fine[int(np.argmax([_profile_score(xs_f, ys_f, a, h) for a in fine]))])
+    # Angle by angle: up to MAX_SKEW_POINTS points, too many to score every angle at once.
+    best, _ = _sharpest_angle(lambda angles: np.array([_profile_score(xs_f, ys_f, a, h) for a in angles]), max_deg)
     return round(float(np.clip(best, -max_deg, max_deg)), 3)
+
+
+def _sharpest_angle(scores: Callable[[np.ndarray], np.ndarray], max_deg: float) -> tuple[float, float]:
+    """The angle whose profile ``scores`` rates sharpest, and its score: a sweep over
+    ``[-max_deg, max_deg]`` in ``COARSE_STEP_DEG`` steps, then one in ``FINE_STEP_DEG`` around the best."""
+    coarse = np.arange(-max_deg, max_deg + 1e-9, COARSE_STEP_DEG)
+    best = float(coarse[int(np.argmax(scores(coarse)))])
+    fine = np.arange(best - COARSE_STEP_DEG, best + COARSE_STEP_DEG + 1e-9, FINE_STEP_DEG)
+    fine_scores = scores(fine)
+    index = int(np.argmax(fine_scores))
+    return float(fine[index]), float(fine_scores[index])
 
 
 def estimate_line_skew(ink: GrayImage, max_deg: float = 10.0) -> float:
@@ -290,12 +300,8 @@ def estimate_line_skew(ink: GrayImage, max_deg: float = 10.0) -> float:
     top, bottom = np.argmax(inked, axis=0), h - 1 - np.argmax(inked[::-1], axis=0)
     xs = np.concatenate([cols, cols]).astype(np.float64) - w / 2.0
     ys = np.concatenate([top, bottom]).astype(np.float64) - h / 2.0
-    coarse = np.arange(-max_deg, max_deg + 1e-9, COARSE_STEP_DEG)
-    best = float(coarse[int(np.argmax(_profile_scores(xs, ys, coarse, h)))])
-    fine = np.arange(best - COARSE_STEP_DEG, best + COARSE_STEP_DEG + 1e-9, FINE_STEP_DEG)
-    scores = _profile_scores(xs, ys, np.append(fine, 0.0), h)
-    best = float(fine[int(np.argmax(scores[:-1]))])
-    if scores[:-1].max() < LINE_SKEW_MIN_GAIN * scores[-1]:
+    best, sharpest = _sharpest_angle(lambda angles: _profile_scores(xs, ys, angles, h), max_deg)
+    if sharpest < LINE_SKEW_MIN_GAIN * _profile_scores(xs, ys, np.zeros(1), h)[0]:
         return 0.0  # hardly sharper askew than level: a level line's wobble
     return round(float(np.clip(best, -max_deg, max_deg)), 3)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -98,17 +99,9 @@ def find_frame_sides(ink: GrayImage, horizontal: GrayImage, min_length_px: int, 
     within ``reach_px`` of a horizontal rule, so a tall handwritten ``1`` standing on a
     guide line is not taken for a frame.
     """
-    vertical = find_rules(ink, min_length_px, vertical=True, ink_beyond_edge=False)
-    sides = np.zeros_like(ink)
-    if not vertical.any() or not horizontal.any():
-        return sides
-    near = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * reach_px + 1)))
-    contours, _ = cv2.findContours(vertical, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    for contour in contours:
-        x, y, w, h = cv2.boundingRect(contour)
-        if near[y, x : x + w].any() and near[y + h - 1, x : x + w].any():
-            sides[y : y + h, x : x + w] = vertical[y : y + h, x : x + w]
-    return sides
+    if not horizontal.any():
+        return np.zeros_like(ink)
+    return _vertical_sides(ink, horizontal, min_length_px, reach_px, lambda y, y2, top, bottom: top and bottom)
 
 
 def find_cut_frame_sides(
@@ -120,20 +113,35 @@ def find_cut_frame_sides(
     (:func:`find_frame_sides` finds those joined to rules at both ends). A handwritten ``1``
     can run from edge to edge of a tight crop too: the caller weighs these against the writing.
     """
+    h = ink.shape[0]
+
+    def cut(y: int, y2: int, top_joined: bool, bottom_joined: bool) -> bool:
+        top_cut, bottom_cut = y <= edge_px, y2 >= h - edge_px
+        return (top_cut or bottom_cut) and (top_cut or top_joined) and (bottom_cut or bottom_joined)
+
+    return _vertical_sides(ink, horizontal, min_length_px, reach_px, cut)
+
+
+def _vertical_sides(
+    ink: GrayImage,
+    horizontal: GrayImage,
+    min_length_px: int,
+    reach_px: int,
+    keep: Callable[[int, int, bool, bool], bool],
+) -> GrayImage:
+    """The vertical runs of ``ink`` at least ``min_length_px`` long (no ink beyond the image's edge)
+    that ``keep(top row, row past the bottom, top end near a rule, bottom end near a rule)`` takes;
+    an end is near a rule within ``reach_px`` of a horizontal one."""
     vertical = find_rules(ink, min_length_px, vertical=True, ink_beyond_edge=False)
     sides = np.zeros_like(ink)
     if not vertical.any():
         return sides
-    h = ink.shape[0]
     near = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * reach_px + 1)))
     contours, _ = cv2.findContours(vertical, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     for contour in contours:
-        x, y, w, side_h = cv2.boundingRect(contour)
-        top_cut, bottom_cut = y <= edge_px, y + side_h >= h - edge_px
-        top_joined = top_cut or near[y, x : x + w].any()
-        bottom_joined = bottom_cut or near[y + side_h - 1, x : x + w].any()
-        if (top_cut or bottom_cut) and top_joined and bottom_joined:
-            sides[y : y + side_h, x : x + w] = vertical[y : y + side_h, x : x + w]
+        x, y, w, h = cv2.boundingRect(contour)
+        if keep(y, y + h, bool(near[y, x : x + w].any()), bool(near[y + h - 1, x : x + w].any())):
+            sides[y : y + h, x : x + w] = vertical[y : y + h, x : x + w]
     return sides
 
 

@@ -218,51 +218,47 @@ def line_content(ink: GrayImage, params: PageParams = PageParams()) -> Box | Non
     every side read 95 right instead of 130.
     """
     h, w = ink.shape
-    clean = cleanup.remove_specks(ink, max(3, round(params.speck_area_px * (h / 100.0) ** 2)))
-    band = _writing_band(clean)
-    found = cleanup.tight_box(band)
-    if found is None:
+    # The pieces remove_specks keeps, as boxes: a piece fills every row of its box.
+    boxes, areas, _ = cleanup.component_boxes(ink)
+    boxes = boxes[areas >= max(3, round(params.speck_area_px * (h / 100.0) ** 2))]
+    if not len(boxes):
         return None
-    x, y, box_w, box_h = found
+    inked = np.zeros(h + 1, np.int64)
+    np.add.at(inked, boxes[:, 1], 1)
+    np.add.at(inked, boxes[:, 1] + boxes[:, 3], -1)
+    rows = np.cumsum(inked[:h]) > 0
+    start, stop = _writing_band(rows, boxes)
+    band = boxes[(boxes[:, 1] >= start) & (boxes[:, 1] + boxes[:, 3] <= stop)]
+    x, y = int(band[:, 0].min()), int(band[:, 1].min())
+    box_w, box_h = int((band[:, 0] + band[:, 2]).max()) - x, int((band[:, 1] + band[:, 3]).max()) - y
     margin = max(4, round(CONTENT_MARGIN_SHARE * box_h))
     x0, y0 = max(0, x - margin), max(0, y - margin)
     x1, y1 = min(w, x + box_w + margin), min(h, y + box_h + margin)
-    if band is not clean:  # the margin stops short of the ink left out
-        inked = np.flatnonzero(np.count_nonzero(clean, axis=1))
-        above, below = inked[inked < y], inked[inked >= y + box_h]
+    apart = rows[:start].any() or rows[stop:].any()
+    if apart:  # the margin stops short of the ink left out
+        above, below = np.flatnonzero(rows[:start]), np.flatnonzero(rows[stop:])
         y0 = max(y0, int(above.max()) + 1) if above.size else y0
-        y1 = min(y1, int(below.min())) if below.size else y1
-    if band is clean and y1 - y0 >= CONTENT_CROP_BELOW * h and x1 - x0 >= CONTENT_CROP_BELOW * w:
+        y1 = min(y1, stop + int(below.min())) if below.size else y1
+    elif y1 - y0 >= CONTENT_CROP_BELOW * h and x1 - x0 >= CONTENT_CROP_BELOW * w:
         return None
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
-def _writing_band(ink: GrayImage) -> GrayImage:
-    """``ink`` left only with the band of rows holding its tallest piece, when other ink lies
-    ``BAND_GAP_SHARE`` of that band's height or more above or below it: a printed line above or
-    below the amount caught by the crop. Ink nearer (raised cents, a comma under the baseline) stays.
-    """
-    rows = np.count_nonzero(ink, axis=1) > 0
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    if count < 3:
-        return ink
-    tallest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_HEIGHT]))
-    top, height = int(stats[tallest, cv2.CC_STAT_TOP]), int(stats[tallest, cv2.CC_STAT_HEIGHT])
+def _writing_band(rows: NDArray[np.bool_], boxes: NDArray[np.int64]) -> tuple[int, int]:
+    """The band of rows (start, stop) holding the tallest of the pieces ``boxes`` (x, y, w, h), grown
+    over rows with ink (``rows``) and gaps under ``BAND_GAP_SHARE`` of that piece's height: ink
+    beyond it is set apart (a printed line above or below the amount caught by the crop), ink
+    nearer (raised cents, a comma under the baseline) is in it."""
+    top, height = (int(v) for v in boxes[int(np.argmax(boxes[:, 3])), [1, 3]])
     gap = max(2, round(BAND_GAP_SHARE * height))
-    # Grow the band from the tallest piece's rows over inked rows and gaps shorter than ``gap``.
     start, stop = top, top + height
     while True:
         above = np.flatnonzero(rows[max(0, start - gap) : start])
         below = np.flatnonzero(rows[stop : stop + gap])
         if not above.size and not below.size:
-            break
+            return start, stop
         start = max(0, start - gap) + int(above[0]) if above.size else start
         stop = stop + int(below[-1]) + 1 if below.size else stop
-    if not rows[:start].any() and not rows[stop:].any():
-        return ink
-    band = np.zeros_like(ink)
-    band[start:stop] = ink[start:stop]
-    return band
 
 
 def line_skew(ink: GrayImage, params: PageParams = PageParams()) -> float:

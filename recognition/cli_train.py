@@ -359,6 +359,14 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
     )
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--init", type=Path, default=None, help="weights file to start from (fine-tuning)")
+    p.add_argument(
+        "--field-samples",
+        type=int,
+        default=0,
+        metavar="N",
+        help="mix into every epoch N comb pair candidates cut by the page reader from synthetic combs of "
+        "training digits (the comb pair network; --count 2)",
+    )
     p.set_defaults(handler=run_train_pairs)
 
 
@@ -374,7 +382,8 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from recognition.mnist import load_split
+    from recognition.fieldsamples import comb_pair_samples
+    from recognition.mnist import DigitSet, load_split
     from recognition.model import count_parameters
     from recognition.pairs import (
         TRIPLE_DATA,
@@ -410,6 +419,9 @@ def run_train_pairs(args: argparse.Namespace) -> int:
         print("--sign-share takes a share from 0 up to 1, for the pair network (--count 2)", file=sys.stderr)
         return 2
     data = replace(data, sign_share=args.sign_share)
+    if args.field_samples < 0 or (args.field_samples and args.count == 3):
+        print("--field-samples takes a count of 0 or more, for the pair network (--count 2)", file=sys.stderr)
+        return 2
     config = PairTrainConfig(
         epochs=args.epochs,
         samples_per_epoch=args.samples,
@@ -417,10 +429,15 @@ def run_train_pairs(args: argparse.Namespace) -> int:
         max_lr=args.lr,
         data=data,
         init_weights=None if args.init is None else str(args.init),
+        field_samples=args.field_samples,
     )
     train_set = load_split(args.data, "train")
     # The same held-out split as the digit network's (TrainConfig's seed and size).
     train_x, train_y, val_x, val_y = split_train_val(train_set.images, train_set.labels, TrainConfig())
+    field = None
+    if args.field_samples > 0:
+        print(f"cutting {args.field_samples} comb pair candidates from synthetic combs", file=sys.stderr, flush=True)
+        field = comb_pair_samples(DigitSet(train_x, train_y, Path(), Path()), args.field_samples, args.seed)
 
     def on_epoch(epoch: int, loss: float, accuracy: float, seconds: float) -> None:
         print(
@@ -429,7 +446,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    result = train_pairs(train_x, train_y, val_x, val_y, config, on_epoch)
+    result = train_pairs(train_x, train_y, val_x, val_y, config, on_epoch, field)
     save_pair_weights(args.out, result.network, result.t_pair, result.t_digit)
     classifier = load_pair_classifier(args.out)
     test_set = load_split(args.data, "t10k")

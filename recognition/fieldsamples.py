@@ -35,6 +35,7 @@ from recognition.combs import plan_comb
 from recognition.decoding import plan_string
 from recognition.mnist import DigitSet
 from recognition.model import REJECT
+from recognition.pairs import IGNORE as PAIR_IGNORE
 from recognition.reader import ReadParams
 from recognition.synthetic import (
     FormParams,
@@ -70,6 +71,9 @@ WRONG_PER_RIGHT = 0.3
 WRONG_MIN_ASPECT = 0.5
 # Strings are cut exactly as the reader cuts them.
 READ = ReadParams()
+# Share of comb digits drawn oversize in the strips cut for the comb pair network: the forms'
+# 0.15 makes a pair candidate about once in two combs.
+COMB_PAIR_OVERSIZE = 0.5
 # Printed titles: the reader must not read printed words as digits. Their letters are
 # not-a-digit, except letters a digit is commonly written like (O, I, l, S, Z, B, g, q ...),
 # which are left out; printed digits among them keep their digit.
@@ -214,6 +218,62 @@ def _free_samples(fields: list, truth: dict, rng: np.random.Generator) -> tuple[
     if len(wrong) > keep:
         wrong = [wrong[i] for i in rng.choice(len(wrong), keep, replace=False)]
     return [i for i, _ in right] + wrong, [label for _, label in right] + [REJECT] * len(wrong)
+
+
+def _comb_strip(rng: np.random.Generator, digits: DigitSet, oversize_share: float) -> tuple[NDArray[np.uint8], dict]:
+    """A degraded strip of page holding one comb field (``oversize_share`` of its digits oversize) and its truth."""
+    scale = float(rng.uniform(0.9, 1.3))
+    width, height = round(REFERENCE_LONG_SIDE_PX * scale), round(180 * scale)
+    page = np.full((height, width), float(rng.uniform(215, 250)), np.float32)
+    if rng.random() < 0.25:
+        page -= security_pattern(page.shape, rng) * float(rng.uniform(10, 30))
+    x0 = round(rng.uniform(60, 400) * scale)
+    comb = draw_comb(page, digits, rng, x0, round(40 * scale), scale, oversize_share)
+    return degrade(page, rng, FormParams(), scale, float(rng.uniform(-3.0, 3.0))), comb
+
+
+def _comb_pair_samples(fields: list, truth: dict) -> tuple[list[Images], list[tuple[int, int, int]]]:
+    """The comb pair candidates the reader plans (two cells joined by ink across their wall), labelled
+    from the drawing: (1, left, right) when both cells hold a digit, else (0, IGNORE, IGNORE)
+    (one digit and its spill)."""
+    images: list[Images] = []
+    targets: list[tuple[int, int, int]] = []
+    cells = [(Box(*c["bbox"]), c["text"]) for c in truth["cells"]]
+
+    def drawn(cell: Box) -> str | None:
+        cx, cy = cell.x + cell.w / 2.0, cell.y + cell.h / 2.0
+        found = [text for box, text in cells if box.x <= cx < box.x2 and box.y <= cy < box.y2]
+        return found[0] if len(found) == 1 else None
+
+    for f in fields:
+        if f.kind != "comb":
+            continue
+        plan = plan_comb(f, pairs=True)
+        for image, j in zip(plan.pair_images, plan.pair_left, strict=True):
+            a = plan.cell_index[j]
+            left, right = drawn(f.cells[a]), drawn(f.cells[a + 1])
+            if left is None or right is None or not (left or right):
+                continue  # a cell the truth does not know: a misfound wall
+            images.append(image)
+            targets.append((1, int(left), int(right)) if left and right else (0, PAIR_IGNORE, PAIR_IGNORE))
+    return images, targets
+
+
+def comb_pair_samples(
+    digits: DigitSet, count: int, seed: int, oversize_share: float = COMB_PAIR_OVERSIZE
+) -> tuple[Images, NDArray[np.int64]]:
+    """``count`` comb pair candidates cut by the page reader: images (N, 28, 56) float32 and targets
+    (N, 3) int64 = is_pair, left, right (as :func:`recognition.pairs.pair_batch`). Deterministic for a
+    given ``seed`` and digit set."""
+    rng = np.random.default_rng((seed, 4_242))
+    images: list[Images] = []
+    targets: list[tuple[int, int, int]] = []
+    while len(targets) < count:
+        gray, comb = _comb_strip(rng, digits, oversize_share)
+        new_images, new_targets = _comb_pair_samples(find_fields(prepare_page(gray)), comb)
+        images += new_images
+        targets += new_targets
+    return np.stack(images[:count]).astype(np.float32), np.asarray(targets[:count], dtype=np.int64)
 
 
 def field_samples(digits: DigitSet, count: int, seed: int) -> tuple[Images, Labels]:

@@ -442,6 +442,9 @@ class PairTrainConfig:
     data: PairData = PairData()
     # Weights file (save_pair_weights) to start from instead of a random network.
     init_weights: str | None = None
+    # Comb pair candidates cut by the page reader from synthetic combs of training digits
+    # (recognition.fieldsamples.comb_pair_samples), mixed into every epoch; 0: composed samples only.
+    field_samples: int = 0
 
 
 @dataclass(slots=True)
@@ -494,8 +497,10 @@ def train_pairs(
     val_labels: NDArray[np.uint8],
     config: PairTrainConfig,
     on_epoch: Callable[[int, float, float, float], None] | None = None,
+    field: tuple[NDArray[np.float32], NDArray[np.int64]] | None = None,
 ) -> PairTrainResult:
-    """Train on samples composed afresh each epoch from ``images``; calibrate on ``val_images``' samples."""
+    """Train on samples composed afresh each epoch from ``images``, with the fixed ``field`` samples
+    (images, targets as :func:`pair_batch`'s) added to every epoch; calibrate on ``val_images``' samples."""
     torch.manual_seed(config.seed)
     if config.init_weights is None:
         network = PairNet(widths=config.widths, count=config.data.count)
@@ -505,7 +510,8 @@ def train_pairs(
         network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.999), use_buffers=True
     )
     optimiser = torch.optim.AdamW(network.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
-    steps = (config.samples_per_epoch + config.batch_size - 1) // config.batch_size
+    per_epoch = config.samples_per_epoch + (0 if field is None else len(field[1]))
+    steps = (per_epoch + config.batch_size - 1) // config.batch_size
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=config.max_lr, epochs=config.epochs, steps_per_epoch=steps
     )
@@ -514,6 +520,8 @@ def train_pairs(
         start = time.perf_counter()
         rng = np.random.default_rng((config.seed, epoch))
         x_all, y_all = pair_batch(rng, images, labels, config.samples_per_epoch, config.data)
+        if field is not None:
+            x_all, y_all = np.concatenate([x_all, field[0]]), np.concatenate([y_all, field[1]])
         network.train()
         total, right, seen, positives = 0.0, 0, 0, 0
         order = torch.randperm(len(x_all))

@@ -153,8 +153,18 @@ def draw_string(
     return text, union_box(boxes), boxes
 
 
+# Share of comb digits drawn oversize (1.0-1.2 of the cell's height, reaching over its walls).
+COMB_OVERSIZE = 0.15
+
+
 def draw_comb(
-    page: NDArray[np.float32], source: DigitSet, rng: np.random.Generator, x0: int, y0: int, scale: float
+    page: NDArray[np.float32],
+    source: DigitSet,
+    rng: np.random.Generator,
+    x0: int,
+    y0: int,
+    scale: float,
+    oversize_share: float = COMB_OVERSIZE,
 ) -> dict[str, Any]:
     """A row of boxes with one digit per cell (some empty, some crossing the lines)."""
     cells = int(rng.integers(4, 11))
@@ -172,7 +182,7 @@ def draw_comb(
             truth_cells.append({"bbox": cell, "text": ""})
             continue
         digit = int(rng.integers(0, 10))
-        oversize = rng.random() < 0.15
+        oversize = rng.random() < oversize_share
         h = round(cell_h * (rng.uniform(1.0, 1.2) if oversize else rng.uniform(0.55, 0.85)))
         alpha = digit_alpha(source, digit, h, rng)
         w = alpha.shape[1]

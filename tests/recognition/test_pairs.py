@@ -15,9 +15,11 @@ import torch
 from numpy.typing import NDArray
 
 from formdigits.cli import main as cli_main
-from recognition import decoding
+from recognition import decoding, fieldsamples
 from recognition import pairs as pairs_module
 from recognition.classifier import DEFAULT_WEIGHTS, Classifier, load_classifier
+from recognition.fieldsamples import comb_pair_samples
+from recognition.mnist import DigitSet
 from recognition.model import REJECT
 from recognition.normalise import normalise_mask, normalise_pair
 from recognition.pairs import (
@@ -458,3 +460,57 @@ def test_the_shipped_networks_take_a_printed_sign_for_no_digit(
     assert classifier.probabilities(normalise_mask(mask)[None])[0].argmax() == REJECT
     assert classifier.pairs is not None
     assert classifier.pairs.probabilities(normalise_pair(mask)[None])[0, PAIR] < 0.5
+
+
+def test_comb_pair_candidates_are_cut_by_the_reader_and_labelled_from_the_drawing() -> None:
+    """Candidates of two comb cells joined by ink, as the reader plans them, with the digits drawn
+    in the two cells (here Hershey digits, so that the main suite needs no MNIST)."""
+    images, labels = drawn_digits(200)
+    source = DigitSet(images, labels, Path(), Path())
+    x, y = comb_pair_samples(source, 24, seed=5)
+    assert x.shape == (24, 28, 56) and x.dtype == np.float32 and y.shape == (24, 3) and y.dtype == np.int64
+    assert x.min() >= 0.0 and x.max() <= 1.0 and x.reshape(24, -1).max(axis=1).min() > 0.5
+    pairs, spills = y[y[:, 0] == 1], y[y[:, 0] == 0]
+    assert len(pairs) > 0
+    assert set(pairs[:, 1:].ravel().tolist()) <= set(range(10))
+    assert (spills[:, 1:] == IGNORE).all()
+    again = comb_pair_samples(source, 24, seed=5)
+    assert np.array_equal(again[0], x) and np.array_equal(again[1], y)
+
+
+def test_comb_pair_labels_match_the_cells_they_were_cut_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each candidate holds the ink of the two cells its label names: drawn with every cell full
+    and every digit oversize, each pair's two digits are those of two neighbouring cells, in order."""
+    images, labels = drawn_digits(200)
+    drawn: list[str] = []
+    real_draw = fieldsamples._comb_strip
+
+    def recording(rng: np.random.Generator, digits: DigitSet, share: float) -> tuple[NDArray[np.uint8], dict]:
+        gray, comb = real_draw(rng, digits, share)
+        drawn.append(comb["text"])
+        return gray, comb
+
+    monkeypatch.setattr(fieldsamples, "_comb_strip", recording)
+    _, y = comb_pair_samples(DigitSet(images, labels, Path(), Path()), 12, seed=2, oversize_share=1.0)
+    neighbours = {comb[i : i + 2] for comb in drawn for i in range(len(comb) - 1)}
+    assert {f"{a}{b}" for _, a, b in y[y[:, 0] == 1]} <= neighbours
+
+
+def test_pair_training_mixes_the_field_samples_into_every_epoch() -> None:
+    """The training stream holds the field samples: one image labelled (3, 7), 8 of every 9 samples,
+    is soon read right on the stream, which the composed samples alone are not."""
+    images, labels = drawn_digits(200)
+    image = np.zeros((28, 56), np.float32)
+    cv2.circle(image, (28, 14), 9, 1.0, 3)
+    field = (np.repeat(image[None], 512, axis=0), np.repeat(np.array([[1, 3, 7]], np.int64), 512, axis=0))
+    config = PairTrainConfig(epochs=4, samples_per_epoch=64, val_samples=100, widths=(8, 16, 16, 16))
+    with_field = train_pairs(images[:150], labels[:150], images[150:], labels[150:], config, field=field)
+    without = train_pairs(images[:150], labels[:150], images[150:], labels[150:], config)
+    assert with_field.history[-1][2] > 0.8
+    assert without.history[-1][2] < 0.5
+
+
+def test_train_pairs_refuses_field_samples_for_the_triple_network(tmp_path: Path) -> None:
+    argv = ["train-pairs", "--data", str(tmp_path), "--out", str(tmp_path / "p.pt"), "--count", "3"]
+    assert cli_main([*argv, "--field-samples", "100"]) == 2
+    assert not (tmp_path / "p.pt").exists()

@@ -370,6 +370,10 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
     p.set_defaults(handler=run_train_pairs)
 
 
+# Comb pair candidates cut from MNIST test's digits for the card of a network trained with field samples.
+COMB_PAIR_TEST_SAMPLES = 2000
+
+
 def default_pair_out(count: int) -> Path:
     """Where ``train-pairs`` writes by default: the shipped pair (count 2) or triple (3) network's file."""
     return DEFAULT_WEIGHTS.with_name("triplenet.pt" if count == 3 else "pairnet.pt")
@@ -383,7 +387,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     import torch
 
     from recognition.fieldsamples import comb_pair_samples
-    from recognition.mnist import DigitSet, load_split
+    from recognition.mnist import DigitSet, load_split, sha256_of
     from recognition.model import count_parameters
     from recognition.pairs import (
         TRIPLE_DATA,
@@ -446,12 +450,17 @@ def run_train_pairs(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    init_sha256 = None if args.init is None else sha256_of(args.init)  # before --out may overwrite it
     result = train_pairs(train_x, train_y, val_x, val_y, config, on_epoch, field)
     save_pair_weights(args.out, result.network, result.t_pair, result.t_digit)
     classifier = load_pair_classifier(args.out)
     test_set = load_split(args.data, "t10k")
     tx, ty = pair_batch(np.random.default_rng((args.seed, 20_000)), test_set.images, test_set.labels, 10_000, data)
     test = evaluate_pairs(classifier.probabilities(tx), ty)
+    extra: dict[str, Any] = {} if init_sha256 is None else {"init_sha256": init_sha256}
+    if field is not None:  # what the field samples teach, measured on candidates cut from MNIST test's digits
+        cx, cy = comb_pair_samples(test_set, COMB_PAIR_TEST_SAMPLES, args.seed + 1)
+        extra["mnist_test_comb_pairs"] = evaluate_pairs(classifier.probabilities(cx), cy)
     card = {
         **_card_head(args.out, "train-pairs", asdict(config), count_parameters(result.network)),
         "t_pair": result.t_pair,
@@ -460,6 +469,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
         "mnist_test_pairs": test,
         "history": [{"epoch": e, "loss": lo, "pairs_read": a, "seconds": s} for e, lo, a, s in result.history],
         "data_checksums": _checksums(train_set, test_set),
+        **extra,
     }
     written = _write_card(args.out, card, pair_card_markdown(card))
     print(f"wrote {written}; MNIST test pairs: {json.dumps(test)}", file=sys.stderr)
@@ -617,7 +627,20 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
                 else []
             ),
             *(
-                [f"Started from the weights `{card['config']['init_weights']}`."]
+                [
+                    f"Every epoch also holds the same {card['config']['field_samples']:,} comb pair candidates cut by the "
+                    "page reader (`recognition.fieldsamples.comb_pair_samples`: synthetic combs of the same training "
+                    "digits, half of them oversize, rules removed, two cells joined by ink), labelled with the two cells' "
+                    "digits, or not a pair when one cell was left empty (a digit and its spill)."
+                ]
+                if card["config"].get("field_samples", 0) > 0
+                else []
+            ),
+            *(
+                [
+                    f"Started from the weights `{card['config']['init_weights']}`"
+                    + (f" (sha256 `{card['init_sha256']}`)." if card.get("init_sha256") else ".")
+                ]
                 if card["config"].get("init_weights")
                 else []
             ),
@@ -631,6 +654,17 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
             "| | validation (held-out MNIST-train digits) | MNIST test digits (10,000 composed samples) |",
             "|---|---|---|",
             *rows,
+            *(
+                [
+                    "",
+                    f"Comb pair candidates cut by the page reader from synthetic combs of MNIST test digits "
+                    f"({COMB_PAIR_TEST_SAMPLES:,}, `comb_pair_samples`): "
+                    f"{pct(card['mnist_test_comb_pairs']['pairs_read_exactly'])} of the pairs read exactly, "
+                    f"{pct(card['mnist_test_comb_pairs']['non_pairs_rejected'])} of the spills said not a pair.",
+                ]
+                if "mnist_test_comb_pairs" in card
+                else []
+            ),
             "",
             "What it does to whole strings is measured by `benchmarks/bench_reader.py` and",
             "`benchmarks/bench_forms.py` (README).",

@@ -19,7 +19,7 @@ from recognition import decoding, fieldsamples
 from recognition import pairs as pairs_module
 from recognition.classifier import DEFAULT_WEIGHTS, Classifier, load_classifier
 from recognition.fieldsamples import comb_pair_samples
-from recognition.mnist import DigitSet
+from recognition.mnist import DigitSet, sha256_of
 from recognition.model import REJECT
 from recognition.normalise import normalise_mask, normalise_pair
 from recognition.pairs import (
@@ -303,6 +303,23 @@ def test_cli_train_pairs_writes_loadable_weights_and_a_card(tmp_path: Path, mnis
     card = json.loads(out.with_suffix(".card.json").read_text())
     assert card["config"]["samples_per_epoch"] == 300 and len(card["history"]) == 1
     assert "# Model card: `pairs.pt`" in out.with_suffix(".card.md").read_text()
+
+
+def test_cli_train_pairs_with_field_samples_cards_them_and_its_start(
+    tmp_path: Path, mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recognition import cli_train
+
+    monkeypatch.setattr(cli_train, "COMB_PAIR_TEST_SAMPLES", 30)  # holds a spill (seed 1)
+    start, out = tmp_path / "start.pt", tmp_path / "pairs.pt"
+    save_pair_weights(start, PairNet().eval(), 1.0, 1.0)
+    argv = ["train-pairs", "--data", str(mnist_dir), "--out", str(out), "--epochs", "1", "--samples", "100"]
+    assert cli_main([*argv, "--field-samples", "10", "--init", str(start)]) == 0
+    card = json.loads(out.with_suffix(".card.json").read_text())
+    assert card["config"]["field_samples"] == 10 and card["init_sha256"] == sha256_of(start)
+    assert set(card["mnist_test_comb_pairs"]) == {"pairs_read_exactly", "pairs_both_digits_right", "non_pairs_rejected"}
+    markdown = out.with_suffix(".card.md").read_text()
+    assert "same 10 comb pair candidates" in markdown and card["init_sha256"] in markdown
 
 
 def overlapped(text: str, overlap: int) -> Field:

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 
 from recognition.classifier import Classifier
-from recognition.combs import _pieces, _strip_rims, _whole_pieces, decode_comb, judged_comb, plan_comb, worth_judging
+from recognition.combs import (
+    _best_candidates,
+    _fused_with_pairs,
+    _pieces,
+    _strip_rims,
+    _whole_pieces,
+    decode_comb,
+    judged_comb,
+    plan_comb,
+    worth_judging,
+)
 from recognition.ctc import ALPHABET, BLANK
 from recognition.decoding import digit_result
 from recognition.pairs import PAIR
@@ -158,6 +168,35 @@ def test_a_pair_reading_replaces_the_cells_read_alone_when_its_digits_are_surer(
     assert decode_comb(field, plan, unsure, 0.9).text == "11"  # no pair network
     sure = _Reads(1, 0.99).probabilities(plan.images)
     assert decode_comb(field, plan, sure, 0.9, _pair_p(4, 7, 0.99, p_digit=0.6)).text == "11"
+
+
+def test_cells_of_a_likely_pair_are_read_from_their_own_ink_and_the_pair_networks_reading_together() -> None:
+    """Three cells joined by ink. The first cell's own ink, cut at the wall, reads 8 (0.9); the pair
+    network, reading the first two cells whole, is sure of "62" (a 6 with its neighbour's oversize 2
+    run through it). Read apart, the best path takes the first cell alone (its 8) and the other two
+    as a pair; read from both views, the first cell is a 6."""
+    ink = np.zeros((40, 120), np.uint8)
+    for x in (24, 64, 104):
+        ink[8:32, x : x + 4] = 255
+    ink[18:21, 24:108] = 255
+    cells = (*TWO_CELLS, Box(82, 5, 36, 30))
+    field = Field("f", "comb", Box(0, 0, 120, 40), ink, cells=cells)
+    plan = plan_comb(field, pairs=True)
+    assert plan.pair_left == (0, 1)
+    cut = np.zeros((len(plan.images), 11), np.float32)
+    for row, entry in enumerate(plan.entry):
+        digit, p = ((8, 0.9), (2, 0.999), (1, 0.6))[entry]
+        cut[row] = (1.0 - p) / 10
+        cut[row, digit] = p
+    pairs = np.concatenate([_pair_p(6, 2, 0.999, 0.98), _pair_p(2, 1, 0.8, 0.99)])
+    result = decode_comb(field, plan, cut, 0.9, pairs)
+    assert result.text == "621"
+    assert 0.5 < result.digits[0].confidence < 0.98  # between its two views
+    # Ink the pair network does not take for two digits leaves the cells' own readings as they are.
+    singles = _best_candidates(plan, cut)
+    unsure = pairs.copy()
+    unsure[:, PAIR] = 0.45
+    assert np.array_equal(_fused_with_pairs(plan, singles, unsure), singles)
 
 
 def spilled_digit() -> Field:

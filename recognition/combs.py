@@ -377,21 +377,24 @@ def _best_candidates(plan: CombPlan, probabilities: NDArray[np.float32]) -> NDAr
 def _fused_with_pairs(
     plan: CombPlan, singles: NDArray[np.float32], pair_probabilities: NDArray[np.float32]
 ) -> NDArray[np.float32]:
-    """``singles`` with each cell of a likely pair read from both views (see ``PAIR_FUSE_MIN``)."""
+    """``singles`` with each cell of a likely pair read from both views (see ``PAIR_FUSE_MIN``).
+
+    The pair network's view of a cell is :func:`recognition.pairs.digit_of_pair`'s 11 classes, so
+    its doubt that the ink is two digits speaks for not-a-digit (the cell holding a mark, or a
+    neighbour's spill).
+    """
     views: dict[int, list[NDArray[np.float32]]] = {}
     for k, left in enumerate(plan.pair_left):
         q = pair_probabilities[k]
         if q[PAIR] >= PAIR_FUSE_MIN:
-            views.setdefault(left, []).append(q[LEFT])
-            views.setdefault(left + 1, []).append(q[RIGHT])
-    if not views or PAIR_FUSE_WEIGHT == 0:
-        return singles
+            views.setdefault(left, []).append(digit_of_pair(q, LEFT))
+            views.setdefault(left + 1, []).append(digit_of_pair(q, RIGHT))
     fused = singles.copy()
     for j, sides in views.items():
-        pair_log = np.mean([np.log(np.maximum(q, P_FLOOR)) for q in sides], axis=0)
-        log = (1.0 - PAIR_FUSE_WEIGHT) * np.log(np.maximum(singles[j, :REJECT], P_FLOOR)) + PAIR_FUSE_WEIGHT * pair_log
+        pair_log = np.mean([np.log(np.maximum(p, P_FLOOR)) for p in sides], axis=0)
+        log = (1.0 - PAIR_FUSE_WEIGHT) * np.log(np.maximum(singles[j], P_FLOOR)) + PAIR_FUSE_WEIGHT * pair_log
         p = np.exp(log - log.max())
-        fused[j, :REJECT], fused[j, REJECT] = p / p.sum(), 0.0
+        fused[j] = p / p.sum()
     return fused
 
 

@@ -19,6 +19,7 @@ from recognition.combs import (
 )
 from recognition.ctc import ALPHABET, BLANK
 from recognition.decoding import digit_result
+from recognition.model import REJECT
 from recognition.pairs import PAIR
 from recognition.reader import ReadParams, read_fields
 from recognition.results import FieldResult
@@ -197,6 +198,14 @@ def test_cells_of_a_likely_pair_are_read_from_their_own_ink_and_the_pair_network
     unsure = pairs.copy()
     unsure[:, PAIR] = 0.45
     assert np.array_equal(_fused_with_pairs(plan, singles, unsure), singles)
+    # A cell its own ink reads as no digit (a mark, a neighbour's spill) stays one beside a pair
+    # network only fairly sure of two digits: its doubt speaks for not-a-digit too.
+    marked = singles.copy()
+    marked[2] = 0.002
+    marked[2, REJECT] = 0.98
+    doubtful = pairs.copy()
+    doubtful[1, PAIR] = 0.6
+    assert int(np.argmax(_fused_with_pairs(plan, marked, doubtful)[2])) == REJECT
 
 
 def spilled_digit() -> Field:

@@ -108,7 +108,8 @@ class CombPlan:
     # adjacent and joined by ink across their wall, read whole by the pair network.
     pair_left: tuple[int, ...] = ()
     pair_images: NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 28, 56), np.float32), repr=False)
-    # (image row of a whole-piece candidate, the adjacent non-empty cell whose ink it holds entirely).
+    # (image row of a spill candidate, the adjacent non-empty cell whose ink it holds entirely): a
+    # whole-piece candidate, or a cell's ink with that neighbour's alone (rows only spills use).
     absorbs: tuple[tuple[int, int], ...] = ()
 
 
@@ -289,7 +290,11 @@ def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
     fields 555 -> 557 of 597, 3 better, 1 worse);
     :func:`decode_comb` keeps the candidate the classifier is surer of. With ``pairs``, the
     plan also holds the pair candidates (two adjacent cells joined by ink, for the pair
-    network) and the spills (a whole-piece candidate holding all of a neighbour's ink).
+    network) and the spills (a whole-piece candidate holding all of a neighbour's ink and, when
+    the piece runs into the other neighbour too, the cell's ink with that neighbour's alone: an
+    oversize 5 reaching into an empty cell on its left and touching the 4 on its right is read
+    as a 5 and its spill, not as all three cells' ink. 400 held-out forms with this session's comb
+    pair network: comb fields 1,149 -> 1,151 of 1,204, none worse).
     """
     pieces = _pieces(comb.ink)
     owners = _cell_owners(comb, pieces)
@@ -337,10 +342,19 @@ def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
             entry.append(len(indices) - 1)
             if is_whole:
                 whole_rows[len(images) - 1] = i
-    for row, i in whole_rows.items() if pairs else ():
+    for row, i in list(whole_rows.items()) if pairs else ():
         for k in (i - 1, i + 1):
             if k in indices and not np.any((owners == k + 1) & ~whole[i]):
                 absorbs.append((row, indices.index(k)))
+                # The digit with only this spill: the whole piece may also hold the other neighbour's digit.
+                union = (owners == i + 1) | (owners == k + 1)
+                if np.array_equal(union, (owners == i + 1) | whole[i]):
+                    continue
+                found = _candidate(union, CELL_SPECK_SHARE * comb.cells[i].h, normalise_mask)
+                if found is not None:
+                    images.append(found[2])
+                    entry.append(indices.index(i))
+                    absorbs.append((len(images) - 1, indices.index(k)))
     stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
     pair_left: list[int] = []
     pair_images: list[NDArray[np.float32]] = []

@@ -20,6 +20,7 @@ from recognition.combs import (
 from recognition.ctc import ALPHABET, BLANK
 from recognition.decoding import digit_result
 from recognition.model import REJECT
+from recognition.normalise import normalise_mask
 from recognition.pairs import PAIR
 from recognition.reader import ReadParams, read_fields
 from recognition.results import FieldResult
@@ -65,8 +66,6 @@ def test_plan_comb_adds_candidates_only_for_cells_that_change() -> None:
 
 def test_a_cell_is_also_offered_its_own_ink_without_a_neighbours_slice() -> None:
     """A neighbour's oversize piece cut at the wall leaves a slice in the cell: a candidate leaves it out."""
-    from recognition.normalise import normalise_mask
-
     ink = np.zeros((40, 80), np.uint8)
     ink[8:32, 4:54] = 255  # one wide piece: all of the first cell and 14 px of the second
     ink[8:32, 62:66] = 255  # the second cell's own "1", apart from it
@@ -214,6 +213,42 @@ def spilled_digit() -> Field:
     ink[8:32, 14:30] = 255
     ink[8:24, 30:56] = 255  # the spill: over a third of the second cell's width
     return Field("f", "comb", Box(0, 0, 80, 40), ink, cells=TWO_CELLS)
+
+
+def test_a_digit_spilling_into_an_empty_cell_and_touching_its_other_neighbour_is_read_with_its_spill_alone() -> None:
+    """An oversize digit in the middle cell reaches over the left wall into an empty cell and
+    touches the digit on its right: one piece over three cells. Its spill is read as the middle
+    cell's ink with the left cell's, without the right cell's digit."""
+    ink = np.zeros((40, 120), np.uint8)
+    ink[8:32, 60:64] = 255  # the middle digit
+    ink[8:12, 16:64] = 255  # its bar, reaching far into the empty first cell
+    ink[8:32, 100:104] = 255  # the last cell's digit
+    ink[28:31, 62:102] = 255  # touching it
+    cells = (*TWO_CELLS, Box(82, 5, 36, 30))
+    field = Field("f", "comb", Box(0, 0, 120, 40), ink, cells=cells)
+    plan = plan_comb(field, pairs=True)
+    assert plan.cell_index == (0, 1, 2)
+    covered = {}
+    for row, cell in plan.absorbs:
+        covered.setdefault(cell, []).append(row)
+    assert sorted(covered) == [0, 2] and all(len(rows) == 2 for rows in covered.values())
+    spill_alone = max(covered[0])  # the new row comes after the whole piece's
+    expected = np.zeros_like(ink)
+    expected[:, :80] = ink[:, :80]  # the first two cells' ink (the wall between cells 1 and 2 is at x = 80)
+    rows, cols = np.flatnonzero(expected.any(axis=1)), np.flatnonzero(expected.any(axis=0))
+    tight = expected[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    assert np.allclose(plan.images[spill_alone], normalise_mask(tight))
+    # Read: the whole piece is no digit, the middle digit with its spill alone is a sure 5.
+    reads = np.full((len(plan.images), 11), 0.01, np.float32)
+    reads[:, REJECT] = 0.91
+    reads[spill_alone] = 0.001
+    reads[spill_alone, 5] = 0.99
+    for row, entry in enumerate(plan.entry):
+        if entry == 2 and row not in {r for r, _ in plan.absorbs}:
+            reads[row] = 0.001
+            reads[row, 4] = 0.99
+    result = decode_comb(field, plan, reads, 0.9, np.concatenate([_pair_p(5, 5, 0.01), _pair_p(5, 4, 0.99)]))
+    assert result.cells == (None, 5, 4)
 
 
 def test_ink_that_is_wholly_a_neighbours_spilled_digit_leaves_its_cell_empty() -> None:

@@ -81,9 +81,9 @@ ALONG_RULE_SHARE = 0.15
 # missing a stroke or holding a slice of the neighbour, and the pair network's reading of the two
 # cells whole (a log-linear pool, PAIR_FUSE_WEIGHT on the pair network's side). Read from its own ink
 # alone, a 6 whose neighbour's oversize 2 ran through it was an 8, however sure the pair network
-# of "62". 200 held-out forms, comb fields 575 -> 579 of 597, none worse (weight 0.3: 577, 0.7:
-# 579, 1.0: 578; PAIR_FUSE_MIN 0.2 and 0.8 read the same); with session 17's comb pair network,
-# 572 -> 573.
+# of "62". With session 18's comb pair network, 200 held-out forms (seed 2026): comb fields
+# 575 -> 579 of 597, none worse (weight 0.3: 577, 0.7: 579, 1.0: 578; PAIR_FUSE_MIN 0.2 and 0.8
+# read the same); 200 more (seed 2027): 571 -> 572 of 607. With session 17's, 572 -> 573 of 597.
 PAIR_FUSE_MIN = 0.5
 PAIR_FUSE_WEIGHT = 0.5
 # Alternatives below this probability are not worth a CTC score.

@@ -342,7 +342,7 @@ def plan_comb(comb: Field, *, pairs: bool = False) -> CombPlan:
             entry.append(len(indices) - 1)
             if is_whole:
                 whole_rows[len(images) - 1] = i
-    for row, i in list(whole_rows.items()) if pairs else ():
+    for row, i in whole_rows.items() if pairs else ():
         for k in (i - 1, i + 1):
             if k in indices and not np.any((owners == k + 1) & ~whole[i]):
                 absorbs.append((row, indices.index(k)))

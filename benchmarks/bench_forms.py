@@ -1,7 +1,7 @@
 """Page-reading benchmark: synthetic forms from MNIST test digits read end to end in ``page`` mode.
 
 Run: ``python benchmarks/bench_forms.py [--data ../shared/datasets/mnist] [--forms 200] [--dpi D] [--shrink F] [--turn 0|90|180|270] [--scan clean|bed|light|fax] [--weights W]
-[--source test|val] [--no-pairs]``.
+[--source test|val] [--no-pairs] [--comb-oversize F]``.
 Forms come from ``recognition.synthetic.make_form`` (printed title and labels, comb and free
 fields, digits touching boxes and each other, skew up to 5 degrees, blur, noise, JPEG
 artefacts). Each form is encoded as PNG and read like an upload (``load_page`` then
@@ -43,7 +43,7 @@ from common import add_reading_arguments, digits_for, network_files, text_with_s
 
 from recognition.classifier import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
 from recognition.reader import ReadParams, read_page  # noqa: E402
-from recognition.synthetic import FormParams, field_at, make_form, truth_digits  # noqa: E402
+from recognition.synthetic import COMB_OVERSIZE, FormParams, field_at, make_form, truth_digits  # noqa: E402
 from segmentation.cleanup import turn  # noqa: E402
 from segmentation.loading import load_page  # noqa: E402
 
@@ -170,6 +170,13 @@ def main() -> None:
         help="how each form comes from the scanner: as drawn; on a black bed, tilted 2 degrees; so light "
         "that the ink is 0.35 of its contrast; as a fax in standard mode (204 x 98 dpi TIFF)",
     )
+    parser.add_argument(
+        "--comb-oversize",
+        type=float,
+        default=COMB_OVERSIZE,
+        help=f"share of comb digits drawn oversize, 1.0-1.2 cells high and over their walls (default {COMB_OVERSIZE}); "
+        "the forms are otherwise the same",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     add_reading_arguments(parser)
     args = parser.parse_args()
@@ -181,7 +188,9 @@ def main() -> None:
     threshold = ReadParams().review_threshold
     read_params = ReadParams(pairs=not args.no_pairs, raised=not args.no_raised, review_threshold=0.0)  # flags: score()
     rng = np.random.default_rng(args.seed)
-    params = FormParams(width=round(1240 * args.dpi / 150), height=round(1754 * args.dpi / 150))
+    params = FormParams(
+        width=round(1240 * args.dpi / 150), height=round(1754 * args.dpi / 150), comb_oversize=args.comb_oversize
+    )
     totals: Counter[str] = Counter()
     wall: list[float] = []
     cpu: list[float] = []

@@ -28,6 +28,10 @@ SEPARATORS = (",", ".", "-")
 MNIST_INK_LEVEL = 30
 
 
+# Share of comb digits drawn oversize (1.0-1.2 of the cell's height, reaching over its walls).
+COMB_OVERSIZE = 0.15
+
+
 @dataclass(frozen=True, slots=True)
 class FormParams:
     """Form size and degradations; sizes scale with ``width`` (1240 px = A4 at 150 dpi)."""
@@ -39,6 +43,7 @@ class FormParams:
     max_noise_sigma: float = 6.0
     jpeg_probability: float = 0.5
     texture_probability: float = 0.25
+    comb_oversize: float = COMB_OVERSIZE
 
 
 def security_pattern(shape: tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float32]:
@@ -151,10 +156,6 @@ def draw_string(
             text, x = text + kind, mark_box[0] + mark_box[2] + round(0.2 * height)
             boxes.append(mark_box)
     return text, union_box(boxes), boxes
-
-
-# Share of comb digits drawn oversize (1.0-1.2 of the cell's height, reaching over its walls).
-COMB_OVERSIZE = 0.15
 
 
 def draw_comb(
@@ -275,7 +276,7 @@ def make_form(
         else:
             cv2.putText(printed, label, (x0, label_y), *label_size[:2], 40, label_size[2])
         if kind == "comb":
-            field = draw_comb(page, digits_source, rng, x0, top + round(10 * scale), scale)
+            field = draw_comb(page, digits_source, rng, x0, top + round(10 * scale), scale, params.comb_oversize)
         else:
             drawn = _draw_free(page, digits_source, rng, x0, baseline, scale)
             if drawn is None:

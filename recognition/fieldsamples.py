@@ -169,25 +169,30 @@ def _printed_line(
     return {"text": "".join(chars), "bbox": union_box(boxes), "chars": boxes}
 
 
+def _drawn_in(truth: dict, cell: Box) -> str | None:
+    """The digit drawn in the truth's comb cell holding ``cell``'s centre ("" for an empty cell), or
+    None when no single truth cell holds it (a misfound wall)."""
+    cx, cy = cell.x + cell.w / 2.0, cell.y + cell.h / 2.0
+    found = [c["text"] for c in truth["cells"] if (box := Box(*c["bbox"])).x <= cx < box.x2 and box.y <= cy < box.y2]
+    return found[0] if len(found) == 1 else None
+
+
 def _comb_samples(fields: list, truth: dict) -> tuple[list[Images], list[int]]:
     images: list[Images] = []
     labels: list[int] = []
-    cells = [(Box(*c["bbox"]), c["text"]) for c in truth["cells"]]
     for f in fields:
         if f.kind != "comb":
             continue
         plan = plan_comb(f)
         for row, index in enumerate(plan.entry):
-            cell = f.cells[plan.cell_index[index]]
-            cx, cy = cell.x + cell.w / 2.0, cell.y + cell.h / 2.0
-            drawn = [text for box, text in cells if box.x <= cx < box.x2 and box.y <= cy < box.y2]
-            if len(drawn) != 1:
-                continue  # a cell the truth does not know: a misfound wall
+            drawn = _drawn_in(truth, f.cells[plan.cell_index[index]])
+            if drawn is None:
+                continue
             box = plan.boxes[index]
-            if not drawn[0] and box.w < WRONG_MIN_ASPECT * box.h:
+            if not drawn and box.w < WRONG_MIN_ASPECT * box.h:
                 continue  # a thin stroke of a neighbour in an empty cell is a 1 to anyone
             images.append(plan.images[row])
-            labels.append(int(drawn[0]) if drawn[0] else REJECT)
+            labels.append(int(drawn) if drawn else REJECT)
     return images, labels
 
 
@@ -238,22 +243,15 @@ def _comb_pair_samples(fields: list, truth: dict) -> tuple[list[Images], list[tu
     (one digit and its spill)."""
     images: list[Images] = []
     targets: list[tuple[int, int, int]] = []
-    cells = [(Box(*c["bbox"]), c["text"]) for c in truth["cells"]]
-
-    def drawn(cell: Box) -> str | None:
-        cx, cy = cell.x + cell.w / 2.0, cell.y + cell.h / 2.0
-        found = [text for box, text in cells if box.x <= cx < box.x2 and box.y <= cy < box.y2]
-        return found[0] if len(found) == 1 else None
-
     for f in fields:
         if f.kind != "comb":
             continue
         plan = plan_comb(f, pairs=True)
         for image, j in zip(plan.pair_images, plan.pair_left, strict=True):
             a = plan.cell_index[j]
-            left, right = drawn(f.cells[a]), drawn(f.cells[a + 1])
+            left, right = _drawn_in(truth, f.cells[a]), _drawn_in(truth, f.cells[a + 1])
             if left is None or right is None or not (left or right):
-                continue  # a cell the truth does not know: a misfound wall
+                continue  # a misfound wall, or ink with no digit drawn on either side
             images.append(image)
             targets.append((1, int(left), int(right)) if left and right else (0, PAIR_IGNORE, PAIR_IGNORE))
     return images, targets

@@ -442,8 +442,9 @@ class PairTrainConfig:
     data: PairData = PairData()
     # Weights file (save_pair_weights) to start from instead of a random network.
     init_weights: str | None = None
-    # Comb pair candidates cut by the page reader from synthetic combs of training digits
-    # (recognition.fieldsamples.comb_pair_samples), mixed into every epoch; 0: composed samples only.
+    # How many comb pair candidates cut by the page reader from synthetic combs of training digits
+    # (recognition.fieldsamples.comb_pair_samples) are mixed into every epoch, for the card; the
+    # samples themselves are train_pairs' ``field`` argument. 0: composed samples only.
     field_samples: int = 0
 
 

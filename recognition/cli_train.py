@@ -386,7 +386,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from recognition.fieldsamples import comb_pair_samples
+    from recognition.fieldsamples import COMB_PAIR_OVERSIZE, comb_pair_samples
     from recognition.mnist import DigitSet, load_split, sha256_of
     from recognition.model import count_parameters
     from recognition.pairs import (
@@ -459,6 +459,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     test = evaluate_pairs(classifier.probabilities(tx), ty)
     extra: dict[str, Any] = {} if init_sha256 is None else {"init_sha256": init_sha256}
     if field is not None:  # what the field samples teach, measured on candidates cut from MNIST test's digits
+        extra["field_oversize_share"] = COMB_PAIR_OVERSIZE
         cx, cy = comb_pair_samples(test_set, COMB_PAIR_TEST_SAMPLES, args.seed + 1)
         extra["mnist_test_comb_pairs"] = evaluate_pairs(classifier.probabilities(cx), cy)
     card = {
@@ -599,6 +600,8 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
     ]
     checksums = [f"| `{name}` | `{digest}` |" for name, digest in card["data_checksums"].items()]
     first, *rest = text["data"]
+    share = card.get("field_oversize_share")
+    oversize = "" if share is None else f", {share:.0%} of them oversize"
     return "\n".join(
         [
             f"# Model card: `{card['weights']}`",
@@ -630,7 +633,7 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
                 [
                     f"Every epoch also holds the same {card['config']['field_samples']:,} comb pair candidates cut by the "
                     "page reader (`recognition.fieldsamples.comb_pair_samples`: synthetic combs of the same training "
-                    "digits, half of them oversize, rules removed, two cells joined by ink), labelled with the two cells' "
+                    f"digits{oversize}, rules removed, two cells joined by ink), labelled with the two cells' "
                     "digits, or not a pair when one cell was left empty (a digit and its spill)."
                 ]
                 if card["config"].get("field_samples", 0) > 0

@@ -512,16 +512,17 @@ def decode_comb(
     digits: list[DigitResult] = []
     separators: list[Separator] = []
     review = False
+    pairs = pair_probabilities if pair_probabilities is not None and len(plan.pair_left) else None
     singles = _best_candidates(plan, probabilities)
-    if pair_probabilities is not None and len(plan.pair_left):
-        singles = _fused_with_pairs(plan, singles, pair_probabilities)
+    if pairs is not None:
+        singles = _fused_with_pairs(plan, singles, pairs)
     rows = list(singles)
     boxes = list(plan.boxes)
     alone = [_cell_class(p, box, comb.cells[i]) for i, box, p in zip(plan.cell_index, plan.boxes, singles, strict=True)]
     classes: list[int | None] = list(alone)
-    if pair_probabilities is not None and len(plan.pair_left):
-        walls = {left: log_p(pair_probabilities[k, PAIR]) for k, left in enumerate(plan.pair_left)}
-        edges = _comb_edges(plan, probabilities, singles, alone, pair_probabilities)
+    if pairs is not None:
+        walls = {left: log_p(pairs[k, PAIR]) for k, left in enumerate(plan.pair_left)}
+        edges = _comb_edges(plan, probabilities, singles, alone, pairs)
         for start, _, _, readings in _best_comb_path(len(alone), edges, walls):
             for j, (c, p) in enumerate(readings, start):
                 classes[j], rows[j] = c, p

@@ -18,6 +18,7 @@ from formdigits.cli import main as cli_main
 from recognition import decoding, fieldsamples
 from recognition import pairs as pairs_module
 from recognition.classifier import DEFAULT_WEIGHTS, Classifier, load_classifier
+from recognition.combs import plan_comb
 from recognition.fieldsamples import comb_pair_samples
 from recognition.mnist import DigitSet, sha256_of
 from recognition.model import REJECT
@@ -317,6 +318,7 @@ def test_cli_train_pairs_with_field_samples_cards_them_and_its_start(
     assert cli_main([*argv, "--field-samples", "10", "--init", str(start)]) == 0
     card = json.loads(out.with_suffix(".card.json").read_text())
     assert card["config"]["field_samples"] == 10 and card["init_sha256"] == sha256_of(start)
+    assert card["field_oversize_share"] == fieldsamples.COMB_PAIR_OVERSIZE
     assert set(card["mnist_test_comb_pairs"]) == {"pairs_read_exactly", "pairs_both_digits_right", "non_pairs_rejected"}
     markdown = out.with_suffix(".card.md").read_text()
     assert "same 10 comb pair candidates" in markdown and card["init_sha256"] in markdown
@@ -495,22 +497,26 @@ def test_comb_pair_candidates_are_cut_by_the_reader_and_labelled_from_the_drawin
     assert np.array_equal(again[0], x) and np.array_equal(again[1], y)
 
 
-def test_comb_pair_labels_match_the_cells_they_were_cut_from(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each candidate holds the ink of the two cells its label names: drawn with every cell full
-    and every digit oversize, each pair's two digits are those of two neighbouring cells, in order."""
-    images, labels = drawn_digits(200)
-    drawn: list[str] = []
-    real_draw = fieldsamples._comb_strip
+def test_a_comb_pair_candidate_is_labelled_with_the_digits_drawn_in_its_two_cells() -> None:
+    """Two cells joined by ink across their wall (a third apart): the reader's one pair candidate
+    takes the two cells' digits, in order; no pair where one cell was drawn empty (a spill); none
+    at all where the drawing has no single cell under a read cell (a misfound wall) or nothing in either."""
+    cells = (Box(2, 5, 36, 30), Box(42, 5, 36, 30), Box(82, 5, 36, 30))
+    ink = np.zeros((40, 120), np.uint8)
+    for x in (24, 52, 100):
+        ink[8:32, x : x + 4] = 255
+    ink[18:21, 24:56] = 255  # the first two cells' strokes joined
+    comb = Field("f", "comb", Box(0, 0, 120, 40), ink, cells=cells)
 
-    def recording(rng: np.random.Generator, digits: DigitSet, share: float) -> tuple[NDArray[np.uint8], dict]:
-        gray, comb = real_draw(rng, digits, share)
-        drawn.append(comb["text"])
-        return gray, comb
+    def truth(*texts: str, shift: int = 0) -> dict:
+        return {"cells": [{"bbox": [c.x + shift, c.y, c.w, c.h], "text": t} for c, t in zip(cells, texts, strict=True)]}
 
-    monkeypatch.setattr(fieldsamples, "_comb_strip", recording)
-    _, y = comb_pair_samples(DigitSet(images, labels, Path(), Path()), 12, seed=2, oversize_share=1.0)
-    neighbours = {comb[i : i + 2] for comb in drawn for i in range(len(comb) - 1)}
-    assert {f"{a}{b}" for _, a, b in y[y[:, 0] == 1]} <= neighbours
+    images, targets = fieldsamples._comb_pair_samples([comb], truth("4", "7", "1"))
+    assert targets == [(1, 4, 7)]
+    assert np.array_equal(images[0], plan_comb(comb, pairs=True).pair_images[0])
+    assert fieldsamples._comb_pair_samples([comb], truth("4", "", "1"))[1] == [(0, IGNORE, IGNORE)]
+    assert fieldsamples._comb_pair_samples([comb], truth("", "", "1"))[1] == []
+    assert fieldsamples._comb_pair_samples([comb], truth("4", "7", "1", shift=30))[1] == []  # walls 30 px off
 
 
 def test_pair_training_mixes_the_field_samples_into_every_epoch() -> None:

@@ -7,6 +7,8 @@ import pytest
 
 from recognition.classifier import Classifier
 from recognition.combs import (
+    ALONG_RULE_TRUST,
+    CombPlan,
     _best_candidates,
     _fused_with_pairs,
     _pieces,
@@ -312,11 +314,29 @@ def test_a_stroke_along_the_top_rule_is_put_back_and_a_digit_reaching_the_rule_g
     bar_columns = np.flatnonzero(along[0].any(axis=0))
     assert bar_columns.size >= 20 and cells[0].x <= bar_columns[0] and bar_columns[-1] <= cells[0].x2
     assert not along[1].any() and not along[2].any() and not along[3].any()
+    assert [plan_comb(comb).entry[row] for row in plan_comb(comb).along] == [0]  # one such candidate, the 7's
     (read,) = read_fields(classifier, [comb])
     assert read.cells == (7, 1, 3, 4)
     # Without the rule mask the 7 is a 1, as before.
     (blind,) = read_fields(classifier, [replace(comb, rules=None)])
     assert blind.cells == (1, 1, 3, 4)
+
+
+def test_a_cell_is_read_from_its_ink_with_the_rule_stroke_put_back_when_that_reads_surely() -> None:
+    """A 7 whose bar went with the rule is a sure 1 alone and a sure 7 with the bar put back: the 7.
+    The same candidate read less surely than ALONG_RULE_TRUST leaves the surest reading."""
+    def reading(digit: int, p: float) -> np.ndarray:
+        row = np.full(11, (1.0 - p) / 10, np.float32)
+        row[digit] = p
+        return row
+
+    images = np.zeros((3, 28, 28), np.float32)
+    plan = CombPlan((0,), (Box(0, 0, 20, 30),), (np.zeros((30, 20), np.uint8),), images, (0, 0, 0), along=(2,))
+    sure_one = [reading(1, 0.9999), reading(1, 0.998)]
+    assert _best_candidates(plan, np.stack([*sure_one, reading(7, 0.999)]))[0].argmax() == 7
+    assert _best_candidates(plan, np.stack([*sure_one, reading(7, ALONG_RULE_TRUST - 0.01)]))[0].argmax() == 1
+    plain = CombPlan((0,), plan.boxes, plan.masks, images, (0, 0, 0))
+    assert _best_candidates(plain, np.stack([*sure_one, reading(7, 0.999)]))[0].argmax() == 1
 
 
 def _line_reading(text: str, sure: float = 0.98) -> np.ndarray:

@@ -364,13 +364,20 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
         type=int,
         default=0,
         metavar="N",
-        help="mix into every epoch N comb pair candidates cut by the page reader from synthetic combs of "
-        "training digits (the comb pair network; --count 2)",
+        help="mix into every epoch N pair candidates cut by the page reader from synthetic fields of "
+        "training digits (--count 2; which fields: --field-kind)",
+    )
+    p.add_argument(
+        "--field-kind",
+        choices=("comb", "free"),
+        default="comb",
+        help="the field samples' fields: comb (two comb cells joined by ink, for combpairnet.pt) or free "
+        "(runs of touching atoms in hard line strings and forms' free strings, for pairnet.pt); default comb",
     )
     p.set_defaults(handler=run_train_pairs)
 
 
-# Comb pair candidates cut from MNIST test's digits for the card of a network trained with field samples.
+# Pair candidates cut from MNIST test's digits for the card of a network trained with field samples.
 COMB_PAIR_TEST_SAMPLES = 2000
 
 
@@ -386,7 +393,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from recognition.fieldsamples import COMB_PAIR_OVERSIZE, comb_pair_samples
+    from recognition.fieldsamples import COMB_PAIR_OVERSIZE, comb_pair_samples, free_pair_samples
     from recognition.mnist import DigitSet, load_split, sha256_of
     from recognition.model import count_parameters
     from recognition.pairs import (
@@ -434,14 +441,20 @@ def run_train_pairs(args: argparse.Namespace) -> int:
         data=data,
         init_weights=None if args.init is None else str(args.init),
         field_samples=args.field_samples,
+        field_kind=args.field_kind,
     )
     train_set = load_split(args.data, "train")
     # The same held-out split as the digit network's (TrainConfig's seed and size).
     train_x, train_y, val_x, val_y = split_train_val(train_set.images, train_set.labels, TrainConfig())
     field = None
+    cut = comb_pair_samples if args.field_kind == "comb" else free_pair_samples
     if args.field_samples > 0:
-        print(f"cutting {args.field_samples} comb pair candidates from synthetic combs", file=sys.stderr, flush=True)
-        field = comb_pair_samples(DigitSet(train_x, train_y, Path(), Path()), args.field_samples, args.seed)
+        print(
+            f"cutting {args.field_samples} {args.field_kind} pair candidates from synthetic fields",
+            file=sys.stderr,
+            flush=True,
+        )
+        field = cut(DigitSet(train_x, train_y, Path(), Path()), args.field_samples, args.seed)
 
     def on_epoch(epoch: int, loss: float, accuracy: float, seconds: float) -> None:
         print(
@@ -459,9 +472,10 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     test = evaluate_pairs(classifier.probabilities(tx), ty)
     extra: dict[str, Any] = {} if init_sha256 is None else {"init_sha256": init_sha256}
     if field is not None:  # what the field samples teach, measured on candidates cut from MNIST test's digits
-        extra["field_oversize_share"] = COMB_PAIR_OVERSIZE
-        cx, cy = comb_pair_samples(test_set, COMB_PAIR_TEST_SAMPLES, args.seed + 1)
-        extra["mnist_test_comb_pairs"] = evaluate_pairs(classifier.probabilities(cx), cy)
+        cx, cy = cut(test_set, COMB_PAIR_TEST_SAMPLES, args.seed + 1)
+        extra[f"mnist_test_{args.field_kind}_pairs"] = evaluate_pairs(classifier.probabilities(cx), cy)
+        if args.field_kind == "comb":
+            extra["field_oversize_share"] = COMB_PAIR_OVERSIZE
     card = {
         **_card_head(args.out, "train-pairs", asdict(config), count_parameters(result.network)),
         "t_pair": result.t_pair,
@@ -636,7 +650,18 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
                     f"digits{oversize}, rules removed, two cells joined by ink), labelled with the two cells' "
                     "digits, or not a pair when one cell was left empty (a digit and its spill)."
                 ]
-                if card["config"].get("field_samples", 0) > 0
+                if card["config"].get("field_samples", 0) > 0 and card["config"].get("field_kind", "comb") == "comb"
+                else []
+            ),
+            *(
+                [
+                    f"Every epoch also holds the same {card['config']['field_samples']:,} free-string pair candidates "
+                    "cut by the page reader (`recognition.fieldsamples.free_pair_samples`: hard line strings and "
+                    "forms' free strings of the same training digits, runs of touching atoms one to two digits "
+                    "wide), labelled with their two digits when they are exactly two neighbouring digits, else not "
+                    "a pair (one character, a digit and a slice of the next, a digit and a separator)."
+                ]
+                if card["config"].get("field_samples", 0) > 0 and card["config"].get("field_kind") == "free"
                 else []
             ),
             *(
@@ -666,6 +691,17 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
                     f"{pct(card['mnist_test_comb_pairs']['non_pairs_rejected'])} of the spills said not a pair.",
                 ]
                 if "mnist_test_comb_pairs" in card
+                else []
+            ),
+            *(
+                [
+                    "",
+                    f"Free-string pair candidates cut by the page reader from hard line strings and forms' free "
+                    f"strings of MNIST test digits ({COMB_PAIR_TEST_SAMPLES:,}, `free_pair_samples`): "
+                    f"{pct(card['mnist_test_free_pairs']['pairs_read_exactly'])} of the pairs read exactly, "
+                    f"{pct(card['mnist_test_free_pairs']['non_pairs_rejected'])} of the others said not a pair.",
+                ]
+                if "mnist_test_free_pairs" in card
                 else []
             ),
             "",

@@ -442,10 +442,12 @@ class PairTrainConfig:
     data: PairData = PairData()
     # Weights file (save_pair_weights) to start from instead of a random network.
     init_weights: str | None = None
-    # How many comb pair candidates cut by the page reader from synthetic combs of training digits
-    # (recognition.fieldsamples.comb_pair_samples) are mixed into every epoch, for the card; the
-    # samples themselves are train_pairs' ``field`` argument. 0: composed samples only.
+    # How many pair candidates cut by the page reader from synthetic fields of training digits are
+    # mixed into every epoch, for the card; the samples themselves are train_pairs' ``field``
+    # argument. 0: composed samples only. ``field_kind``: which candidates, "comb"
+    # (recognition.fieldsamples.comb_pair_samples) or "free" (free_pair_samples).
     field_samples: int = 0
+    field_kind: str = "comb"
 
 
 @dataclass(slots=True)

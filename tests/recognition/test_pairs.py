@@ -19,7 +19,7 @@ from recognition import decoding, fieldsamples
 from recognition import pairs as pairs_module
 from recognition.classifier import DEFAULT_WEIGHTS, Classifier, load_classifier
 from recognition.combs import plan_comb
-from recognition.fieldsamples import comb_pair_samples
+from recognition.fieldsamples import comb_pair_samples, free_pair_samples
 from recognition.mnist import DigitSet, sha256_of
 from recognition.model import REJECT
 from recognition.normalise import normalise_mask, normalise_pair
@@ -324,6 +324,24 @@ def test_cli_train_pairs_with_field_samples_cards_them_and_its_start(
     assert "same 10 comb pair candidates" in markdown and card["init_sha256"] in markdown
 
 
+def test_cli_train_pairs_with_free_field_samples_cards_them(
+    tmp_path: Path, mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recognition import cli_train
+
+    monkeypatch.setattr(cli_train, "COMB_PAIR_TEST_SAMPLES", 30)
+    out = tmp_path / "pairs.pt"
+    argv = ["train-pairs", "--data", str(mnist_dir), "--out", str(out), "--epochs", "1", "--samples", "100"]
+    assert cli_main([*argv, "--field-samples", "10", "--field-kind", "free"]) == 0
+    card = json.loads(out.with_suffix(".card.json").read_text())
+    assert card["config"]["field_samples"] == 10 and card["config"]["field_kind"] == "free"
+    assert "field_oversize_share" not in card and "mnist_test_comb_pairs" not in card
+    assert set(card["mnist_test_free_pairs"]) == {"pairs_read_exactly", "pairs_both_digits_right", "non_pairs_rejected"}
+    markdown = out.with_suffix(".card.md").read_text()
+    assert "same 10 free-string pair candidates" in markdown and "Free-string pair candidates cut" in markdown
+    assert "comb pair candidates" not in markdown
+
+
 def overlapped(text: str, overlap: int) -> Field:
     """``text`` in a script-like Hershey font, each digit drawn ``overlap`` px into the one before."""
     canvas = np.zeros((80, 40 + 40 * len(text)), np.uint8)
@@ -517,6 +535,46 @@ def test_a_comb_pair_candidate_is_labelled_with_the_digits_drawn_in_its_two_cell
     assert fieldsamples._comb_pair_samples([comb], truth("4", "", "1"))[1] == [(0, IGNORE, IGNORE)]
     assert fieldsamples._comb_pair_samples([comb], truth("", "", "1"))[1] == []
     assert fieldsamples._comb_pair_samples([comb], truth("4", "7", "1", shift=30))[1] == []  # walls 30 px off
+
+
+def test_free_pair_candidates_are_cut_by_the_reader_and_labelled_from_the_drawing() -> None:
+    """Runs of touching atoms in hard lines and forms' free strings, as the reader plans them (here
+    of Hershey digits, so that the main suite needs no MNIST): pairs with two digits, others none."""
+    images, labels = drawn_digits(200)
+    source = DigitSet(images, labels, Path(), Path())
+    x, y = free_pair_samples(source, 40, seed=5)
+    assert x.shape == (40, 28, 56) and x.dtype == np.float32 and y.shape == (40, 3) and y.dtype == np.int64
+    assert x.min() >= 0.0 and x.max() <= 1.0 and x.reshape(40, -1).max(axis=1).min() > 0.5
+    pairs, others = y[y[:, 0] == 1], y[y[:, 0] == 0]
+    assert len(pairs) > 0 and len(others) > 0
+    assert set(pairs[:, 1:].ravel().tolist()) <= set(range(10))
+    assert (others[:, 1:] == IGNORE).all()
+    again = free_pair_samples(source, 40, seed=5)
+    assert np.array_equal(again[0], x) and np.array_equal(again[1], y)
+
+
+def test_a_free_pair_candidate_is_labelled_with_its_two_drawn_digits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two rings joined by a bar and a third apart: the run of the first two is the pair of their
+    drawn digits; each ring alone is not a pair; a run of a ring and a slice of the first, matching
+    no character well, is left out; a digit joined to a separator is not a pair."""
+    monkeypatch.setattr(fieldsamples, "FREE_PAIR_KEEP_SINGLE", 1.0)
+    ink = np.zeros((40, 130), np.uint8)
+    for x in (6, 30, 84):
+        cv2.rectangle(ink, (x, 6), (x + 18, 34), 255, 3)
+    ink[18:21, 22:32] = 255
+    string = Field("f", "free", Box(0, 0, 130, 40), ink)
+    plan = decoding.plan_string(ink, fieldsamples.READ.max_atoms_per_digit, fieldsamples.READ.string, pairs=True)
+    boxes = [[4, 4, 23, 33], [27, 4, 24, 33], [82, 4, 23, 33]]
+
+    def truth(text: str) -> dict:
+        return {"text": text, "bbox": [4, 4, 101, 33], "chars": boxes}
+
+    rng = np.random.default_rng(0)
+    images, targets = fieldsamples._free_pair_samples([string], truth("471"), rng)
+    assert targets == [(1, 4, 7), (0, IGNORE, IGNORE), (0, IGNORE, IGNORE)]
+    assert [c.box.x for c in plan.pair_candidates] == [4, 11, 18, 27, 82]  # 11 and 18: a slice and a ring
+    assert np.array_equal(images[0], plan.pair_images[0]) and np.array_equal(images[1], plan.pair_images[3])
+    assert fieldsamples._free_pair_samples([string], truth("4.1"), rng)[1][0] == (0, IGNORE, IGNORE)
 
 
 def test_pair_training_mixes_the_field_samples_into_every_epoch() -> None:

@@ -325,6 +325,7 @@ def test_a_stroke_along_the_top_rule_is_put_back_and_a_digit_reaching_the_rule_g
 def test_a_cell_is_read_from_its_ink_with_the_rule_stroke_put_back_when_that_reads_surely() -> None:
     """A 7 whose bar went with the rule is a sure 1 alone and a sure 7 with the bar put back: the 7.
     The same candidate read less surely than ALONG_RULE_TRUST leaves the surest reading."""
+
     def reading(digit: int, p: float) -> np.ndarray:
         row = np.full(11, (1.0 - p) / 10, np.float32)
         row[digit] = p

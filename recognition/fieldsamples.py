@@ -47,7 +47,7 @@ from recognition.synthetic import (
     stamp,
     union_box,
 )
-from segmentation.elements import Box
+from segmentation.elements import Box, Field
 from segmentation.errors import InvalidInput
 from segmentation.fields import REFERENCE_LONG_SIDE_PX, find_fields, line_field, prepare_page
 from segmentation.grouping import inside_share
@@ -282,6 +282,17 @@ def comb_pair_samples(
     return np.stack(images[:count]).astype(np.float32), np.asarray(targets[:count], dtype=np.int64)
 
 
+def _hard_line(rng: np.random.Generator, digits: DigitSet) -> tuple[Field, dict] | None:
+    """A hard line-mode string (:func:`recognition.synthetic.make_line_with_boxes`) cut as line mode
+    cuts it, and its truth like a free string's; None when line mode finds no ink in it."""
+    line, text, boxes = make_line_with_boxes(rng, digits, height=int(rng.integers(80, 160)))
+    try:
+        field = line_field(line)
+    except InvalidInput:
+        return None
+    return field, {"text": text, "bbox": field.box.to_list(), "chars": boxes}
+
+
 def _free_pair_samples(
     fields: list, truth: dict, rng: np.random.Generator
 ) -> tuple[list[Images], list[tuple[int, int, int]]]:
@@ -336,12 +347,10 @@ def free_pair_samples(digits: DigitSet, count: int, seed: int) -> tuple[Images, 
     targets: list[tuple[int, int, int]] = []
     while len(targets) < count:
         if rng.random() < FREE_PAIR_LINE_SHARE:
-            line, text, boxes = make_line_with_boxes(rng, digits, height=int(rng.integers(80, 160)))
-            try:
-                field = line_field(line)
-            except InvalidInput:
+            hard = _hard_line(rng, digits)
+            if hard is None:
                 continue
-            fields, truth = [field], {"text": text, "bbox": field.box.to_list(), "chars": boxes}
+            fields, truth = [hard[0]], hard[1]
         else:
             gray, _, free, _ = _strip(rng, digits)
             if free is None:
@@ -363,13 +372,10 @@ def field_samples(digits: DigitSet, count: int, seed: int) -> tuple[Images, Labe
     labels: list[int] = []
     while len(labels) < count:
         if rng.random() < LINE_SHARE:
-            line, text, boxes = make_line_with_boxes(rng, digits, height=int(rng.integers(80, 160)))
-            try:
-                field = line_field(line)
-            except InvalidInput:
+            hard = _hard_line(rng, digits)
+            if hard is None:
                 continue
-            line_truth = {"text": text, "bbox": field.box.to_list(), "chars": boxes}
-            line_images, line_labels = _free_samples([field], line_truth, rng)
+            line_images, line_labels = _free_samples([hard[0]], hard[1], rng)
             images += line_images
             labels += line_labels
             continue

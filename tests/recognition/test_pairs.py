@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -499,19 +500,21 @@ def test_the_shipped_networks_take_a_printed_sign_for_no_digit(
     assert classifier.pairs.probabilities(normalise_pair(mask)[None])[0, PAIR] < 0.5
 
 
-def test_comb_pair_candidates_are_cut_by_the_reader_and_labelled_from_the_drawing() -> None:
-    """Candidates of two comb cells joined by ink, as the reader plans them, with the digits drawn
-    in the two cells (here Hershey digits, so that the main suite needs no MNIST)."""
+@pytest.mark.parametrize(("cut", "count"), [(comb_pair_samples, 24), (free_pair_samples, 40)])
+def test_pair_candidates_are_cut_by_the_reader_and_labelled_from_the_drawing(cut: Callable, count: int) -> None:
+    """Candidates as the reader plans them (two comb cells joined by ink; runs of touching atoms in
+    hard lines and forms' free strings), here of Hershey digits so that the main suite needs no
+    MNIST: pairs take two digits, the others (a digit and its spill, one character, a slice) none."""
     images, labels = drawn_digits(200)
     source = DigitSet(images, labels, Path(), Path())
-    x, y = comb_pair_samples(source, 24, seed=5)
-    assert x.shape == (24, 28, 56) and x.dtype == np.float32 and y.shape == (24, 3) and y.dtype == np.int64
-    assert x.min() >= 0.0 and x.max() <= 1.0 and x.reshape(24, -1).max(axis=1).min() > 0.5
-    pairs, spills = y[y[:, 0] == 1], y[y[:, 0] == 0]
+    x, y = cut(source, count, seed=5)
+    assert x.shape == (count, 28, 56) and x.dtype == np.float32 and y.shape == (count, 3) and y.dtype == np.int64
+    assert x.min() >= 0.0 and x.max() <= 1.0 and x.reshape(count, -1).max(axis=1).min() > 0.5
+    pairs, others = y[y[:, 0] == 1], y[y[:, 0] == 0]
     assert len(pairs) > 0
     assert set(pairs[:, 1:].ravel().tolist()) <= set(range(10))
-    assert (spills[:, 1:] == IGNORE).all()
-    again = comb_pair_samples(source, 24, seed=5)
+    assert (others[:, 1:] == IGNORE).all()
+    again = cut(source, count, seed=5)
     assert np.array_equal(again[0], x) and np.array_equal(again[1], y)
 
 
@@ -535,22 +538,6 @@ def test_a_comb_pair_candidate_is_labelled_with_the_digits_drawn_in_its_two_cell
     assert fieldsamples._comb_pair_samples([comb], truth("4", "", "1"))[1] == [(0, IGNORE, IGNORE)]
     assert fieldsamples._comb_pair_samples([comb], truth("", "", "1"))[1] == []
     assert fieldsamples._comb_pair_samples([comb], truth("4", "7", "1", shift=30))[1] == []  # walls 30 px off
-
-
-def test_free_pair_candidates_are_cut_by_the_reader_and_labelled_from_the_drawing() -> None:
-    """Runs of touching atoms in hard lines and forms' free strings, as the reader plans them (here
-    of Hershey digits, so that the main suite needs no MNIST): pairs with two digits, others none."""
-    images, labels = drawn_digits(200)
-    source = DigitSet(images, labels, Path(), Path())
-    x, y = free_pair_samples(source, 40, seed=5)
-    assert x.shape == (40, 28, 56) and x.dtype == np.float32 and y.shape == (40, 3) and y.dtype == np.int64
-    assert x.min() >= 0.0 and x.max() <= 1.0 and x.reshape(40, -1).max(axis=1).min() > 0.5
-    pairs, others = y[y[:, 0] == 1], y[y[:, 0] == 0]
-    assert len(pairs) > 0 and len(others) > 0
-    assert set(pairs[:, 1:].ravel().tolist()) <= set(range(10))
-    assert (others[:, 1:] == IGNORE).all()
-    again = free_pair_samples(source, 40, seed=5)
-    assert np.array_equal(again[0], x) and np.array_equal(again[1], y)
 
 
 def test_a_free_pair_candidate_is_labelled_with_its_two_drawn_digits(monkeypatch: pytest.MonkeyPatch) -> None:

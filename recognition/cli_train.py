@@ -378,7 +378,7 @@ def add_train_pairs_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 # Pair candidates cut from MNIST test's digits for the card of a network trained with field samples.
-COMB_PAIR_TEST_SAMPLES = 2000
+PAIR_TEST_SAMPLES = 2000
 
 
 def default_pair_out(count: int) -> Path:
@@ -472,7 +472,7 @@ def run_train_pairs(args: argparse.Namespace) -> int:
     test = evaluate_pairs(classifier.probabilities(tx), ty)
     extra: dict[str, Any] = {} if init_sha256 is None else {"init_sha256": init_sha256}
     if field is not None:  # what the field samples teach, measured on candidates cut from MNIST test's digits
-        cx, cy = cut(test_set, COMB_PAIR_TEST_SAMPLES, args.seed + 1)
+        cx, cy = cut(test_set, PAIR_TEST_SAMPLES, args.seed + 1)
         extra[f"mnist_test_{args.field_kind}_pairs"] = evaluate_pairs(classifier.probabilities(cx), cy)
         if args.field_kind == "comb":
             extra["field_oversize_share"] = COMB_PAIR_OVERSIZE
@@ -686,7 +686,7 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
                 [
                     "",
                     f"Comb pair candidates cut by the page reader from synthetic combs of MNIST test digits "
-                    f"({COMB_PAIR_TEST_SAMPLES:,}, `comb_pair_samples`): "
+                    f"({PAIR_TEST_SAMPLES:,}, `comb_pair_samples`): "
                     f"{pct(card['mnist_test_comb_pairs']['pairs_read_exactly'])} of the pairs read exactly, "
                     f"{pct(card['mnist_test_comb_pairs']['non_pairs_rejected'])} of the spills said not a pair.",
                 ]
@@ -697,7 +697,7 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
                 [
                     "",
                     f"Free-string pair candidates cut by the page reader from hard line strings and forms' free "
-                    f"strings of MNIST test digits ({COMB_PAIR_TEST_SAMPLES:,}, `free_pair_samples`): "
+                    f"strings of MNIST test digits ({PAIR_TEST_SAMPLES:,}, `free_pair_samples`): "
                     f"{pct(card['mnist_test_free_pairs']['pairs_read_exactly'])} of the pairs read exactly, "
                     f"{pct(card['mnist_test_free_pairs']['non_pairs_rejected'])} of the others said not a pair.",
                 ]

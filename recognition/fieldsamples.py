@@ -74,10 +74,11 @@ READ = ReadParams()
 # Share of comb digits drawn oversize in the strips cut for the comb pair network: at the forms'
 # 0.15 the reader plans 0.36 pair candidates a comb, at 0.5 0.90 (150 held-out strips each).
 COMB_PAIR_OVERSIZE = 0.5
-# Free-string pair candidates (free_pair_samples): every one that is exactly two neighbouring
-# digits is kept; of those that are not (one digit, a digit and a slice of the next, a digit and
-# a separator), these shares, so pairs stay about a third of the samples (on 600 held-out hard
-# lines the reader plans 1,654 pairs, 3,168 single characters and 4,981 other runs).
+# Free-string pair candidates (free_pair_samples): every run that is exactly two neighbouring
+# digits is kept, and every digit with a separator; of the runs of one character, and of those
+# matching no character or pair (a digit and a slice of the next), these shares. In 600 held-out
+# hard lines the reader plans 1,654 runs of two digits, 3,168 of one character and 5,802 others
+# (loose matches among them, left out); 45% of 3,000 samples cut so are pairs.
 FREE_PAIR_KEEP_SINGLE = 0.5
 FREE_PAIR_KEEP_OTHER = 0.3
 # Share of free pair draws that are a hard line-mode string; the rest are the free strings of form strips.
@@ -321,7 +322,7 @@ def _free_pair_samples(
                 union = Box(*union_box([truth["chars"][i] for i in held]))
                 if _iou(box, union) < MATCH_IOU or np.delete(covers, held).max(initial=0.0) >= OTHER_COVER:
                     continue  # two characters, loosely: left out
-                images.append(image)  # two digits, or a digit and a separator: not a pair
+                images.append(image)  # two characters: two digits, or a digit and a separator (not a pair)
                 both = left.isdigit() and right.isdigit()
                 targets.append((1, int(left), int(right)) if both else (0, PAIR_IGNORE, PAIR_IGNORE))
                 continue

@@ -312,7 +312,7 @@ def test_cli_train_pairs_with_field_samples_cards_them_and_its_start(
 ) -> None:
     from recognition import cli_train
 
-    monkeypatch.setattr(cli_train, "COMB_PAIR_TEST_SAMPLES", 30)  # holds a spill (seed 1)
+    monkeypatch.setattr(cli_train, "PAIR_TEST_SAMPLES", 30)  # holds a spill (seed 1)
     start, out = tmp_path / "start.pt", tmp_path / "pairs.pt"
     save_pair_weights(start, PairNet().eval(), 1.0, 1.0)
     argv = ["train-pairs", "--data", str(mnist_dir), "--out", str(out), "--epochs", "1", "--samples", "100"]
@@ -330,7 +330,7 @@ def test_cli_train_pairs_with_free_field_samples_cards_them(
 ) -> None:
     from recognition import cli_train
 
-    monkeypatch.setattr(cli_train, "COMB_PAIR_TEST_SAMPLES", 30)
+    monkeypatch.setattr(cli_train, "PAIR_TEST_SAMPLES", 30)
     out = tmp_path / "pairs.pt"
     argv = ["train-pairs", "--data", str(mnist_dir), "--out", str(out), "--epochs", "1", "--samples", "100"]
     assert cli_main([*argv, "--field-samples", "10", "--field-kind", "free"]) == 0

@@ -326,6 +326,42 @@ def test_a_page_over_the_pixel_budget_is_read_reduced_with_boxes_in_its_pixels(
         assert abs(found[0].box.w - w) < 0.25 * w  # in the large page's pixels, not the reduced one's
 
 
+@pytest.mark.parametrize(
+    ("kind", "scores", "kept"),
+    [
+        ("comb", {180: -0.45}, 0),
+        ("comb", {180: -0.5 + 0.19}, 0),
+        ("comb", {180: -0.5 + 0.21}, 180),
+        ("comb", {180: -0.05}, 180),
+        ("free", {90: -0.45, 180: -0.9, 270: -0.9}, 90),
+        ("free", {90: -0.9, 180: -0.45, 270: -0.9}, 0),
+        ("free", {90: -0.45, 180: -0.2, 270: -0.9}, 180),
+    ],
+)
+def test_a_reading_upside_down_must_beat_the_upright_one_by_the_margin(
+    monkeypatch: pytest.MonkeyPatch, kind: str, scores: dict[int, float], kept: int
+) -> None:
+    """A page read badly (score -0.5) is read turned too. The reading upside down is kept only when
+    it scores TURN_MARGIN (0.2) better (upside down, digits still read as digits); a sideways one,
+    tried when the page has no comb, only has to score better."""
+    from recognition import reader
+
+    def fields(quarter: int) -> tuple[FieldResult, ...]:
+        name = str(quarter)
+        return (
+            FieldResult(
+                name=name, box=Box(0, 0, 10, 10), text="", confidence=1.0, needs_review=False, digits=(), kind=kind
+            ),
+        )
+
+    monkeypatch.setattr(reader, "TURN_MARGIN", 0.2)
+    monkeypatch.setattr(reader, "turn_page", lambda gray, quarter: gray + quarter // 90)
+    monkeypatch.setattr(reader, "_read_fields_of_page", lambda model, gray, params: (fields(int(gray[0, 0]) * 90), 0.0))
+    monkeypatch.setattr(reader, "_reading_score", lambda read: {0: -0.5, **scores}[int(read[0].name)])
+    page = read_image(object(), np.zeros((40, 40), np.uint8), "page")  # type: ignore[arg-type]
+    assert page.rotation == kept and page.fields[0].name == str(kept)
+
+
 @pytest.mark.parametrize(("seed", "fed"), [(0, 180), (1, 90), (2, 270)])
 def test_a_page_fed_turned_is_read_upright(classifier: Classifier, seed: int, fed: int) -> None:
     """A form fed upside down or sideways reads as upright, its boxes in the upright frame;

@@ -26,6 +26,8 @@ Used only for training; nothing here runs at inference. Never feed it MNIST test
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -205,29 +207,53 @@ def _comb_samples(fields: list, truth: dict) -> tuple[list[Images], list[int]]:
     return images, labels
 
 
-def _free_samples(fields: list, truth: dict, rng: np.random.Generator) -> tuple[list[Images], list[int]]:
-    chars = [(Box(*b), c) for b, c in zip(truth["chars"], truth["text"], strict=True)]
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """A candidate the reader planned in a free field, measured against the drawn characters."""
+
+    box: Box  # page coordinates
+    image: Images
+    iou: NDArray[np.float64]  # with each drawn character's box
+    covers: NDArray[np.float64]  # share of each drawn character's box it holds
+    best: int  # the character it matches best
+
+    def others(self, *held: int) -> float:
+        """The largest share it holds of a character other than ``held``."""
+        return float(np.delete(self.covers, list(held)).max(initial=0.0))
+
+    def matches(self) -> bool:
+        """Whether it is the character ``best`` (IoU >= MATCH_IOU, under OTHER_COVER of any other)."""
+        return bool(self.iou[self.best] >= MATCH_IOU) and self.others(self.best) < OTHER_COVER
+
+
+def _free_cuts(fields: list, truth: dict, *, pairs: bool) -> Iterator[_Cut]:
+    """The candidates (with ``pairs``, the pair candidates) the reader plans in the free fields over
+    ``truth``'s string, measured against its characters."""
+    chars = [Box(*b) for b in truth["chars"]]
     char_boxes = np.asarray(truth["chars"], dtype=np.int64).reshape(-1, 4)
     span = Box(*truth["bbox"])
-    right: list[tuple[Images, int]] = []
-    wrong: list[Images] = []
     for f in fields:
         if f.kind != "free" or _iou(f.box, span) < 0.3:
             continue
-        plan = plan_string(f.ink, READ.max_atoms_per_digit, READ.string)
-        for candidate, image in zip(plan.candidates, plan.images, strict=True):
+        plan = plan_string(f.ink, READ.max_atoms_per_digit, READ.string, pairs=pairs)
+        candidates, images = (plan.pair_candidates, plan.pair_images) if pairs else (plan.candidates, plan.images)
+        for candidate, image in zip(candidates, images, strict=True):
             box = candidate.box.shifted(f.box.x, f.box.y)
-            scores = [_iou(box, c) for c, _ in chars]
-            covers = inside_share(char_boxes, box)
-            best = int(np.argmax(scores))
-            others = float(np.delete(covers, best).max(initial=0.0))
-            if np.count_nonzero(covers >= MERGED_COVER) >= 2:
-                wrong.append(image)  # two characters in one candidate, however wide
-            elif scores[best] >= MATCH_IOU and others < OTHER_COVER:
-                char = chars[best][1]
-                right.append((image, int(char) if char.isdigit() else REJECT))
-            elif 0.0 < scores[best] < WRONG_IOU and candidate.box.w >= WRONG_MIN_ASPECT * candidate.box.h:
-                wrong.append(image)
+            iou = np.asarray([_iou(box, c) for c in chars])
+            yield _Cut(box, image, iou, inside_share(char_boxes, box), int(np.argmax(iou)))
+
+
+def _free_samples(fields: list, truth: dict, rng: np.random.Generator) -> tuple[list[Images], list[int]]:
+    right: list[tuple[Images, int]] = []
+    wrong: list[Images] = []
+    for cut in _free_cuts(fields, truth, pairs=False):
+        if np.count_nonzero(cut.covers >= MERGED_COVER) >= 2:
+            wrong.append(cut.image)  # two characters in one candidate, however wide
+        elif cut.matches():
+            char = truth["text"][cut.best]
+            right.append((cut.image, int(char) if char.isdigit() else REJECT))
+        elif 0.0 < cut.iou[cut.best] < WRONG_IOU and cut.box.w >= WRONG_MIN_ASPECT * cut.box.h:
+            wrong.append(cut.image)
     keep = int(WRONG_PER_RIGHT * len(right))
     if len(wrong) > keep:
         wrong = [wrong[i] for i in rng.choice(len(wrong), keep, replace=False)]
@@ -304,37 +330,26 @@ def _free_pair_samples(
     (thinned by FREE_PAIR_KEEP_SINGLE); a run matching no character or pair (a digit and a slice
     of the next, three digits; thinned by FREE_PAIR_KEEP_OTHER). Runs in between (a character or
     two matched loosely) are left out."""
-    chars = [(Box(*b), c) for b, c in zip(truth["chars"], truth["text"], strict=True)]
-    char_boxes = np.asarray(truth["chars"], dtype=np.int64).reshape(-1, 4)
-    span = Box(*truth["bbox"])
     images: list[Images] = []
     targets: list[tuple[int, int, int]] = []
-    for f in fields:
-        if f.kind != "free" or _iou(f.box, span) < 0.3:
+    for cut in _free_cuts(fields, truth, pairs=True):
+        held = np.flatnonzero(cut.covers >= MERGED_COVER)
+        if len(held) == 2 and held[1] == held[0] + 1:
+            union = Box(*union_box([truth["chars"][i] for i in held]))
+            if _iou(cut.box, union) < MATCH_IOU or cut.others(*held) >= OTHER_COVER:
+                continue  # two characters, loosely: left out
+            left, right = (truth["text"][i] for i in held)
+            both = left.isdigit() and right.isdigit()
+            images.append(cut.image)  # two characters: two digits, or a digit and a separator (not a pair)
+            targets.append((1, int(left), int(right)) if both else (0, PAIR_IGNORE, PAIR_IGNORE))
             continue
-        plan = plan_string(f.ink, READ.max_atoms_per_digit, READ.string, pairs=True)
-        for candidate, image in zip(plan.pair_candidates, plan.pair_images, strict=True):
-            box = candidate.box.shifted(f.box.x, f.box.y)
-            covers = inside_share(char_boxes, box)
-            held = np.flatnonzero(covers >= MERGED_COVER)
-            if len(held) == 2 and held[1] == held[0] + 1:
-                left, right = chars[held[0]][1], chars[held[1]][1]
-                union = Box(*union_box([truth["chars"][i] for i in held]))
-                if _iou(box, union) < MATCH_IOU or np.delete(covers, held).max(initial=0.0) >= OTHER_COVER:
-                    continue  # two characters, loosely: left out
-                images.append(image)  # two characters: two digits, or a digit and a separator (not a pair)
-                both = left.isdigit() and right.isdigit()
-                targets.append((1, int(left), int(right)) if both else (0, PAIR_IGNORE, PAIR_IGNORE))
-                continue
-            scores = [_iou(box, c) for c, _ in chars]
-            best = int(np.argmax(scores))
-            single = scores[best] >= MATCH_IOU and np.delete(covers, best).max(initial=0.0) < OTHER_COVER
-            if single and rng.random() >= FREE_PAIR_KEEP_SINGLE:
-                continue
-            if not single and (scores[best] >= WRONG_IOU or rng.random() >= FREE_PAIR_KEEP_OTHER):
-                continue  # a loose match of one character is neither
-            images.append(image)
-            targets.append((0, PAIR_IGNORE, PAIR_IGNORE))
+        single = cut.matches()
+        if single and rng.random() >= FREE_PAIR_KEEP_SINGLE:
+            continue
+        if not single and (cut.iou[cut.best] >= WRONG_IOU or rng.random() >= FREE_PAIR_KEEP_OTHER):
+            continue  # a loose match of one character is neither
+        images.append(cut.image)
+        targets.append((0, PAIR_IGNORE, PAIR_IGNORE))
     return images, targets
 
 

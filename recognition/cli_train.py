@@ -523,6 +523,29 @@ def _write_card(weights: Path, card: dict[str, Any], markdown: str) -> str:
     return f"{weights}, {json_path}, {md_path}"
 
 
+# What a pair network's model card says of its field samples (train-pairs --field-kind): how they
+# were cut ("trained") and how the network reads such candidates cut from MNIST test ("measured").
+_FIELD_SAMPLE_TEXT: dict[str, dict[str, str]] = {
+    "comb": {
+        "trained": "Every epoch also holds the same {count:,} comb pair candidates cut by the page reader "
+        "(`recognition.fieldsamples.comb_pair_samples`: synthetic combs of the same training digits{oversize}, "
+        "rules removed, two cells joined by ink), labelled with the two cells' digits, or not a pair when one "
+        "cell was left empty (a digit and its spill).",
+        "measured": "Comb pair candidates cut by the page reader from synthetic combs of MNIST test digits "
+        "({n:,}, `comb_pair_samples`): {exact} of the pairs read exactly, {rejected} of the spills said not a pair.",
+    },
+    "free": {
+        "trained": "Every epoch also holds the same {count:,} free-string pair candidates cut by the page reader "
+        "(`recognition.fieldsamples.free_pair_samples`: hard line strings and forms' free strings of the same "
+        "training digits, runs of touching atoms one to two digits wide), labelled with their two digits when "
+        "they are exactly two neighbouring digits, else not a pair (one character, a digit and a slice of the "
+        "next, a digit and a separator).",
+        "measured": "Free-string pair candidates cut by the page reader from hard line strings and forms' free "
+        "strings of MNIST test digits ({n:,}, `free_pair_samples`): {exact} of the pairs read exactly, {rejected} "
+        "of the others said not a pair.",
+    },
+}
+
 # What the pair and the triple network's model cards say differently, by digits read whole.
 _CARD_TEXT: dict[int, dict[str, Any]] = {
     2: {
@@ -615,7 +638,26 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
     checksums = [f"| `{name}` | `{digest}` |" for name, digest in card["data_checksums"].items()]
     first, *rest = text["data"]
     share = card.get("field_oversize_share")
-    oversize = "" if share is None else f", {share:.0%} of them oversize"
+    field_text = _FIELD_SAMPLE_TEXT[card["config"].get("field_kind", "comb")]
+    count = card["config"].get("field_samples", 0)
+    field_lines = (
+        [field_text["trained"].format(count=count, oversize="" if share is None else f", {share:.0%} of them oversize")]
+        if count > 0
+        else []
+    )
+    measured = card.get(f"mnist_test_{card['config'].get('field_kind', 'comb')}_pairs")
+    test_lines = (
+        [
+            "",
+            field_text["measured"].format(
+                n=PAIR_TEST_SAMPLES,
+                exact=pct(measured["pairs_read_exactly"]),
+                rejected=pct(measured["non_pairs_rejected"]),
+            ),
+        ]
+        if measured
+        else []
+    )
     return "\n".join(
         [
             f"# Model card: `{card['weights']}`",
@@ -643,27 +685,7 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
                 if data.get("sign_share", 0) > 0
                 else []
             ),
-            *(
-                [
-                    f"Every epoch also holds the same {card['config']['field_samples']:,} comb pair candidates cut by the "
-                    "page reader (`recognition.fieldsamples.comb_pair_samples`: synthetic combs of the same training "
-                    f"digits{oversize}, rules removed, two cells joined by ink), labelled with the two cells' "
-                    "digits, or not a pair when one cell was left empty (a digit and its spill)."
-                ]
-                if card["config"].get("field_samples", 0) > 0 and card["config"].get("field_kind", "comb") == "comb"
-                else []
-            ),
-            *(
-                [
-                    f"Every epoch also holds the same {card['config']['field_samples']:,} free-string pair candidates "
-                    "cut by the page reader (`recognition.fieldsamples.free_pair_samples`: hard line strings and "
-                    "forms' free strings of the same training digits, runs of touching atoms one to two digits "
-                    "wide), labelled with their two digits when they are exactly two neighbouring digits, else not "
-                    "a pair (one character, a digit and a slice of the next, a digit and a separator)."
-                ]
-                if card["config"].get("field_samples", 0) > 0 and card["config"].get("field_kind") == "free"
-                else []
-            ),
+            *field_lines,
             *(
                 [
                     f"Started from the weights `{card['config']['init_weights']}`"
@@ -682,28 +704,7 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
             "| | validation (held-out MNIST-train digits) | MNIST test digits (10,000 composed samples) |",
             "|---|---|---|",
             *rows,
-            *(
-                [
-                    "",
-                    f"Comb pair candidates cut by the page reader from synthetic combs of MNIST test digits "
-                    f"({PAIR_TEST_SAMPLES:,}, `comb_pair_samples`): "
-                    f"{pct(card['mnist_test_comb_pairs']['pairs_read_exactly'])} of the pairs read exactly, "
-                    f"{pct(card['mnist_test_comb_pairs']['non_pairs_rejected'])} of the spills said not a pair.",
-                ]
-                if "mnist_test_comb_pairs" in card
-                else []
-            ),
-            *(
-                [
-                    "",
-                    f"Free-string pair candidates cut by the page reader from hard line strings and forms' free "
-                    f"strings of MNIST test digits ({PAIR_TEST_SAMPLES:,}, `free_pair_samples`): "
-                    f"{pct(card['mnist_test_free_pairs']['pairs_read_exactly'])} of the pairs read exactly, "
-                    f"{pct(card['mnist_test_free_pairs']['non_pairs_rejected'])} of the others said not a pair.",
-                ]
-                if "mnist_test_free_pairs" in card
-                else []
-            ),
+            *test_lines,
             "",
             "What it does to whole strings is measured by `benchmarks/bench_reader.py` and",
             "`benchmarks/bench_forms.py` (README).",

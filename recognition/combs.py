@@ -99,6 +99,12 @@ COMB_ALTERNATIVE_FLOOR = 1e-4
 # (worth_judging): 200 held-out forms read the same 575 combs at 0.9, 0.95, 0.99 and 0.999 as
 # with every comb judged; at 0.99 a 150 dpi page reads ~10 ms faster on one core.
 COMB_JUDGE_BELOW = 0.99
+# A digit whose box abuts its neighbour's (at most this many pixels apart, the two cut from one
+# piece of ink at the wall between their cells) may be the spill of the neighbour's oversize
+# digit, read as a digit because it is digit tall (DIGIT_HEIGHT_SHARE): the left edge of an
+# oversize 0 read as a 1 before it ("40659275" read "410659275"), the tail of a 0 read 6. The line
+# network judges the comb with each such digit dropped too (judged_comb).
+COMB_DROP_GAP_PX = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,13 +592,15 @@ def worth_judging(comb: FieldResult) -> bool:
 def judged_comb(
     comb: FieldResult, line_log_probs: NDArray[np.float32] | None, weight: float = LINE_WEIGHT
 ) -> FieldResult:
-    """``comb`` with at most one digit changed to the alternative the line network's reading favours.
+    """``comb`` with at most one digit changed to the alternative the line network's reading
+    favours, or dropped as a neighbour's spill (see ``COMB_DROP_GAP_PX``).
 
     The cells read each digit alone; the line network (``line_log_probs``, (T, 14), its reading
     of the comb's ink, rules removed) reads the row whole. The reading kept is the best of the
-    cells' own and each with one digit changed to one of its alternatives, by the sum of its
-    digits' log-probabilities plus ``weight`` x log p(its digits | the row), marks merged into
-    the blank. The cells decide which hold digits; a changed reading is marked ``needs_review``.
+    cells' own, each with one digit changed to one of its alternatives, and each with one digit
+    abutting its neighbour dropped, by the sum of its digits' log-probabilities (a dropped digit:
+    its p(not a digit)) plus ``weight`` x log p(its digits | the row), marks merged into the
+    blank. Otherwise the cells decide which hold digits; a changed reading is marked ``needs_review``.
 
     200 held-out forms: comb fields 569 -> 575 of 597 at weight 0.25, 0.5 and 1.0 alike (at 1.0:
     11 read right, 5 misread that were right), 571 at 2.0; keeping only changes the network also reads on
@@ -601,17 +609,23 @@ def judged_comb(
     if line_log_probs is None or not comb.digits:
         return comb
     own = tuple(d.digit for d in comb.digits)
-    # The cells' reading (no change), then each with one digit changed: (position, digit, its probability).
-    changes: list[tuple[int, int, float] | None] = [None]
+    # The cells' reading (no change), then each with one digit changed or dropped (None):
+    # (position, digit, its probability).
+    changes: list[tuple[int, int | None, float] | None] = [None]
     changes += [
         (position, digit, p)
         for position, result in enumerate(comb.digits)
         for digit, p in result.alternatives
         if digit != result.digit and p >= COMB_ALTERNATIVE_FLOOR
     ]
+    changes += [
+        (position, None, none)
+        for position, none in enumerate(_spill_chances(comb.digits))
+        if none >= COMB_ALTERNATIVE_FLOOR
+    ]
     if len(changes) == 1:
         return comb
-    texts = [comb.text if c is None else _changed_text(own, *c[:2]) for c in changes]
+    texts = [comb.text if c is None else _changed_text(own, c[0], c[1]) for c in changes]
     likelihoods = sequence_log_likelihoods(digits_only(line_log_probs), texts)
     priors = [
         0.0 if c is None else math.log(c[2] / max(comb.digits[c[0]].confidence, COMB_ALTERNATIVE_FLOOR))
@@ -621,19 +635,41 @@ def judged_comb(
     if change is None:
         return comb
     position, digit, p = change
-    digits = list(comb.digits)
-    digits[position] = replace(digits[position], digit=digit, confidence=p)
-    values = iter(d.digit for d in digits)
+    read: list[DigitResult | None] = list(comb.digits)
+    read[position] = None if digit is None else replace(comb.digits[position], digit=digit, confidence=p)
+    digits = [d for d in read if d is not None]
+    values = iter(read)
+    cells = tuple(None if cell is None else _digit_of(next(values)) for cell in comb.cells)
     return replace(
         comb,
         text="".join(str(d.digit) for d in digits),
         digits=tuple(digits),
-        cells=tuple(None if cell is None else next(values) for cell in comb.cells),
+        cells=cells,
         confidence=math.prod(d.confidence for d in digits),
         needs_review=True,
     )
 
 
-def _changed_text(digits: tuple[int, ...], position: int, digit: int) -> str:
-    """``digits`` as text with the one at ``position`` changed to ``digit``."""
-    return "".join(str(digit if i == position else d) for i, d in enumerate(digits))
+def _digit_of(result: DigitResult | None) -> int | None:
+    return None if result is None else result.digit
+
+
+def _spill_chances(digits: tuple[DigitResult, ...]) -> list[float]:
+    """Per digit of a comb, p(not a digit) if its box abuts a neighbouring digit's (the two were cut
+    from one piece of ink at the wall between their cells: see ``COMB_DROP_GAP_PX``), else 0."""
+    out = []
+    for position, result in enumerate(digits):
+        near = digits[max(0, position - 1) : position] + digits[position + 1 : position + 2]
+        box = result.box
+        abuts = any(
+            b.x <= box.x2 + COMB_DROP_GAP_PX and box.x <= b.x2 + COMB_DROP_GAP_PX for b in (n.box for n in near)
+        )
+        out.append(max(0.0, 1.0 - sum(result.probabilities)) if abuts and len(digits) > 1 else 0.0)
+    return out
+
+
+def _changed_text(digits: tuple[int, ...], position: int, digit: int | None) -> str:
+    """``digits`` as text with the one at ``position`` changed to ``digit``, or dropped (None)."""
+    return "".join(
+        "" if i == position and digit is None else str(digit if i == position else d) for i, d in enumerate(digits)
+    )

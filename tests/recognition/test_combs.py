@@ -350,10 +350,11 @@ def _line_reading(text: str, sure: float = 0.98) -> np.ndarray:
     return np.log(rows)
 
 
-def _comb_read(*rows: dict[int, float]) -> FieldResult:
-    """A comb of three cells, the middle one empty, its digits read with these probabilities."""
+def _comb_read(*rows: dict[int, float], second_x: int = 60) -> FieldResult:
+    """A comb of three cells, the middle one empty, its digits (20 px wide, the second at
+    ``second_x``) read with these probabilities; what they leave is not-a-digit."""
     digits = []
-    for x, spread in zip((0, 60), rows, strict=True):
+    for x, spread in zip((0, second_x), rows, strict=True):
         p = np.full(11, 1e-6, np.float32)
         for digit, value in spread.items():
             p[digit] = value
@@ -388,6 +389,22 @@ def test_a_comb_the_line_network_agrees_with_or_cannot_read_is_left_as_read() ->
 def test_a_sure_cell_is_not_overruled_by_a_doubtful_line_reading() -> None:
     comb = _comb_read({3: 0.99}, {7: 0.999, 1: 1e-3})
     assert judged_comb(comb, _line_reading("31", sure=0.6)).text == "37"
+
+
+def test_the_line_network_drops_a_digit_cut_from_its_neighbours_ink_as_its_spill() -> None:
+    # A "1" cut at the wall from the left edge of an oversize 0: its box abuts the 0's.
+    spill = _comb_read({1: 0.6}, {0: 0.99}, second_x=20)
+    judged = judged_comb(spill, _line_reading("0"))
+    assert judged.text == "0" and judged.cells == (None, None, 0) and judged.needs_review
+    assert judged.digits == spill.digits[1:]
+    assert judged_comb(spill, _line_reading("10")) is spill
+
+
+def test_a_digit_apart_from_its_neighbours_or_sure_of_itself_is_not_dropped() -> None:
+    apart = _comb_read({1: 0.6}, {0: 0.99}, second_x=22)  # 2 px of gap: ink of its own
+    assert judged_comb(apart, _line_reading("0")).text == "10"
+    sure = _comb_read({1: 0.99995}, {0: 0.99}, second_x=20)  # p(not a digit) under COMB_ALTERNATIVE_FLOOR
+    assert judged_comb(sure, _line_reading("0")).text == "10"
 
 
 def test_only_a_comb_with_a_doubtful_digit_is_worth_judging() -> None:

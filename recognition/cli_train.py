@@ -638,14 +638,15 @@ def pair_card_markdown(card: dict[str, Any]) -> str:
     checksums = [f"| `{name}` | `{digest}` |" for name, digest in card["data_checksums"].items()]
     first, *rest = text["data"]
     share = card.get("field_oversize_share")
-    field_text = _FIELD_SAMPLE_TEXT[card["config"].get("field_kind", "comb")]
+    field_kind = card["config"].get("field_kind", "comb")
+    field_text = _FIELD_SAMPLE_TEXT[field_kind]
     count = card["config"].get("field_samples", 0)
     field_lines = (
         [field_text["trained"].format(count=count, oversize="" if share is None else f", {share:.0%} of them oversize")]
         if count > 0
         else []
     )
-    measured = card.get(f"mnist_test_{card['config'].get('field_kind', 'comb')}_pairs")
+    measured = card.get(f"mnist_test_{field_kind}_pairs")
     test_lines = (
         [
             "",

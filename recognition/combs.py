@@ -640,21 +640,15 @@ def judged_comb(
     read: list[DigitResult | None] = list(comb.digits)
     read[position] = None if digit is None else replace(comb.digits[position], digit=digit, confidence=p)
     digits = [d for d in read if d is not None]
-    values = iter(read)
-    cells = tuple(None if cell is None else _digit_of(next(values)) for cell in comb.cells)
+    values = iter(None if d is None else d.digit for d in read)  # one per cell holding a digit
     return replace(
         comb,
         text="".join(str(d.digit) for d in digits),
         digits=tuple(digits),
-        cells=cells,
+        cells=tuple(None if cell is None else next(values) for cell in comb.cells),
         confidence=math.prod(d.confidence for d in digits),
         needs_review=True,
     )
-
-
-def _digit_of(result: DigitResult | None) -> int | None:
-    """The digit read, or None for a digit dropped."""
-    return None if result is None else result.digit
 
 
 def _spill_chances(digits: tuple[DigitResult, ...]) -> list[float]:
@@ -663,16 +657,13 @@ def _spill_chances(digits: tuple[DigitResult, ...]) -> list[float]:
     out = []
     for position, result in enumerate(digits):
         near = digits[max(0, position - 1) : position] + digits[position + 1 : position + 2]
-        box = result.box
-        abuts = any(
-            b.x <= box.x2 + COMB_DROP_GAP_PX and box.x <= b.x2 + COMB_DROP_GAP_PX for b in (n.box for n in near)
-        )
+        abuts = any(result.box.x_overlap(n.box) >= -COMB_DROP_GAP_PX for n in near)
         out.append(max(0.0, 1.0 - sum(result.probabilities)) if abuts else 0.0)
     return out
 
 
 def _changed_text(digits: tuple[int, ...], position: int, digit: int | None) -> str:
     """``digits`` as text with the one at ``position`` changed to ``digit``, or dropped (None)."""
-    return "".join(
-        "" if i == position and digit is None else str(digit if i == position else d) for i, d in enumerate(digits)
-    )
+    text = [str(d) for d in digits]
+    text[position] = "" if digit is None else str(digit)
+    return "".join(text)

@@ -658,7 +658,7 @@ def _spill_chances(digits: tuple[DigitResult, ...]) -> list[float]:
     for position, result in enumerate(digits):
         near = digits[max(0, position - 1) : position] + digits[position + 1 : position + 2]
         abuts = any(result.box.x_overlap(n.box) >= -COMB_DROP_GAP_PX for n in near)
-        out.append(max(0.0, 1.0 - sum(result.probabilities)) if abuts else 0.0)
+        out.append(result.not_a_digit if abuts else 0.0)
     return out
 
 

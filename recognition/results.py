@@ -32,6 +32,12 @@ class DigitPrediction:
     reject_p: float
     probabilities: tuple[float, ...] = ()
 
+    @property
+    def not_a_digit(self) -> float:
+        """The probability that the crop is no digit at all: what the ten digits leave (0 when the
+        probabilities are not known, as in a result stored without them)."""
+        return max(0.0, 1.0 - sum(self.probabilities)) if self.probabilities else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "digit": self.digit,
@@ -61,6 +67,12 @@ class DigitResult:
     box: Box
     alternatives: tuple[tuple[int, float], ...]
     probabilities: tuple[float, ...] = ()
+
+    @property
+    def not_a_digit(self) -> float:
+        """The probability that the crop is no digit at all: what the ten digits leave (0 when the
+        probabilities are not known, as in a result stored without them)."""
+        return max(0.0, 1.0 - sum(self.probabilities)) if self.probabilities else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {

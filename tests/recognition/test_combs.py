@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -405,6 +407,10 @@ def test_a_digit_apart_from_its_neighbours_or_sure_of_itself_is_not_dropped() ->
     assert judged_comb(apart, _line_reading("0")).text == "10"
     sure = _comb_read({1: 0.99995}, {0: 0.99}, second_x=20)  # p(not a digit) under COMB_ALTERNATIVE_FLOOR
     assert judged_comb(sure, _line_reading("0")).text == "10"
+    # A digit whose probabilities are not known (a result stored without them) is no spill.
+    unknown = _comb_read({1: 0.6}, {0: 0.99}, second_x=20)
+    unknown = replace(unknown, digits=tuple(replace(d, probabilities=()) for d in unknown.digits))
+    assert judged_comb(unknown, _line_reading("0")).text == "10"
 
 
 def test_only_a_comb_with_a_doubtful_digit_is_worth_judging() -> None:

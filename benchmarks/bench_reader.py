@@ -96,7 +96,8 @@ def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
 
 
 class TimedModel:
-    """The classifier, with the time spent inside it (and inside its pair, triple and line networks, if any)."""
+    """The classifier, with the time spent inside it (and inside its pair, triple and line networks, if any:
+    the line network of line mode too)."""
 
     def __init__(self, model: object, owner: TimedModel | None = None) -> None:
         self.model = model
@@ -107,6 +108,8 @@ class TimedModel:
         self.triples = TimedModel(triples, self) if triples is not None and owner is None else None
         lines = getattr(model, "lines", None)
         self.lines = TimedModel(lines, self) if lines is not None and owner is None else None
+        line_mode = getattr(model, "line_mode_lines", None)
+        self.line_mode_lines = TimedModel(line_mode, self) if line_mode is not None and owner is None else None
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         start = time.perf_counter()

@@ -15,7 +15,7 @@ MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "sign": "", "rai
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--source test|val``, ``--no-pairs``, ``--no-raised``, ``--weights``, ``--triple-weights`` and ``--line-weights``."""
+    """``--source test|val``, ``--no-pairs``, ``--no-raised``, ``--weights``, ``--triple-weights``, ``--line-weights`` and ``--line-mode-weights``."""
     parser.add_argument(
         "--source",
         choices=("test", "val"),
@@ -37,6 +37,12 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         default="beside",
         help="the line network's weights file, or 'none' to read without it (default: linenet.pt beside the weights)",
     )
+    parser.add_argument(
+        "--line-mode-weights",
+        default="beside",
+        help="the line network of line mode's weights file, or 'none' for the other line network there"
+        " (default: linenet-line.pt beside the weights, if there)",
+    )
 
 
 def _weights_file(value: str) -> Path | Literal["beside"] | None:
@@ -44,10 +50,11 @@ def _weights_file(value: str) -> Path | Literal["beside"] | None:
 
 
 def network_files(args: argparse.Namespace) -> dict[str, Path | Literal["beside"] | None]:
-    """``--triple-weights`` and ``--line-weights`` as keyword arguments of :func:`recognition.classifier.load_classifier`."""
+    """``--triple-weights``, ``--line-weights`` and ``--line-mode-weights`` as keyword arguments of :func:`recognition.classifier.load_classifier`."""
     return {
         "triple_weights": _weights_file(str(args.triple_weights)),
         "line_weights": _weights_file(str(args.line_weights)),
+        "line_mode_weights": _weights_file(str(args.line_mode_weights)),
     }
 
 

@@ -30,7 +30,7 @@ from recognition.pairs import (
     load_pair_classifier,
 )
 from recognition.results import DigitPrediction
-from recognition.sequence import DEFAULT_LINE_WEIGHTS, LineReader, load_line_reader
+from recognition.sequence import DEFAULT_LINE_MODE_WEIGHTS, DEFAULT_LINE_WEIGHTS, LineReader, load_line_reader
 from segmentation.errors import InvalidInput, ModelError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,8 @@ class Classifier:
     offers runs of touching digits in free strings to, ``comb_pairs`` the one it offers comb
     cells joined across their wall to, ``triples`` the triple network it offers runs of three
     touching digits in free strings to, ``lines`` the line network (:mod:`recognition.sequence`)
-    that judges the readings of free strings whole; any may be None.
+    that judges the readings of free strings whole, ``line_mode_lines`` the one that does so in
+    ``line`` mode instead of ``lines`` (an image that is one string); any may be None.
     """
 
     def __init__(
@@ -73,9 +74,11 @@ class Classifier:
         comb_pairs: PairClassifier | None = None,
         triples: PairClassifier | None = None,
         lines: LineReader | None = None,
+        line_mode_lines: LineReader | None = None,
     ) -> None:
         self.pairs = pairs
         self.lines = lines
+        self.line_mode_lines = line_mode_lines
         self.comb_pairs = comb_pairs
         self.triples = triples
         self.temperature = float(temperature)
@@ -278,6 +281,7 @@ def load_classifier(
     comb_pair_weights: Path | Literal["beside"] | None = "beside",
     triple_weights: Path | Literal["beside"] | None = "beside",
     line_weights: Path | Literal["beside"] | None = "beside",
+    line_mode_weights: Path | Literal["beside"] | None = "beside",
 ) -> Classifier:
     """Load weights written by :func:`save_weights` as a ready :class:`Classifier`.
 
@@ -291,6 +295,9 @@ def load_classifier(
     triple network, from ``triple_weights`` (``triplenet.pt``). A missing file leaves it out
     with a warning, a corrupt one (or one reading another number of digits) raises ``ModelError``.
     So does the line network, from ``line_weights`` (``linenet.pt``).
+    The line network of ``line`` mode comes from ``line_mode_weights`` (``linenet-line.pt``);
+    with None, or by default without that file, ``line`` mode reads with the other line network
+    (quietly: it is a refinement, not a part; a named file that is missing is warned of).
     """
     network, temperature = load_network(path)
     log.info("loaded digit model from %s (T=%.3f)", path, temperature)
@@ -309,6 +316,13 @@ def load_classifier(
     if line_weights == "beside":
         line_weights = path.with_name(DEFAULT_LINE_WEIGHTS.name)
     lines = load_line_reader(line_weights) if _present(line_weights, "line", "free strings") else None
+    beside = path.with_name(DEFAULT_LINE_MODE_WEIGHTS.name)
+    if line_mode_weights == "beside":
+        line_mode_weights = beside if beside.exists() else None
+    line_mode_lines = None
+    if _present(line_mode_weights, "line-mode line", "line images"):
+        line_mode_lines = load_line_reader(line_mode_weights)
+        log.info("loaded the line network of line mode from %s", line_mode_weights)
     return Classifier(
         network,
         temperature,
@@ -320,4 +334,5 @@ def load_classifier(
         comb_pairs=comb_pairs,
         triples=triples,
         lines=lines,
+        line_mode_lines=line_mode_lines,
     )

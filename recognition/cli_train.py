@@ -808,7 +808,8 @@ def run_train_lines(args: argparse.Namespace) -> int:
 
 
 def line_card_markdown(card: dict[str, Any]) -> str:
-    """The line network's model card in Markdown, from the card dictionary written beside the weights."""
+    """The line network's model card in Markdown, from the card dictionary written beside the weights
+    (its ``note``, if any, says what this network is for beside the other line network)."""
 
     def pct(value: float) -> str:
         return f"{value * 100:.2f}%"
@@ -830,6 +831,7 @@ def line_card_markdown(card: dict[str, Any]) -> str:
             "score of each of the decoder's best paths (`recognition.decoding._judged`) and of a comb's",
             "readings (`recognition.combs.judged_comb`), so every digit keeps its box and calibrated",
             "confidence from the cuts.",
+            *(["", card["note"]] if card.get("note") else []),
             "",
             *_card_facts(card),
             f"| architecture | conv widths {config['widths']}, BiLSTM hidden {config['hidden']} |",

@@ -23,7 +23,17 @@ from recognition.ctc import digits_only, greedy_text, sequence_log_likelihoods, 
 from recognition.model import REJECT
 from recognition.normalise import PAIR_SHAPE, TRIPLE_SHAPE, normalise_mask, normalise_pair, normalise_triple
 from recognition.pairs import PAIR, digit_head, digit_of_pair
-from recognition.results import DigitResult, FieldResult, Separator
+from recognition.results import (
+    CLOSE_MARKS,
+    CLOSE_READING,
+    LINE_NETWORK,
+    LOW_CONFIDENCE,
+    UNKNOWN_INK,
+    DigitResult,
+    FieldResult,
+    Separator,
+    reasons,
+)
 from segmentation.elements import Box, DigitCandidate, GrayImage, union_of
 from segmentation.errors import InvalidInput
 from segmentation.strings import StringParams, StringSegmentation, segment_string
@@ -789,7 +799,7 @@ def decode_string(
     the line network overruled the cuts' best reading, when
     the best reading with the same digits but other separators (a point more or less, a
     comma for a point) scores within ``mark_margin`` nats of it, or when some ink was neither
-    a digit nor a recognisable mark (kind ``other``).
+    a digit nor a recognisable mark (kind ``other``); ``review`` names which.
     """
     seg = plan.segmentation
     paths: list[tuple[float, tuple[_Step, ...]]] = [(0.0, ())]
@@ -811,10 +821,11 @@ def decode_string(
     text = _text(plan, steps)
     runner_up = next((score for score, other in paths[1:] if _text(plan, other) != text), None)
     # The line network overruling the cuts' own best reading is a disagreement worth a look.
-    doubtful = text != cut_text or (runner_up is not None and best_score - runner_up < min_margin)
+    overruled = text != cut_text
+    close = runner_up is not None and best_score - runner_up < min_margin
     reading = _reading(plan, steps)
     other_marks = next((score for score, other in paths[1:] if _reading(plan, other) != reading), None)
-    doubtful = doubtful or (other_marks is not None and best_score - other_marks < mark_margin)
+    close_marks = other_marks is not None and best_score - other_marks < mark_margin
 
     digits: list[DigitResult] = []
     separators: list[Separator] = []
@@ -861,17 +872,23 @@ def decode_string(
         separators = [s for s in separators if s not in fence]
         separators.append(Separator(len(digits), "sign", union_of(s.box for s in fence)))
     confidence = math.prod(d.confidence for d in digits)
-    needs_review = doubtful or any(d.confidence < review_threshold for d in digits)
-    needs_review = needs_review or any(s.kind == "other" for s in separators)  # ink that is no digit nor mark
+    review = reasons(
+        (LOW_CONFIDENCE, any(d.confidence < review_threshold for d in digits)),
+        (CLOSE_READING, close),
+        (CLOSE_MARKS, close_marks),
+        (LINE_NETWORK, overruled),
+        (UNKNOWN_INK, any(s.kind == "other" for s in separators)),  # ink that is no digit nor mark
+    )
     return FieldResult(
         name=name,
         box=offset,
         text=text,
         confidence=confidence,
-        needs_review=needs_review,
+        needs_review=bool(review),
         digits=tuple(digits),
         separators=tuple(separators),
         kind="free",
+        review=review,
     )
 
 

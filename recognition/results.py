@@ -115,6 +115,22 @@ class Separator:
         return cls(int(data["position"]), str(data["kind"]), Box.from_list(data["bbox"]))
 
 
+# Why a field needs review (``FieldResult.review``).
+LOW_CONFIDENCE = "low_confidence"  # a digit's confidence is below the review threshold
+CLOSE_READING = "close_reading"  # a reading with other digits scores nearly as well
+CLOSE_MARKS = "close_marks"  # the same digits with other separators score nearly as well
+LINE_NETWORK = "line_network"  # the line network changed the reading of the cuts or cells
+LINE_NETWORK_DOUBT = "line_network_doubt"  # it kept a comb's cells' reading, but nearly read other digits
+UNKNOWN_INK = "unknown_ink"  # ink that is neither a digit nor a recognisable mark
+NO_DIGIT = "no_digit"  # ``digit`` mode: a blank drawing or a not-a-digit verdict
+REVIEW_REASONS = (LOW_CONFIDENCE, CLOSE_READING, CLOSE_MARKS, LINE_NETWORK, LINE_NETWORK_DOUBT, UNKNOWN_INK, NO_DIGIT)
+
+
+def reasons(*flags: tuple[str, bool]) -> tuple[str, ...]:
+    """The reasons of ``(reason, holds)`` pairs that hold, each once, in the order given."""
+    return tuple(dict.fromkeys(reason for reason, holds in flags if holds))
+
+
 @dataclass(frozen=True, slots=True)
 class FieldResult:
     """One field read: its text (digits only), separators, confidence and digits.
@@ -123,7 +139,8 @@ class FieldResult:
     ``needs_review`` is set when any digit is below the review threshold or the
     segmentation was doubtful. ``kind`` is ``"free"``, ``"comb"`` or ``"digit"`` (``digit``
     mode). ``cells`` is set for comb fields only: per cell, left to right, the digit read
-    or ``None`` for an empty cell or one holding a mark.
+    or ``None`` for an empty cell or one holding a mark. ``review`` says why the field needs
+    review (``REVIEW_REASONS``); a result stored before reasons were kept has none.
     """
 
     name: str
@@ -135,6 +152,11 @@ class FieldResult:
     separators: tuple[Separator, ...] = ()
     kind: str = "free"
     cells: tuple[int | None, ...] = ()
+    review: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.review and not self.needs_review:
+            raise ValueError(f"field {self.name} has reasons for review {self.review} but needs none")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +167,7 @@ class FieldResult:
             "separators": [s.to_dict() for s in self.separators],
             "confidence": round(self.confidence, 6),
             "needs_review": self.needs_review,
+            "review": list(self.review),
             "digits": [d.to_dict() for d in self.digits],
             "cells": list(self.cells),
         }
@@ -161,6 +184,7 @@ class FieldResult:
             digits=tuple(DigitResult.from_dict(d) for d in data["digits"]),
             separators=tuple(Separator.from_dict(s) for s in data["separators"]),
             cells=tuple(None if c is None else int(c) for c in data.get("cells", ())),
+            review=tuple(str(r) for r in data.get("review", ())),
         )
 
 
@@ -215,7 +239,18 @@ def failed_page(number: int, message: str, code: str) -> dict[str, Any]:
 
 # The CSV of read-shaped results (``{"source", "error", "pages": [...]}`` dicts), shared by
 # ``formdigits read --format csv``, the API's results.csv and ``formdigits submit --format csv``.
-CSV_COLUMNS = ("source", "page", "field", "kind", "text", "separators", "confidence", "needs_review", "error")
+CSV_COLUMNS = (
+    "source",
+    "page",
+    "field",
+    "kind",
+    "text",
+    "separators",
+    "confidence",
+    "needs_review",
+    "review",
+    "error",
+)
 
 
 def _csv_safe(value: Any) -> Any:
@@ -245,6 +280,7 @@ def csv_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "separators": " ".join(f"{s['position']}:{s['kind']}" for s in f["separators"]),
                         "confidence": f"{f['confidence']:.4f}",
                         "needs_review": "true" if f["needs_review"] else "false",
+                        "review": " ".join(f.get("review", ())),
                     }
                 )
     return rows

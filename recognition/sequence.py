@@ -40,6 +40,8 @@ from segmentation.errors import ModelError
 # Lines wider than this (at LINE_HEIGHT) are not read whole: a string of ~20 digits.
 MAX_WIDTH = 640
 DEFAULT_LINE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "linenet.pt"
+# The line network ``line`` mode reads with (cheque amounts, ZIP codes: images that are one string).
+DEFAULT_LINE_MODE_WEIGHTS = DEFAULT_LINE_WEIGHTS.with_name("linenet-line.pt")
 
 
 class LineNet(nn.Module):

@@ -116,7 +116,7 @@ def openapi_document() -> dict[str, Any]:
             "/jobs/{job_id}/results.csv": {
                 "parameters": [JOB_ID],
                 "get": {
-                    "summary": "One row per field: source,page,field,text,confidence,needs_review,error",
+                    "summary": "One row per field: source,page,field,kind,text,separators,confidence,needs_review,review,error",
                     "responses": {
                         "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                         **_errors(404, 503),
@@ -211,6 +211,12 @@ SCHEMAS: dict[str, Any] = {
             "separators": {"type": "array", "items": {"type": "object"}},
             "confidence": {"type": "number"},
             "needs_review": {"type": "boolean"},
+            "review": {
+                "type": "array",
+                "description": "why the field needs review: low_confidence, close_reading, close_marks, "
+                "line_network, unknown_ink, no_digit",
+                "items": {"type": "string"},
+            },
             "digits": {
                 "type": "array",
                 "items": {

@@ -111,6 +111,29 @@ def test_a_form_fed_sideways_is_shown_read_upright(page, live_service, tmp_path:
     assert errors.messages == []
 
 
+def test_a_flagged_field_says_why_it_needs_review(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A dash uploaded as one digit reads as no digit: its row is flagged, and the flag says why."""
+    tab, errors = page
+    image = np.full((100, 100), 255, np.uint8)
+    cv2.line(image, (10, 50), (90, 50), 0, 8)
+    assert cv2.imwrite(str(tmp_path / "dash.png"), image)
+    write_digit_string(tmp_path / "seven.png", "7")
+
+    tab.goto("/")
+    tab.set_input_files("#file-input", [str(tmp_path / "dash.png"), str(tmp_path / "seven.png")])
+    tab.check("input[name=mode][value=digit]")
+    tab.click("#submit-button")
+    tab.wait_for_url("**/jobs/*", timeout=RESULT_TIMEOUT_MS)
+    tab.wait_for_selector("#job-state[data-state=done]", timeout=RESULT_TIMEOUT_MS)
+    tab.wait_for_selector("#job-results .source")
+    dash, seven = tab.locator(".source").all()
+    assert dash.locator("tr.needs-review").count() == 1
+    assert dash.locator(".flag").get_attribute("title") == "Needs review: no digit found"
+    assert seven.locator(".field-text").all_text_contents() == ["7"]
+    assert seven.locator("tr.needs-review").count() == 0 and seven.locator(".flag").count() == 0
+    assert errors.messages == []
+
+
 def test_jobs_list_forgets_a_job(page, live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     tab, errors = page
     write_digit_string(tmp_path / "one.png", "38")

@@ -100,7 +100,9 @@ def test_serve_submit_and_clean_stop(served, tmp_path: Path, weights_path: Path)
     assert len(results[0]["pages"][0]["fields"]) == 1
     as_csv = subprocess.run([*command, "--format", "csv"], env=env, capture_output=True, text=True, timeout=60)
     assert as_csv.returncode == 0
-    assert as_csv.stdout.splitlines()[0] == "source,page,field,kind,text,separators,confidence,needs_review,error"
+    assert (
+        as_csv.stdout.splitlines()[0] == "source,page,field,kind,text,separators,confidence,needs_review,review,error"
+    )
 
     # SIGTERM stops the web server, the workers and the embedded Redis, which leaves its data behind.
     process.send_signal(signal.SIGTERM)

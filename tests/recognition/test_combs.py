@@ -102,6 +102,7 @@ def test_digit_tall_ink_in_a_cell_is_read_as_a_digit_for_review_and_small_ink_as
     result = decode_comb(field, plan, _SaysNotADigit().probabilities(plan.images), 0.9)
     assert result.text == "3" and result.cells == (3, None)
     assert result.needs_review and result.digits[0].confidence == pytest.approx(0.1)
+    assert result.review == ("low_confidence",)
     assert [s.kind for s in result.separators] == ["point"]
 
 
@@ -146,6 +147,7 @@ def test_ink_too_small_for_a_digit_is_not_read_as_one_however_sure_the_classifie
     result = decode_comb(field, plan, _Reads(4, 0.96).probabilities(plan.images), 0.9)
     assert result.cells == (4, None) and result.text == "4"
     assert result.needs_review  # the tip is ink that is no digit nor known mark
+    assert result.review == ("unknown_ink",)
     ink[6:18, 44:56] = 255  # 12 px: 0.4 of the cell, a (small) digit
     plan = plan_comb(Field("f", "comb", Box(0, 0, 80, 40), ink, cells=TWO_CELLS))
     assert decode_comb(field, plan, _Reads(4, 0.96).probabilities(plan.images), 0.9).cells == (4, 4)
@@ -380,6 +382,7 @@ def test_the_line_network_changes_a_doubtful_cell_to_the_alternative_it_reads() 
     assert judged.digits[1].digit == 1 and judged.digits[1].confidence == pytest.approx(0.45)
     assert judged.digits[0] == comb.digits[0]
     assert judged.needs_review  # the cells and the row disagreed
+    assert judged.review == (*comb.review, "line_network")
 
 
 def test_a_comb_the_line_network_agrees_with_or_cannot_read_is_left_as_read() -> None:
@@ -398,8 +401,23 @@ def test_the_line_network_drops_a_digit_cut_from_its_neighbours_ink_as_its_spill
     spill = _comb_read({1: 0.6}, {0: 0.99}, second_x=20)
     judged = judged_comb(spill, _line_reading("0"))
     assert judged.text == "0" and judged.cells == (None, None, 0) and judged.needs_review
+    assert "line_network" in judged.review
     assert judged.digits == spill.digits[1:]
-    assert judged_comb(spill, _line_reading("10")) is spill
+    kept = judged_comb(spill, _line_reading("10"))
+    assert (kept.text, kept.digits, kept.cells) == (spill.text, spill.digits, spill.cells)
+    assert judged_comb(spill, _line_reading("10"), review_margin=None) is spill
+
+
+def test_a_comb_the_line_network_nearly_reads_otherwise_is_kept_and_flagged() -> None:
+    comb = _comb_read({3: 0.99}, {7: 0.55, 1: 0.45})
+    # Reading "37" but nearly as surely "31": the cells' reading stands, with a doubt.
+    doubt = _line_reading("37")
+    doubt[2, ALPHABET.index("1") + 1] = doubt[2, ALPHABET.index("7") + 1] - 0.5
+    judged = judged_comb(comb, doubt)
+    assert judged.text == "37" and judged.digits == comb.digits and judged.cells == comb.cells
+    assert judged.needs_review and judged.review == ("line_network_doubt",)
+    assert judged_comb(comb, doubt, review_margin=0.1) is comb
+    assert judged_comb(comb, doubt, review_margin=None) is comb
 
 
 def test_a_digit_apart_from_its_neighbours_or_sure_of_itself_is_not_dropped() -> None:

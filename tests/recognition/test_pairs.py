@@ -219,7 +219,8 @@ class ScriptedPairs(ScriptedReadings):
 
 
 class WithPairs:
-    """The shipped digit classifier with given (scripted or shipped) pair, triple and line networks."""
+    """The shipped digit classifier with given (scripted or shipped) pair, triple and line networks
+    (``line_mode_lines``: the line network of ``line`` mode)."""
 
     def __init__(
         self,
@@ -228,9 +229,10 @@ class WithPairs:
         comb_pairs: object | None = None,
         triples: object | None = None,
         lines: object | None = None,
+        line_mode_lines: object | None = None,
     ) -> None:
         self.classifier, self.pairs, self.comb_pairs, self.triples = classifier, pairs, comb_pairs, triples
-        self.lines = lines
+        self.lines, self.line_mode_lines = lines, line_mode_lines
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         return self.classifier.probabilities(images)

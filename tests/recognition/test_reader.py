@@ -11,6 +11,7 @@ import pytest
 from numpy.typing import NDArray
 
 from recognition.classifier import Classifier
+from recognition.decoding import digit_result
 from recognition.mnist import load_split
 from recognition.reader import (
     SMALL_LINE_PX,
@@ -21,7 +22,7 @@ from recognition.reader import (
     read_image,
     read_string,
 )
-from recognition.results import FieldResult, PageResult
+from recognition.results import REVIEW_REASONS, FieldResult, PageResult
 from recognition.synthetic import tilted
 from segmentation.elements import Box, Field
 from segmentation.errors import InvalidInput
@@ -137,6 +138,7 @@ def test_a_doubtful_separator_needs_review(classifier: Classifier, digits: str) 
     for result in (touching, apart):
         assert (result.text, [s.kind for s in result.separators]) == (digits, ["point"])
     assert touching.needs_review and not apart.needs_review
+    assert touching.review == ("close_marks",) and apart.review == ()
     assert not read_string(
         classifier, free_field(_with_point(digits, 0)), replace(params, mark_margin=0.0)
     ).needs_review
@@ -170,7 +172,8 @@ def test_field_confidence_is_the_product_and_review_follows_the_threshold(classi
     result = read_string(classifier, free_field(hershey("2580")))
     assert result.confidence == pytest.approx(np.prod([d.confidence for d in result.digits]))
     strict = read_string(classifier, free_field(hershey("2580")), ReadParams(review_threshold=1.01))
-    assert strict.needs_review
+    assert strict.needs_review and strict.review == ("low_confidence",)
+    assert not result.needs_review and result.review == ()
     for d in result.digits:
         assert d.alternatives[0][0] == d.digit and len(d.alternatives) == 3
         assert len(d.probabilities) == 10 and d.confidence == pytest.approx(d.probabilities[d.digit])
@@ -199,7 +202,11 @@ def test_digit_mode_non_digit_is_empty_and_needs_review(classifier: Classifier) 
     image = np.full((100, 100), 255, np.uint8)
     cv2.line(image, (10, 50), (90, 50), 0, 8)  # a dash
     field = read_image(classifier, image, "digit").fields[0]
-    assert field.text == "" and field.digits == () and field.needs_review
+    assert field.text == "" and field.digits == () and field.needs_review and field.review == ("no_digit",)
+    sure = read_image(classifier, draw_digit("3"), "digit").fields[0]
+    assert not sure.needs_review and sure.review == ()
+    strict = read_image(classifier, draw_digit("3"), "digit", ReadParams(review_threshold=1.01)).fields[0]
+    assert strict.text == "3" and strict.review == ("low_confidence",)
 
 
 def test_unknown_mode_is_invalid_input(classifier: Classifier) -> None:
@@ -324,6 +331,24 @@ def test_a_page_over_the_pixel_budget_is_read_reduced_with_boxes_in_its_pixels(
         found = [f for f in page.fields if f.box.x <= x + w / 2 < f.box.x2 and f.box.y <= y + h / 2 < f.box.y2]
         assert len(found) == 1 and found[0].text == "".join(c for c in expected["text"] if c.isdigit())
         assert abs(found[0].box.w - w) < 0.25 * w  # in the large page's pixels, not the reduced one's
+
+
+def test_a_comb_flagged_only_as_the_line_network_nearly_read_it_otherwise_does_not_count_against_its_page() -> None:
+    from recognition.reader import _reading_score
+
+    digit = digit_result(4, np.array([0.0] * 4 + [0.999] + [0.0] * 5 + [0.001], np.float32), Box(0, 0, 5, 10))
+
+    def field(needs_review: bool, *review: str) -> FieldResult:
+        return FieldResult("f", Box(0, 0, 10, 10), "4", 0.999, needs_review, (digit,), kind="comb", review=review)
+
+    clean = _reading_score((field(False), field(False)))
+    assert clean is not None
+    assert _reading_score((field(False), field(True, "line_network_doubt"))) == clean
+    assert _reading_score((field(False), field(True, "close_reading"))) == pytest.approx(clean - 0.5)
+    assert _reading_score((field(False), field(True, "line_network_doubt", "unknown_ink"))) == pytest.approx(
+        clean - 0.5
+    )
+    assert _reading_score((field(False), field(True))) == pytest.approx(clean - 0.5)  # stored without reasons
 
 
 @pytest.mark.parametrize(
@@ -462,6 +487,17 @@ def test_line_mode_reads_a_string_on_paper(classifier: Classifier) -> None:
     assert PageResult.from_dict(page.to_dict()).to_dict() == page.to_dict()
 
 
+def test_a_field_says_why_it_needs_review_and_stored_results_without_reasons_still_load() -> None:
+    field = FieldResult("field-1", Box(0, 0, 10, 10), "7", 0.5, True, (), review=("low_confidence", "close_reading"))
+    stored = field.to_dict()
+    assert stored["review"] == ["low_confidence", "close_reading"]
+    assert FieldResult.from_dict(stored) == field
+    del stored["review"]  # as written before reasons were kept
+    assert FieldResult.from_dict(stored).review == () and FieldResult.from_dict(stored).needs_review
+    with pytest.raises(ValueError, match="needs none"):
+        FieldResult("field-1", Box(0, 0, 10, 10), "7", 0.5, False, (), review=("low_confidence",))
+
+
 def test_fields_of_a_page_take_one_model_call(classifier: Classifier) -> None:
     cells = (Box(100, 50, 40, 60), Box(140, 50, 40, 60), Box(180, 50, 40, 60))
     comb_ink = np.zeros((60, 120), np.uint8)
@@ -500,6 +536,10 @@ def test_review_at_a_threshold_is_review_at_zero_or_a_digit_below_it(classifier:
     for zero, field in zip(at_zero, at_threshold, strict=True):
         assert field.text == zero.text
         assert field.needs_review == (zero.needs_review or any(d.confidence < threshold for d in zero.digits))
+        # The reasons are those at zero, and the low confidence when a digit is below the threshold.
+        low = any(d.confidence < threshold for d in zero.digits)
+        assert set(field.review) == set(zero.review) | ({"low_confidence"} if low else set())
+        assert field.needs_review == bool(field.review) and "low_confidence" not in zero.review
     if threshold > 1:
         assert all(f.needs_review for f in at_threshold)
 
@@ -627,6 +667,7 @@ def test_review_follows_the_segmentation_margin(classifier: Classifier) -> None:
     doubtful = read_string(classifier, field, ReadParams(review_threshold=0.0, min_margin=1e6))
     assert relaxed.text == doubtful.text == "00"
     assert not relaxed.needs_review and doubtful.needs_review
+    assert doubtful.review == ("close_reading",)
 
 
 @pytest.mark.mnist
@@ -652,6 +693,8 @@ def test_page_mode_reads_synthetic_forms(classifier: Classifier, mnist_dir: Path
             right += bool(found) and found[0].text == digits
             if found and expected["kind"] == "comb":
                 assert len(found[0].cells) == len(expected["cells"])
+        for field in page.fields:  # a fresh reading says why each flagged field is flagged
+            assert field.needs_review == bool(field.review) and set(field.review) <= set(REVIEW_REASONS)
     assert right / total >= 0.6
 
 

@@ -13,14 +13,15 @@ from numpy.typing import NDArray
 
 from formdigits.cli import main as cli_main
 from recognition import decoding
-from recognition.classifier import Classifier, load_classifier
+from recognition.classifier import DEFAULT_WEIGHTS, Classifier, load_classifier
 from recognition.ctc import ALPHABET, digits_only, encode, greedy_text, sequence_log_likelihoods, steps_of_columns
 from recognition.decoding import best_paths, plan_string
 from recognition.linesamples import line_samples
 from recognition.mnist import DigitSet, load_split
 from recognition.pairs import save_pair_weights
-from recognition.reader import ReadParams, read_fields, read_string
+from recognition.reader import ReadParams, read_fields, read_image, read_string
 from recognition.sequence import (
+    DEFAULT_LINE_MODE_WEIGHTS,
     LINE_HEIGHT,
     MAX_WIDTH,
     PAD,
@@ -143,7 +144,7 @@ def test_a_sure_line_network_overrules_the_cuts_and_the_digits_keep_their_boxes(
     left, middle, right = result.digits
     assert left.box.x2 <= middle.box.x + 1 and middle.box.x2 <= right.box.x + 1  # cut boxes, left to right
     assert left.box.x >= field.box.x and left.box.y >= field.box.y  # in page coordinates
-    assert result.needs_review
+    assert result.needs_review and "line_network" in result.review
 
 
 def test_a_line_network_agreeing_with_the_cuts_changes_nothing(classifier: Classifier) -> None:
@@ -162,6 +163,55 @@ def test_the_line_network_is_asked_only_when_wanted(classifier: Classifier) -> N
     assert result.text == "010" and lines.calls == 1
     weak = ReadParams(line_weight=0.0)
     assert read_string(WithPairs(classifier, lines=lines), touching_zeros(), weak).text == "00"
+
+
+def test_line_mode_reads_with_its_own_line_network_and_pages_with_the_other(classifier: Classifier) -> None:
+    lines, line_mode = ScriptedLines("00"), ScriptedLines("010")
+    model = WithPairs(classifier, lines=lines, line_mode_lines=line_mode)
+    field = touching_zeros()
+    assert read_string(model, field, line_mode=True).text == "010"
+    assert (line_mode.calls, lines.calls) == (1, 0)
+    assert read_string(model, field).text == "00" and lines.calls == 1
+    (in_page,) = read_fields(model, [field])
+    assert in_page.text == "00" and (line_mode.calls, lines.calls) == (1, 2)
+    # A line image goes through the whole line-mode path: cut, levelled, scaled, read.
+    paper = np.full((field.ink.shape[0] + 40, field.ink.shape[1] + 40), 255, np.uint8)
+    paper[20:-20, 20:-20][field.ink > 0] = 0
+    (read,) = read_image(model, paper, "line").fields
+    assert read.text == "010" and line_mode.calls == 2 and lines.calls == 2
+    # Without a line network of its own, line mode reads with the other one.
+    (read,) = read_image(WithPairs(classifier, lines=lines), paper, "line").fields
+    assert read.text == "00" and lines.calls == 3
+    assert read_string(model, field, ReadParams(lines=False), line_mode=True).text == "00"
+    assert line_mode.calls == 2
+
+
+def test_the_line_network_of_line_mode_is_optional_and_a_named_missing_file_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shipped = DEFAULT_WEIGHTS.with_name(DEFAULT_LINE_MODE_WEIGHTS.name)
+    assert load_classifier(line_mode_weights=None).line_mode_lines is None
+    beside = load_classifier().line_mode_lines
+    assert (beside is not None) == shipped.exists()
+    # Weights with no line network of line mode beside them: read without one, quietly.
+    alone = tmp_path / DEFAULT_WEIGHTS.name
+    alone.write_bytes(DEFAULT_WEIGHTS.read_bytes())
+    with caplog.at_level("WARNING"):
+        assert load_classifier(alone, ensemble=None).line_mode_lines is None
+    assert "line-mode" not in caplog.text
+    with caplog.at_level("WARNING"):
+        assert load_classifier(line_mode_weights=tmp_path / "gone.pt").line_mode_lines is None
+    assert "no line-mode line model" in caplog.text
+    torch.manual_seed(0)
+    path = tmp_path / DEFAULT_LINE_MODE_WEIGHTS.name
+    save_line_weights(path, LineNet((4, 4, 8, 8), 8), {"note": "test"})
+    loaded = load_classifier(alone, ensemble=None, line_mode_weights=path).line_mode_lines
+    assert loaded is not None and loaded.log_probs(np.full((20, 60), 255, np.uint8)) is not None
+    assert load_classifier(alone, ensemble=None).line_mode_lines is not None  # found beside the weights
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError):
+        load_classifier(line_mode_weights=garbage)
 
 
 def test_line_weights_round_trip_and_bad_files_are_model_errors(tmp_path: Path) -> None:
@@ -241,6 +291,15 @@ def test_the_shipped_line_network_reads_mnist_test_strings(classifier: Classifie
         out = classifier.lines.log_probs(ink)
         right += out is not None and greedy_text(out) == text
     assert right >= 0.75 * len(samples)
+
+
+def test_a_line_card_carries_its_note() -> None:
+    from recognition.cli_train import line_card_markdown
+    from recognition.sequence import DEFAULT_LINE_WEIGHTS
+
+    card = json.loads(DEFAULT_LINE_WEIGHTS.with_suffix(".card.json").read_text())
+    assert "Read in line mode only" not in line_card_markdown(card)
+    assert "Read in line mode only." in line_card_markdown({**card, "note": "Read in line mode only."})
 
 
 def test_cli_train_lines_writes_loadable_weights_and_a_card(tmp_path: Path, mnist_dir: Path) -> None:

@@ -116,13 +116,15 @@ def test_results_downloads_and_overlay(app, client) -> None:  # type: ignore[no-
         "name": "field-1", "kind": "free", "bbox": [1, 2, 3, 4], "text": "42", "separators": [],
         "confidence": 0.97, "needs_review": False, "digits": [],
     }  # fmt: skip
-    store.record_page(job_id, 0, 1, {"page": 1, "width": 30, "height": 20, "fields": [field]}, PNG)
+    flagged = {**field, "name": "field-2", "needs_review": True, "review": ["low_confidence", "close_reading"]}
+    store.record_page(job_id, 0, 1, {"page": 1, "width": 30, "height": 20, "fields": [field, flagged]}, PNG)
     store.record_failed_page(job_id, 1, 1, "no ink")
     rows = list(csv.reader(io.StringIO(client.get(f"/api/v1/jobs/{job_id}/results.csv").get_data(as_text=True))))
     assert rows == [
-        ["source", "page", "field", "kind", "text", "separators", "confidence", "needs_review", "error"],
-        ["'=cmd.png", "1", "field-1", "free", "42", "", "0.9700", "false", ""],
-        ["b.png", "1", "", "", "", "", "", "", "no ink"],
+        ["source", "page", "field", "kind", "text", "separators", "confidence", "needs_review", "review", "error"],
+        ["'=cmd.png", "1", "field-1", "free", "42", "", "0.9700", "false", "", ""],
+        ["'=cmd.png", "1", "field-2", "free", "42", "", "0.9700", "true", "low_confidence close_reading", ""],
+        ["b.png", "1", "", "", "", "", "", "", "", "no ink"],
     ]
     body = client.get(f"/api/v1/jobs/{job_id}/results.json").get_json()
     assert body == {"results": client.get(f"/api/v1/jobs/{job_id}").get_json()["results"]}

@@ -58,6 +58,21 @@ function separatorsText(separators) {
   return separators.map((s) => `${s.kind} after ${s.position}`).join(", ");
 }
 
+// Why the reader flagged a field, in words (field.review: the reader's reason codes).
+const REASONS = {
+  low_confidence: "a digit below the review threshold",
+  close_reading: "another reading nearly as likely",
+  close_marks: "other separators nearly as likely",
+  line_network: "the line network changed the reading",
+  unknown_ink: "ink that is neither a digit nor a mark",
+  no_digit: "no digit found",
+};
+
+function reviewReasons(review) {
+  if (!review || !review.length) return "needs review";
+  return "Needs review: " + review.map((r) => REASONS[r] || r).join("; ");
+}
+
 const COLUMNS = ["Field", "Text", "Separators", "Confidence", "Digits"];
 
 function fieldsTable(fields) {
@@ -65,7 +80,7 @@ function fieldsTable(fields) {
   const rows = fields.map((field) => {
     // Each cell holds one element, so the narrow-screen layout can put its label beside it.
     const name = el("span", {}, field.name || "");
-    if (field.needs_review) name.append(el("span", { class: "flag", text: "review" }));
+    if (field.needs_review) name.append(el("span", { class: "flag", text: "review", title: reviewReasons(field.review) }));
     return el(
       "tr",
       { class: field.needs_review ? "needs-review" : null, dataset: { field: field.name || "" } },

@@ -13,13 +13,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _bench_memory() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_memory", ROOT / "benchmarks" / "bench_memory.py")
+def _bench_script(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` imported as a module (the scripts import their sibling common.py)."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_memory", module)
+    sys.modules.setdefault(name, module)
     spec.loader.exec_module(module)
     return module
+
+
+def _bench_memory() -> ModuleType:
+    return _bench_script("bench_memory")
 
 
 def test_peak_rss_is_a_reading_processs_own(tmp_path: Path) -> None:
@@ -32,16 +39,6 @@ def test_peak_rss_is_a_reading_processs_own(tmp_path: Path) -> None:
     assert 100 * 1024 < kib < 4 * 1024 * 1024
 
 
-def _bench_reader() -> ModuleType:
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # the script imports its sibling common.py
-    spec = importlib.util.spec_from_file_location("bench_reader", ROOT / "benchmarks" / "bench_reader.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_reader", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_line_benchmark_reads_line_mode_with_the_line_network_of_line_mode() -> None:
     """Its timing wrapper hands the reader every network the classifier has, line mode's own too."""
     from recognition.reader import ReadParams, _line_model
@@ -52,7 +49,7 @@ def test_the_line_benchmark_reads_line_mode_with_the_line_network_of_line_mode()
 
     general, line_mode = Lines(), Lines()
     with_both = type("WithBoth", (), {"lines": general, "line_mode_lines": line_mode})()
-    timed = _bench_reader().TimedModel(with_both)
+    timed = _bench_script("bench_reader").TimedModel(with_both)
     chosen = _line_model(timed, ReadParams(), line_mode=True)
     assert chosen is timed.line_mode_lines and chosen.model is line_mode  # type: ignore[union-attr]
     assert _line_model(timed, ReadParams()).model is general  # type: ignore[union-attr]

@@ -320,7 +320,11 @@ def load_classifier(
     if line_mode_weights == "beside":
         line_mode_weights = beside if beside.exists() else None
     line_mode_lines = None
-    if _present(line_mode_weights, "line-mode line", "line images"):
+    if line_mode_weights is not None and not line_mode_weights.exists():
+        log.warning(
+            "no line model of line mode at %s: line images are judged by the other line model", line_mode_weights
+        )
+    elif line_mode_weights is not None:
         line_mode_lines = load_line_reader(line_mode_weights)
         log.info("loaded the line network of line mode from %s", line_mode_weights)
     return Classifier(

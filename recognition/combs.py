@@ -40,6 +40,7 @@ from recognition.results import (
     DigitResult,
     FieldResult,
     Separator,
+    all_reasons,
     reasons,
 )
 from segmentation.cleanup import joined_to
@@ -660,9 +661,7 @@ def judged_comb(
     change = changes[int(np.argmax(scores))]
     if change is None:
         if review_margin is not None and scores[0] - scores[1:].max() < review_margin:
-            return replace(
-                comb, needs_review=True, review=reasons(*((r, True) for r in comb.review), (LINE_NETWORK_DOUBT, True))
-            )
+            return replace(comb, needs_review=True, review=all_reasons(comb.review, (LINE_NETWORK_DOUBT,)))
         return comb
     position, digit, p = change
     read: list[DigitResult | None] = list(comb.digits)
@@ -676,7 +675,7 @@ def judged_comb(
         cells=tuple(None if cell is None else next(values) for cell in comb.cells),
         confidence=math.prod(d.confidence for d in digits),
         needs_review=True,
-        review=reasons(*((r, True) for r in comb.review), (LINE_NETWORK, True)),
+        review=all_reasons(comb.review, (LINE_NETWORK,)),
     )
 
 

@@ -38,6 +38,7 @@ from recognition.results import (
     FieldResult,
     PageResult,
     Separator,
+    all_reasons,
     reasons,
 )
 from segmentation.cleanup import rotate, tight_box
@@ -509,7 +510,7 @@ def join_raised(string: Field, main: FieldResult, tail: FieldResult) -> FieldRes
         text=main.text + tail.text,
         confidence=main.confidence * tail.confidence,
         needs_review=main.needs_review or tail.needs_review,
-        review=reasons(*((r, True) for r in main.review + tail.review)),
+        review=all_reasons(main.review, tail.review),
         digits=main.digits + tail.digits,
         separators=(*main.separators, Separator(position, "raised", tail.box), *shifted),
     )

@@ -131,6 +131,11 @@ def reasons(*flags: tuple[str, bool]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(reason for reason, holds in flags if holds))
 
 
+def all_reasons(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    """The reasons of several fields' (or steps') ``review`` in one, each once, in the order given."""
+    return tuple(dict.fromkeys(reason for group in groups for reason in group))
+
+
 @dataclass(frozen=True, slots=True)
 class FieldResult:
     """One field read: its text (digits only), separators, confidence and digits.

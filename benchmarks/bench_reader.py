@@ -95,21 +95,26 @@ def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
     return (235 - (big.astype(np.float32) * (200 / 255))).clip(0, 255).astype(np.uint8)
 
 
+# The classifier's other networks, by the names the reader looks them up by.
+NETWORKS = ("pairs", "comb_pairs", "triples", "lines", "line_mode_lines")
+
+
 class TimedModel:
-    """The classifier, with the time spent inside it (and inside its pair, triple and line networks, if any:
-    the line network of line mode too)."""
+    """The classifier, with the time spent inside it and inside each of its other networks (``NETWORKS``) it has."""
+
+    pairs: TimedModel | None
+    comb_pairs: TimedModel | None
+    triples: TimedModel | None
+    lines: TimedModel | None
+    line_mode_lines: TimedModel | None
 
     def __init__(self, model: object, owner: TimedModel | None = None) -> None:
         self.model = model
         self.owner = owner or self
         self.seconds = 0.0
-        pairs, triples = getattr(model, "pairs", None), getattr(model, "triples", None)
-        self.pairs = TimedModel(pairs, self) if pairs is not None and owner is None else None
-        self.triples = TimedModel(triples, self) if triples is not None and owner is None else None
-        lines = getattr(model, "lines", None)
-        self.lines = TimedModel(lines, self) if lines is not None and owner is None else None
-        line_mode = getattr(model, "line_mode_lines", None)
-        self.line_mode_lines = TimedModel(line_mode, self) if line_mode is not None and owner is None else None
+        for name in NETWORKS:
+            network = getattr(model, name, None) if owner is None else None
+            setattr(self, name, None if network is None else TimedModel(network, self))
 
     def probabilities(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         start = time.perf_counter()

@@ -434,15 +434,16 @@ def read_digit(model: ProbabilityModel, digit: Field, params: ReadParams = ReadP
     if best == REJECT:
         return empty
     result = digit_result(best, p, box.shifted(digit.box.x, digit.box.y))
+    review = reasons((LOW_CONFIDENCE, result.confidence < params.review_threshold))
     return FieldResult(
         name=digit.name,
         box=digit.box,
         text=str(best),
         confidence=result.confidence,
-        needs_review=result.confidence < params.review_threshold,
+        needs_review=bool(review),
         digits=(result,),
         kind="digit",
-        review=reasons((LOW_CONFIDENCE, result.confidence < params.review_threshold)),
+        review=review,
     )
 
 

@@ -32,12 +32,6 @@ class DigitPrediction:
     reject_p: float
     probabilities: tuple[float, ...] = ()
 
-    @property
-    def not_a_digit(self) -> float:
-        """The probability that the crop is no digit at all: what the ten digits leave (0 when the
-        probabilities are not known, as in a result stored without them)."""
-        return max(0.0, 1.0 - sum(self.probabilities)) if self.probabilities else 0.0
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "digit": self.digit,
@@ -142,7 +136,7 @@ class FieldResult:
 
     ``confidence`` is the product of the digit confidences (1.0 for an empty field).
     ``needs_review`` is set when any digit is below the review threshold or the
-    segmentation was doubtful. ``kind`` is ``"free"``, ``"comb"`` or ``"digit"`` (``digit``
+    segmentation was doubtful; a fresh reading sets it exactly when ``review`` names a reason. ``kind`` is ``"free"``, ``"comb"`` or ``"digit"`` (``digit``
     mode). ``cells`` is set for comb fields only: per cell, left to right, the digit read
     or ``None`` for an empty cell or one holding a mark. ``review`` says why the field needs
     review (``REVIEW_REASONS``); a result stored before reasons were kept has none.

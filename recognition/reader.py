@@ -55,6 +55,7 @@ from segmentation.fields import (
     line_ink,
     line_skew,
     prepare_page,
+    without_printed_row,
     writing_height,
 )
 from segmentation.strings import StringParams, raised_tail
@@ -238,6 +239,7 @@ def _read_line(model: ProbabilityModel, gray: GrayImage, params: ReadParams) -> 
     or scaling.
     """
     ink = line_ink(gray, params.page)
+    gray, ink = without_printed_row(gray, ink, params.page)
     content = line_content(ink, params.page)
     whole = (gray.shape[1], gray.shape[0])
     if content is not None:

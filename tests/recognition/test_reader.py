@@ -833,3 +833,19 @@ def test_line_mode_leaves_out_a_printed_line_above_the_amount(classifier: Classi
     field = read_image(classifier, crop, "line").fields[0]
     assert field.text == "40721" and not field.separators
     assert field.box.y >= printed.shape[0]
+
+
+@pytest.mark.parametrize("boxed", [False, True])
+def test_line_mode_leaves_out_a_printed_line_touching_the_amount_or_its_box(
+    classifier: Classifier, boxed: bool
+) -> None:
+    """The label's letters 3 px above the digits (nearer than the band rule sets apart), or sitting on the
+    amount box's top rule: read with the amount, they made it "40919" and "288919"."""
+    image = np.full((130, 480), 236, np.uint8)
+    cv2.putText(image, "PAY TO THE ORDER OF", (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 30, 2)
+    if boxed:
+        cv2.rectangle(image, (4, 25), (470, 112), 50, 2)
+    cv2.putText(image, "40719", (30, 67), cv2.FONT_HERSHEY_SIMPLEX, 1.9, 20, 6)
+    field = read_image(classifier, image, "line").fields[0]
+    assert field.text == "40719" and not field.separators
+    assert field.box.y >= 26

@@ -17,6 +17,8 @@ from segmentation.fields import (
     line_field,
     line_ink,
     prepare_page,
+    printed_row,
+    without_printed_row,
     writing_height,
 )
 
@@ -377,3 +379,49 @@ def test_line_field_reads_the_ink_it_is_given() -> None:
     ink[:, :140] = 0  # the first two digits gone from the ink given (not from the image)
     given = line_field(image, ink=ink)
     assert given.box.x >= 140 > line_field(image).box.x
+
+
+def _under_a_label(boxed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A printed "PAY TO THE ORDER OF" (letters 14 px high) 3 px above "40719" written 45 px high,
+    in a printed box whose top rule the letters touch when ``boxed``; and the digits alone as an
+    ink mask (ink = 255)."""
+    image = np.full((130, 480), 236, np.uint8)
+    cv2.putText(image, "PAY TO THE ORDER OF", (8, 24), FONT, 0.6, 30, 2)
+    if boxed:
+        cv2.rectangle(image, (4, 25), (470, 112), 50, 2)
+    expected = np.zeros_like(image)
+    for canvas, level in ((image, 20), (expected, 255)):
+        cv2.putText(canvas, "40719", (30, 67), FONT, 1.9, level, 6)
+    if not boxed:  # the digits' tops 3 px under the letters: nearer than the writing's band lets apart
+        assert 26 <= int(np.flatnonzero(expected.any(axis=1))[0]) <= 29
+    return image, np.where(expected > 127, 255, 0).astype(np.uint8)
+
+
+@pytest.mark.parametrize("boxed", [False, True])
+def test_a_printed_label_right_above_the_writing_is_painted_over(boxed: bool) -> None:
+    image, expected = _under_a_label(boxed)
+    gray, ink = without_printed_row(image, line_ink(image))
+    # No letter is left, nor anything of one to binarise again; their feet on the box's rule (rows
+    # 24-26) stay with it.
+    assert not ink[:21].any() and not line_ink(gray)[:21].any()
+    field = line_field(gray, ink=ink)
+    page_ink = np.zeros(image.shape, np.uint8)
+    page_ink[field.box.y : field.box.y2, field.box.x : field.box.x2] = field.ink
+    assert np.count_nonzero(page_ink & expected) > 0.97 * np.count_nonzero(expected)
+    assert np.count_nonzero(page_ink & ~expected) < 0.03 * np.count_nonzero(expected)
+    if boxed:  # the box's rule under the letters is still there (line_field removes it as a rule)
+        assert np.count_nonzero(ink[24:28, 4:471]) > 0.9 * 2 * 467
+
+
+def test_printed_row_leaves_level_writing_and_a_short_row_of_signs() -> None:
+    """Printed digits are as level as printed letters, but with nothing taller beside them they are the
+    writing; three level points under it are fewer than a printed row's pieces."""
+    ink = np.zeros((120, 420), np.uint8)
+    cv2.putText(ink, "40719", (20, 80), FONT, 1.9, 255, 6)
+    assert printed_row(ink) is None
+    for x in (60, 160, 260):
+        cv2.circle(ink, (x, 105), 4, 255, -1)
+    assert printed_row(ink) is None
+    cv2.circle(ink, (360, 105), 4, 255, -1)  # a fourth: now a row of them
+    row = printed_row(ink)
+    assert row is not None and row[95:].any() and not row[:95].any()

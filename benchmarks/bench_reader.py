@@ -1,7 +1,7 @@
 """Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
 
 Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard|check|cents] [--lines 300]
-[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F] [--pen W] [--frame KIND] [--skew DEG] [--margin F] [--label]``.
+[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F] [--pen W] [--frame KIND] [--skew DEG] [--margin F] [--label [above|cut|below]]``.
 ``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
 gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
 60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
@@ -20,7 +20,9 @@ ballpoint's share of it, about 0.05, and the MNIST strokes are about 0.12), befo
 ``--skew DEG`` turns each line by an angle drawn evenly from -DEG..DEG degrees, on a canvas grown
 to hold it (``recognition.synthetic.tilted``), after ``--frame``. ``--margin F`` puts F times each
 line's height of paper (its median level) on every side, last: a loose crop. ``--label`` puts a
-printed "PAY TO THE ORDER OF" right above each line (a crop that caught the payee's label), first.
+printed "PAY TO THE ORDER OF" right above each line (a crop that caught the payee's label), first;
+``--label cut`` only its letters' bottoms, cut by the image's top edge; ``--label below`` the whole
+line under it.
 Each line is read in ``line`` mode (``read_image``: binarisation, guide-line removal,
 over-segmentation, one batched model call, best path). Time is wall time per line in one
 process with ``torch.set_num_threads(1)``, after a warm-up; the model's share is
@@ -73,11 +75,21 @@ def with_margin(image: NDArray[np.uint8], share: float) -> NDArray[np.uint8]:
     return np.asarray(cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper), np.uint8)
 
 
-def with_label(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """``image`` with a printed "PAY TO THE ORDER OF" (letters ~14 px high) in a strip right above it."""
-    strip = np.full((40, image.shape[1]), round(float(np.median(image))), np.uint8)
-    cv2.putText(strip, "PAY TO THE ORDER OF", (5, 52), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 40, 3)
-    return np.vstack([strip[18:], image])
+# Where --label puts the printed line: (strip height, baseline in it, rows kept from), and whether below.
+LABELS = {
+    "above": (40, 52, 18, False),  # the letters' tops (~17 px) right above the line
+    "cut": (14, 8, 0, False),  # the letters' bottoms (8 px) cut by the image's top edge
+    "below": (40, 32, 0, True),  # whole letters under the line, 8 px from its bottom edge
+}
+
+
+def with_label(image: NDArray[np.uint8], where: str = "above") -> NDArray[np.uint8]:
+    """``image`` with a printed "PAY TO THE ORDER OF" (letters ~29 px high, partly shown) in a strip
+    above or below it, as ``LABELS[where]`` says."""
+    rows, baseline, first, below = LABELS[where]
+    strip = np.full((rows, image.shape[1]), round(float(np.median(image))), np.uint8)
+    cv2.putText(strip, "PAY TO THE ORDER OF", (5, baseline), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 40, 3)
+    return np.vstack([image, strip[first:]] if below else [strip[first:], image])
 
 
 def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
@@ -143,7 +155,13 @@ def main() -> None:
     parser.add_argument("--frame", choices=FRAMES, help="cut each line out of a printed box drawn around it")
     parser.add_argument("--skew", type=float, default=0.0, help="turn each line by up to this many degrees either way")
     parser.add_argument("--margin", type=float, default=0.0, help="paper around each line, in line heights")
-    parser.add_argument("--label", action="store_true", help="a printed line right above each line")
+    parser.add_argument(
+        "--label",
+        nargs="?",
+        const="above",
+        choices=tuple(LABELS),
+        help="a printed line right above each line (or its letters' bottoms on the image's top edge: cut; under it: below)",
+    )
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     add_reading_arguments(parser)
     args = parser.parse_args()
@@ -171,7 +189,7 @@ def main() -> None:
     if args.pen:
         lines = [(redraw_with_pen(image, args.pen), text) for image, text in lines]
     if args.label:
-        lines = [(with_label(image), text) for image, text in lines]
+        lines = [(with_label(image, args.label), text) for image, text in lines]
     if args.frame:
         frame_rng = np.random.default_rng(args.seed + 1)  # the lines stay those of --seed
         lines = [(framed(image, frame_rng, args.frame), text) for image, text in lines]

@@ -413,15 +413,15 @@ def test_a_printed_label_right_above_the_writing_is_painted_over(boxed: bool) ->
         assert np.count_nonzero(ink[24:28, 4:471]) > 0.9 * 2 * 467
 
 
-def test_printed_row_leaves_level_writing_and_a_short_row_of_signs() -> None:
+def test_printed_row_leaves_level_writing_and_points_and_finds_printed_text_below() -> None:
     """Printed digits are as level as printed letters, but with nothing taller beside them they are the
-    writing; three level points under it are fewer than a printed row's pieces."""
-    ink = np.zeros((120, 420), np.uint8)
-    cv2.putText(ink, "40719", (20, 80), FONT, 1.9, 255, 6)
+    writing; points on the baseline are level too, but far apart; a printed word under the writing is a row."""
+    ink = np.zeros((130, 560), np.uint8)
+    cv2.putText(ink, "4 0 7 1 9", (20, 80), FONT, 1.9, 255, 6)
     assert printed_row(ink) is None
-    for x in (60, 160, 260):
-        cv2.circle(ink, (x, 105), 4, 255, -1)
+    for x in (95, 200, 305, 410):
+        cv2.circle(ink, (x, 88), 4, 255, -1)  # "4.0.7.1.9", the points just under the digits
     assert printed_row(ink) is None
-    cv2.circle(ink, (360, 105), 4, 255, -1)  # a fourth: now a row of them
+    cv2.putText(ink, "DOLLARS", (20, 118), FONT, 0.6, 255, 2)
     row = printed_row(ink)
-    assert row is not None and row[95:].any() and not row[:95].any()
+    assert row is not None and row[102:].any() and not row[:100].any()

@@ -172,6 +172,8 @@ BAND_GAP_SHARE = 0.15
 # Found with the rules left in, the digits' feet under a guide line were rows of pieces too (hard
 # lines 85.4% -> 78.8%).
 PRINTED_MIN_PIECES = 4
+# Pieces are compared pairwise: an image with more (a page of text sent as a line) is not searched.
+PRINTED_MAX_PIECES = 600
 PRINTED_LEVEL_SHARE = 0.2
 PRINTED_LEVEL_PX = 2
 PRINTED_WRITING_RATIO = 1.5
@@ -270,10 +272,11 @@ def without_printed_row(
 def printed_row(ink: GrayImage, params: PageParams = PageParams()) -> GrayImage | None:
     """The pieces (255) of a row of printed text above or below the writing in a ``line`` image's ink, or None.
 
-    A row is at least ``PRINTED_MIN_PIECES`` pieces whose tops and bottoms are level, lying wholly
-    above or below the pieces ``PRINTED_WRITING_RATIO`` times as tall. Handwritten digits are not
-    that level: their tops and bottoms wander by more than a fifth of their height, and a row of
-    them is the writing, not above or below it.
+    A row is at least ``PRINTED_MIN_PIECES`` closely set pieces whose tops and bottoms are level,
+    lying wholly above or below the pieces ``PRINTED_WRITING_RATIO`` times as tall. Handwritten
+    digits are not that level: their tops and bottoms wander by more than a fifth of their height,
+    and a row of them is the writing, not above or below it. An image of more than
+    ``PRINTED_MAX_PIECES`` pieces is not searched.
     """
     h = ink.shape[0]
     raw = ink
@@ -283,7 +286,7 @@ def printed_row(ink: GrayImage, params: PageParams = PageParams()) -> GrayImage 
     boxes, areas, contours = cleanup.component_boxes(ink)
     # Letters, not specks, nor the dashes a tilted rule leaves behind (its level runs taken out).
     kept = np.flatnonzero((areas >= _line_speck_px(h, params)) & (boxes[:, 2] <= PRINTED_MAX_FLATNESS * boxes[:, 3]))
-    if len(kept) <= PRINTED_MIN_PIECES:
+    if not PRINTED_MIN_PIECES < len(kept) <= PRINTED_MAX_PIECES:
         return None
     boxes, contours = boxes[kept], [contours[k] for k in kept]
     tops, heights = boxes[:, 1], boxes[:, 3]

@@ -53,3 +53,16 @@ def test_the_line_benchmark_reads_line_mode_with_the_line_network_of_line_mode()
     chosen = _line_model(timed, ReadParams(), line_mode=True)
     assert chosen is timed.line_mode_lines and chosen.model is line_mode  # type: ignore[union-attr]
     assert _line_model(timed, ReadParams()).model is general  # type: ignore[union-attr]
+
+
+def test_bench_reader_puts_the_printed_label_where_asked() -> None:
+    bench_reader = _bench_script("bench_reader")
+    line = np.full((100, 400), 230, np.uint8)
+    for where, (rows, _, first, below) in bench_reader.LABELS.items():
+        out = bench_reader.with_label(line, where)
+        assert out.shape == (100 + rows - first, 400)
+        strip = out[100:] if below else out[: rows - first]
+        assert (strip < 128).any(), where  # the letters are in the strip ...
+        assert np.array_equal(out[:100] if below else out[rows - first :], line)  # ... and the line is as it was
+    cut = bench_reader.with_label(line, "cut")
+    assert (cut[0] < 128).any()  # the letters run off the image's top edge

@@ -425,3 +425,12 @@ def test_printed_row_leaves_level_writing_and_points_and_finds_printed_text_belo
     cv2.putText(ink, "DOLLARS", (20, 118), FONT, 0.6, 255, 2)
     row = printed_row(ink)
     assert row is not None and row[102:].any() and not row[:100].any()
+
+
+def test_printed_row_is_not_searched_for_among_more_pieces_than_a_line_has() -> None:
+    """Pieces are compared pairwise: a page of text sent as a line would cost memory by the square."""
+    ink = np.zeros((200, 4000), np.uint8)
+    ink[10:60:12, 20:3980:12] = 255
+    ink = cv2.dilate(ink, np.ones((6, 6), np.uint8))  # 5 rows of 330 level dots, closely set ...
+    cv2.putText(ink, "7", (100, 190), FONT, 4.0, 255, 14)  # ... above the writing
+    assert printed_row(ink) is None

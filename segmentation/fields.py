@@ -155,6 +155,11 @@ MIN_LINE_SKEW_DEG = 0.5
 # 0.9 (the box's rules, shorter than 1.2 image heights, were kept); the level sets: at 0.8 2 more
 # exact of 1,200, at 0.9 2 more too but 22 changed.
 CONTENT_MARGIN_SHARE = 0.25
+# A line image's writing is about this share of its height (60 px digits in a 100 px line): an image
+# whose every piece is a speck to its own height's measure is measured as a line this much higher
+# than its tallest piece. A whole A4 page at 300 dpi sent as a line, "40719" 110 px high in it,
+# was "no ink found"; now it reads.
+SMALL_WRITING_SHARE = 0.6
 CONTENT_CROP_BELOW = 0.8
 # Ink at least this share of the tallest piece's height above or below the writing's band of rows
 # is not read (a printed "PAY TO THE ORDER OF" above the amount): 150 held-out hard lines with such
@@ -342,7 +347,12 @@ def line_content(ink: GrayImage, params: PageParams = PageParams()) -> Box | Non
     h, w = ink.shape
     # The pieces remove_specks keeps, as boxes: a piece fills every row of its box.
     boxes, areas, _ = cleanup.component_boxes(ink)
-    boxes = boxes[areas >= _line_speck_px(h, params)]
+    kept = areas >= _line_speck_px(h, params)
+    if not kept.any() and len(boxes):
+        # Writing far smaller than the image (a whole page sent as a line) is all specks to the
+        # image's own measure: take the measure of a line as high as its tallest piece needs.
+        kept = areas >= _line_speck_px(min(h, round(int(boxes[:, 3].max()) / SMALL_WRITING_SHARE)), params)
+    boxes = boxes[kept]
     if not len(boxes):
         return None
     inked = np.zeros(h + 1, np.int64)

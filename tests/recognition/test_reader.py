@@ -849,3 +849,13 @@ def test_line_mode_leaves_out_a_printed_line_touching_the_amount_or_its_box(
     field = read_image(classifier, image, "line").fields[0]
     assert field.text == "40719" and not field.separators
     assert field.box.y >= 26
+
+
+def test_line_mode_reads_an_amount_on_a_whole_page_sent_as_a_line(classifier: Classifier) -> None:
+    """Digits 110 px high on an A4 page at 300 dpi are specks to the page's own measure of a line:
+    they were "no ink found"."""
+    page = np.full((3508, 2480), 235, np.uint8)
+    cv2.putText(page, "40719", (300, 1700), cv2.FONT_HERSHEY_SIMPLEX, 5, 20, 14)
+    field = read_image(classifier, page, "line").fields[0]
+    assert field.text == "40719"
+    assert 280 <= field.box.x <= 320 and 1580 <= field.box.y <= 1620

@@ -1,7 +1,7 @@
 """Reader benchmark: exact-match rate and time per line on digit strings built from MNIST test digits.
 
 Run: ``python benchmarks/bench_reader.py [--data ../shared/datasets/mnist] [--set simple|hard|check|cents] [--lines 300]
-[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F] [--pen W] [--frame KIND] [--skew DEG] [--margin F] [--label [above|cut|below]]``.
+[--source test|val] [--no-pairs] [--no-raised] [--weights W] [--scale F] [--pen W] [--frame KIND] [--skew DEG] [--margin F] [--label [above|cut|below]] [--prefix TEXT]``.
 ``simple``: ``--digits`` MNIST test digits pasted left to right with gaps of -1..6 px (a
 gap of 0 or less usually makes two digits touch), 3x upscaled, dark on light paper, about
 60 px digit height; the text is digits only. ``hard``: ``recognition.synthetic.make_line``
@@ -22,7 +22,8 @@ to hold it (``recognition.synthetic.tilted``), after ``--frame``. ``--margin F``
 line's height of paper (its median level) on every side, last: a loose crop. ``--label`` puts a
 printed "PAY TO THE ORDER OF" right above each line (a crop that caught the payee's label), first;
 ``--label cut`` only its letters' bottoms, cut by the image's top edge; ``--label below`` the whole
-line under it.
+line under it. ``--prefix TEXT`` prints TEXT (a currency: ``R$``, ``U$S``) before each line, before
+``--label``; judge it by ``digits_exact_match``.
 Each line is read in ``line`` mode (``read_image``: binarisation, guide-line removal,
 over-segmentation, one batched model call, best path). Time is wall time per line in one
 process with ``torch.set_num_threads(1)``, after a warm-up; the model's share is
@@ -90,6 +91,21 @@ def with_label(image: NDArray[np.uint8], where: str = "above") -> NDArray[np.uin
     strip = np.full((rows, image.shape[1]), round(float(np.median(image))), np.uint8)
     cv2.putText(strip, "PAY TO THE ORDER OF", (5, baseline), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 40, 3)
     return np.vstack([image, strip[first:]] if below else [strip[first:], image])
+
+
+def with_prefix(image: NDArray[np.uint8], text: str) -> NDArray[np.uint8]:
+    """``image`` with ``text`` printed before it (OpenCV's simplex font, 0.9 of the writing's height:
+    Otsu's ink rows), centred on the line's middle, a gap of 0.4 of that height after it."""
+    _, ink = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    rows = np.flatnonzero(ink.any(axis=1))
+    writing = int(rows[-1] - rows[0] + 1) if rows.size else image.shape[0] // 2
+    scale = writing * 0.9 / 24.0  # a scale of 1 prints capitals about 22 px high
+    thickness = max(1, round(2.0 * scale))
+    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    printed = np.full((image.shape[0], w + round(0.4 * writing) + 8), round(float(np.median(image))), np.uint8)
+    baseline = min(image.shape[0] - 4, (image.shape[0] + h) // 2)
+    cv2.putText(printed, text, (4, baseline), cv2.FONT_HERSHEY_SIMPLEX, scale, 30, thickness, cv2.LINE_AA)
+    return np.hstack([printed, image])
 
 
 def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
@@ -162,6 +178,7 @@ def main() -> None:
         choices=tuple(LABELS),
         help="a printed line right above each line (or its letters' bottoms on the image's top edge: cut; under it: below)",
     )
+    parser.add_argument("--prefix", help="print this before each line, as a cheque prints its currency (R$, U$S, USD)")
     parser.add_argument("--max-cuts", type=int, default=StringParams().max_cuts_per_component)
     add_reading_arguments(parser)
     args = parser.parse_args()
@@ -188,6 +205,8 @@ def main() -> None:
         lines.append((make_line(digits.images[picks], gaps), "".join(str(d) for d in digits.labels[picks])))
     if args.pen:
         lines = [(redraw_with_pen(image, args.pen), text) for image, text in lines]
+    if args.prefix:
+        lines = [(with_prefix(image, args.prefix), text) for image, text in lines]
     if args.label:
         lines = [(with_label(image, args.label), text) for image, text in lines]
     if args.frame:

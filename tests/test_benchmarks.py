@@ -66,3 +66,14 @@ def test_bench_reader_puts_the_printed_label_where_asked() -> None:
         assert np.array_equal(out[:100] if below else out[rows - first :], line)  # ... and the line is as it was
     cut = bench_reader.with_label(line, "cut")
     assert (cut[0] < 128).any()  # the letters run off the image's top edge
+
+
+def test_bench_reader_prints_the_prefix_before_the_line() -> None:
+    bench_reader = _bench_script("bench_reader")
+    line = np.full((100, 400), 230, np.uint8)
+    cv2.putText(line, "1234", (20, 80), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 20, 6)
+    out = bench_reader.with_prefix(line, "R$")
+    width = out.shape[1] - 400
+    assert out.shape[0] == 100 and width > 50
+    assert np.array_equal(out[:, width:], line)
+    assert (out[:, :width] < 128).any()

@@ -233,10 +233,11 @@ def read_image(
 def _read_line(model: ProbabilityModel, gray: GrayImage, params: ReadParams) -> tuple[FieldResult, float]:
     """A ``line`` image read, and the skew undone; boxes in ``gray``'s pixels deskewed about its centre.
 
-    The image is cut to its writing when that fills little of it (:func:`line_content`), measured
-    for skew and turned level (:func:`line_skew`), scaled when its writing is small or large
-    (:func:`_line_scale`), and read. It is binarised once for all that when it needs no cut, turn
-    or scaling.
+    A row of printed text right above or below the writing (a label the crop caught) is painted
+    over first (:func:`without_printed_row`). The image is cut to its writing when that fills
+    little of it (:func:`line_content`), measured for skew and turned level (:func:`line_skew`),
+    scaled when its writing is small or large (:func:`_line_scale`), and read. It is binarised
+    once for all that when it needs no cut, turn or scaling.
     """
     ink = line_ink(gray, params.page)
     gray, ink = without_printed_row(gray, ink, params.page)

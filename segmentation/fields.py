@@ -155,12 +155,12 @@ MIN_LINE_SKEW_DEG = 0.5
 # 0.9 (the box's rules, shorter than 1.2 image heights, were kept); the level sets: at 0.8 2 more
 # exact of 1,200, at 0.9 2 more too but 22 changed.
 CONTENT_MARGIN_SHARE = 0.25
+CONTENT_CROP_BELOW = 0.8
 # A line image's writing is about this share of its height (60 px digits in a 100 px line): an image
 # whose every piece is a speck to its own height's measure is measured as a line this much higher
 # than its tallest piece. A whole A4 page at 300 dpi sent as a line, "40719" 110 px high in it,
 # was "no ink found"; now it reads.
 SMALL_WRITING_SHARE = 0.6
-CONTENT_CROP_BELOW = 0.8
 # Ink at least this share of the tallest piece's height above or below the writing's band of rows
 # is not read (a printed "PAY TO THE ORDER OF" above the amount): 150 held-out hard lines with such
 # a line 2-3 px above their own top rows read 13 right, now 104 (with no gap asked for, 130, but

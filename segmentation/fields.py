@@ -149,6 +149,9 @@ CUT_PAIR_THIN_SHARE = 0.8
 # benchmark's sets), exact: simple 286, hard 257, check 216 -> 214, cents 245 -> 243: a level line
 # measured askew now and then, though the estimate must be LINE_SKEW_MIN_GAIN times sharper askew.
 MIN_LINE_SKEW_DEG = 0.5
+# A line image ~100 px high holds ~60 px digits, like the reference page: line mode's sizes in
+# pixels scale with the image's height over LINE_REFERENCE_PX.
+LINE_REFERENCE_PX = 100.0
 # A line image is cut to its writing and a quarter of its height around when that is under this
 # share of the image's height or width (line_content). Held-out cheque lines in a box, tilted within
 # 2 degrees, with half their height of paper around: 70.3% by the digits at 0.6, 76.7% at 0.8 and
@@ -229,25 +232,20 @@ def _line_rules(ink: GrayImage, params: PageParams) -> GrayImage:
     """The horizontal rules (255) of a ``line`` image's ink: runs longer than ``line_rule_height_share``
     of its height (guide lines, a box's rules)."""
     h, w = ink.shape
-    rule_length = max(20, round(params.line_rule_height_share * h))
+    rule_length = _px(params.line_rule_height_share, h, 20)
     if rule_length > w:
         return np.zeros_like(ink)
     return structure.find_rules(ink, rule_length, vertical=False, ink_beyond_edge=False)
 
 
-# A line image ~100 px high holds ~60 px digits, like the reference page: line mode's sizes in
-# pixels scale with the image's height over LINE_REFERENCE_PX.
-LINE_REFERENCE_PX = 100.0
-
-
 def _line_stroke_px(height: int, params: PageParams) -> int:
     """How far from a rule a ``line`` image ``height`` px high is searched for strokes crossing it."""
-    return max(2, round(params.stroke_ext_px * height / LINE_REFERENCE_PX))
+    return _px(params.stroke_ext_px, height / LINE_REFERENCE_PX, 2)
 
 
 def _line_speck_px(height: int, params: PageParams) -> int:
     """The area in pixels under which a piece of a ``line`` image ``height`` px high is a speck."""
-    return max(3, round(params.speck_area_px * (height / LINE_REFERENCE_PX) ** 2))
+    return _px(params.speck_area_px, (height / LINE_REFERENCE_PX) ** 2, 3)
 
 
 def without_printed_row(
@@ -284,11 +282,11 @@ def printed_row(ink: GrayImage, params: PageParams = PageParams()) -> GrayImage 
     ``PRINTED_MAX_PIECES`` pieces is not searched.
     """
     h = ink.shape[0]
-    raw = ink
+    pieces = ink  # the ink without its rules, as line_field removes them: strokes crossing a rule stay whole
     rules = _line_rules(ink, params)
-    if rules.any():  # as line_field removes them: strokes crossing a rule stay whole
-        ink = structure.remove_rules(ink, rules, np.zeros_like(ink), stroke_px=_line_stroke_px(h, params))[0]
-    boxes, areas, contours = cleanup.component_boxes(ink)
+    if rules.any():
+        pieces = structure.remove_rules(ink, rules, np.zeros_like(ink), stroke_px=_line_stroke_px(h, params))[0]
+    boxes, areas, contours = cleanup.component_boxes(pieces)
     # Letters, not specks, nor the dashes a tilted rule leaves behind (its level runs taken out).
     kept = np.flatnonzero((areas >= _line_speck_px(h, params)) & (boxes[:, 2] <= PRINTED_MAX_FLATNESS * boxes[:, 3]))
     if not PRINTED_MIN_PIECES < len(kept) <= PRINTED_MAX_PIECES:
@@ -322,7 +320,7 @@ def printed_row(ink: GrayImage, params: PageParams = PageParams()) -> GrayImage 
             cv2.drawContours(mask, [contours[j] for j in members], -1, 255, thickness=cv2.FILLED)
             # Their feet on a rule went with it when it was removed, and stay with it (a rule broken
             # under them would no longer be one).
-            return cleanup.as_gray(cv2.bitwise_and(mask, raw))
+            return cleanup.as_gray(cv2.bitwise_and(mask, ink))
     return None
 
 

@@ -124,7 +124,7 @@ def make_line(images: NDArray[np.uint8], gaps: list[int]) -> NDArray[np.uint8]:
 
 
 # The classifier's other networks, by the names the reader looks them up by.
-NETWORKS = ("pairs", "comb_pairs", "triples", "lines", "line_mode_lines")
+NETWORKS = ("pairs", "comb_pairs", "triples", "lines", "line_mode_lines", "printed")
 
 
 class TimedModel:
@@ -135,6 +135,7 @@ class TimedModel:
     triples: TimedModel | None
     lines: TimedModel | None
     line_mode_lines: TimedModel | None
+    printed: TimedModel | None
 
     def __init__(self, model: object, owner: TimedModel | None = None) -> None:
         self.model = model

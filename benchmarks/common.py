@@ -15,7 +15,7 @@ MARKS = {"comma": ",", "point": ".", "dash": "-", "slash": "/", "sign": "", "rai
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--source test|val``, ``--no-pairs``, ``--no-raised``, ``--weights``, ``--triple-weights``, ``--line-weights`` and ``--line-mode-weights``."""
+    """``--source test|val``, ``--no-pairs``, ``--no-raised``, ``--weights``, ``--triple-weights``, ``--line-weights``, ``--line-mode-weights`` and ``--printed-weights``."""
     parser.add_argument(
         "--source",
         choices=("test", "val"),
@@ -43,6 +43,11 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         help="the line network of line mode's weights file, or 'none' for the other line network there"
         " (default: linenet-line.pt beside the weights, if there)",
     )
+    parser.add_argument(
+        "--printed-weights",
+        default="beside",
+        help="the printed-letter network's weights file, or 'none' to read line ends without it (default: printednet.pt beside the weights)",
+    )
 
 
 def _weights_file(value: str) -> Path | Literal["beside"] | None:
@@ -50,11 +55,12 @@ def _weights_file(value: str) -> Path | Literal["beside"] | None:
 
 
 def network_files(args: argparse.Namespace) -> dict[str, Path | Literal["beside"] | None]:
-    """``--triple-weights``, ``--line-weights`` and ``--line-mode-weights`` as keyword arguments of :func:`recognition.classifier.load_classifier`."""
+    """``--triple-weights``, ``--line-weights``, ``--line-mode-weights`` and ``--printed-weights`` as keyword arguments of :func:`recognition.classifier.load_classifier`."""
     return {
         "triple_weights": _weights_file(str(args.triple_weights)),
         "line_weights": _weights_file(str(args.line_weights)),
         "line_mode_weights": _weights_file(str(args.line_mode_weights)),
+        "printed_weights": _weights_file(str(args.printed_weights)),
     }
 
 

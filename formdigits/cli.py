@@ -20,6 +20,7 @@ REGISTRARS = (
     ("recognition.cli_train", "add_calibrate_ensemble_parser"),
     ("recognition.cli_train", "add_train_pairs_parser"),
     ("recognition.cli_train", "add_train_lines_parser"),
+    ("recognition.cli_train", "add_train_printed_parser"),
     ("recognition.cli_read", "add_read_parser"),
     ("recognition.cli_read", "add_sample_parser"),
     ("webui.cli", "add_serve_parser"),

@@ -29,6 +29,7 @@ from recognition.pairs import (
     PairClassifier,
     load_pair_classifier,
 )
+from recognition.printed import DEFAULT_PRINTED_WEIGHTS, PrintedClassifier, load_printed_classifier
 from recognition.results import DigitPrediction
 from recognition.sequence import DEFAULT_LINE_MODE_WEIGHTS, DEFAULT_LINE_WEIGHTS, LineReader, load_line_reader
 from segmentation.errors import InvalidInput, ModelError
@@ -58,7 +59,8 @@ class Classifier:
     cells joined across their wall to, ``triples`` the triple network it offers runs of three
     touching digits in free strings to, ``lines`` the line network (:mod:`recognition.sequence`)
     that judges the readings of free strings whole, ``line_mode_lines`` the one that does so in
-    ``line`` mode instead of ``lines`` (an image that is one string); any may be None.
+    ``line`` mode instead of ``lines`` (an image that is one string), ``printed`` the printed-letter
+    network (:mod:`recognition.printed`) that finds a currency printed at a line's ends; any may be None.
     """
 
     def __init__(
@@ -75,8 +77,10 @@ class Classifier:
         triples: PairClassifier | None = None,
         lines: LineReader | None = None,
         line_mode_lines: LineReader | None = None,
+        printed: PrintedClassifier | None = None,
     ) -> None:
         self.pairs = pairs
+        self.printed = printed
         self.lines = lines
         self.line_mode_lines = line_mode_lines
         self.comb_pairs = comb_pairs
@@ -282,6 +286,7 @@ def load_classifier(
     triple_weights: Path | Literal["beside"] | None = "beside",
     line_weights: Path | Literal["beside"] | None = "beside",
     line_mode_weights: Path | Literal["beside"] | None = "beside",
+    printed_weights: Path | Literal["beside"] | None = "beside",
 ) -> Classifier:
     """Load weights written by :func:`save_weights` as a ready :class:`Classifier`.
 
@@ -298,6 +303,8 @@ def load_classifier(
     The line network of ``line`` mode comes from ``line_mode_weights`` (``linenet-line.pt``);
     with None, or by default without that file, ``line`` mode reads with the other line network
     (quietly: it is a refinement, not a part; a named file that is missing is warned of).
+    The printed-letter network comes from ``printed_weights`` (``printednet.pt``); a missing file
+    leaves it out with a warning (a currency printed before an amount is then read as digits).
     """
     network, temperature = load_network(path)
     log.info("loaded digit model from %s (T=%.3f)", path, temperature)
@@ -339,4 +346,14 @@ def load_classifier(
         triples=triples,
         lines=lines,
         line_mode_lines=line_mode_lines,
+        printed=_load_printed(
+            path.with_name(DEFAULT_PRINTED_WEIGHTS.name) if printed_weights == "beside" else printed_weights
+        ),
     )
+
+
+def _load_printed(path: Path | None) -> PrintedClassifier | None:
+    """The printed-letter network from ``path``; None (with a warning) when the file is missing, None for no path."""
+    if not _present(path, "printed-letter", "currencies printed at a line's ends"):
+        return None
+    return load_printed_classifier(path)

@@ -31,6 +31,7 @@ from recognition.decoding import (
 )
 from recognition.model import REJECT
 from recognition.normalise import normalise_mask
+from recognition.printed import printed_ends
 from recognition.results import (
     LINE_NETWORK_DOUBT,
     LOW_CONFIDENCE,
@@ -53,7 +54,9 @@ from segmentation.fields import (
     line_content,
     line_field,
     line_ink,
+    line_pieces,
     line_skew,
+    painted_over,
     prepare_page,
     without_printed_row,
     writing_height,
@@ -173,6 +176,8 @@ class ReadParams:
     # Judge free strings' and combs' readings by the model's line network too (recognition.sequence), if it has one.
     lines: bool = True
     line_weight: float = LINE_WEIGHT
+    # Line mode: paint over printed letters and signs at the line's ends, if the model has the network for them.
+    printed_ends: bool = True
     # Page mode: a page read badly is read turned too (a sheet fed upside down or sideways): see TURN_BELOW.
     turn_pages: bool = True
     # Read raised writing ending a free string (cents) as a string of its own, joined on: see read_string.
@@ -236,8 +241,10 @@ def _read_line(model: ProbabilityModel, gray: GrayImage, params: ReadParams) -> 
     A row of printed text right above or below the writing (a label the crop caught) is painted
     over first (:func:`without_printed_row`). The image is cut to its writing when that fills
     little of it (:func:`line_content`), measured for skew and turned level (:func:`line_skew`),
-    scaled when its writing is small or large (:func:`_line_scale`), and read. It is binarised
-    once for all that when it needs no cut, turn or scaling.
+    scaled when its writing is small or large (:func:`_line_scale`); printed letters and signs at
+    the line's ends (a currency printed before the amount) are painted over at that scale
+    (:func:`_without_printed_ends`), and it is read. It is binarised once for all that when it
+    needs no cut, turn or scaling.
     """
     ink = line_ink(gray, params.page)
     gray, ink = without_printed_row(gray, ink, params.page)
@@ -252,6 +259,7 @@ def _read_line(model: ProbabilityModel, gray: GrayImage, params: ReadParams) -> 
     scale = _line_scale(gray)
     image = gray if scale == 1.0 else _resized(gray, scale)
     as_read = ink if scale == 1.0 and not skew_deg else None
+    image, as_read = _without_printed_ends(model, image, as_read, params)
     field = read_string(model, line_field(image, params.page, ink=as_read), params, line_mode=True)
     if scale != 1.0:
         field = _unscaled(field, scale)
@@ -259,6 +267,33 @@ def _read_line(model: ProbabilityModel, gray: GrayImage, params: ReadParams) -> 
         dx, dy = _content_shift(content, whole, skew_deg)
         field = _moved(field, lambda box: box.shifted(dx, dy))
     return field, skew_deg
+
+
+def _without_printed_ends(
+    model: ProbabilityModel, gray: GrayImage, ink: GrayImage | None, params: ReadParams
+) -> tuple[GrayImage, GrayImage | None]:
+    """A ``line`` image, at the scale it is read at, and its ink (:func:`line_ink`, made here if None)
+    without the printed letters and signs at either end (a currency printed before the amount, ``R$``,
+    ``U$S``, that the crop caught), painted over with the paper around them: the pieces
+    (:func:`line_pieces`) the model's printed-letter network calls printed, and signs between them
+    (:func:`recognition.printed.printed_ends`). As they are (``ink`` None still) without that network.
+
+    At the writing's own scale, held-out hard lines shrunk to 30 px lost 10 of 300 to it (their
+    pieces too coarse for the network); at the reader's, none."""
+    network = getattr(model, "printed", None)
+    if network is None or not params.printed_ends:
+        return gray, ink
+    if ink is None:
+        ink = line_ink(gray, params.page)
+    pieces = line_pieces(ink, params.page)
+    chosen = printed_ends(network, pieces, digits=model)
+    if not chosen:
+        return gray, ink
+    printed = np.zeros_like(ink)
+    for k in chosen:
+        box = pieces.boxes[k]
+        printed[box.y : box.y2, box.x : box.x2] |= pieces[k]
+    return painted_over(gray, ink, printed)
 
 
 def _content_shift(content: Box, whole: tuple[int, int], skew_deg: float) -> tuple[int, int]:

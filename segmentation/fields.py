@@ -14,7 +14,9 @@ title, big labels) may come back as a ``free`` field for the reader to reject.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import cv2
 import numpy as np
@@ -196,6 +198,10 @@ PRINTED_MAX_FLATNESS = 4.0
 PRINTED_MAX_GAP_SHARE = 1.5
 # What is painted over: the letters and this edge around them (their anti-aliased rims).
 PRINTED_EDGE = np.ones((5, 5), np.uint8)
+# Pieces of a line overlapping the one before in x by this share of the narrower are one piece
+# (line_pieces: a $'s bar, a 5's loose top bar), when the reader looks at the line's ends for a
+# currency printed before (or after) the amount.
+PIECE_OVERLAP_SHARE = 0.5
 
 
 def line_field(gray: GrayImage, params: PageParams = PageParams(), *, ink: GrayImage | None = None) -> Field:
@@ -262,14 +268,94 @@ def without_printed_row(
     row = printed_row(ink, params)
     if row is None:
         return gray, ink
-    others = cv2.bitwise_and(ink, cv2.bitwise_not(row))
-    edge = cv2.bitwise_and(cv2.dilate(row, PRINTED_EDGE), cv2.bitwise_not(others))
+    return painted_over(gray, ink, row)
+
+
+def painted_over(gray: GrayImage, ink: GrayImage, printed: GrayImage) -> tuple[GrayImage, GrayImage]:
+    """A ``line`` image (``gray``) and its ink without the ink ``printed`` (255, the image's size): its
+    pixels and the edge around them (their anti-aliased rims) painted with the paper around them."""
+    others = cv2.bitwise_and(ink, cv2.bitwise_not(printed))
+    edge = cv2.bitwise_and(cv2.dilate(printed, PRINTED_EDGE), cv2.bitwise_not(others))
     x, y, w, h = cv2.boundingRect(edge)
     around = gray[y : y + h, x : x + w][ink[y : y + h, x : x + w] == 0]
     paper = int(np.median(around)) if around.size else int(np.median(gray))
     painted = gray.copy()
     painted[edge > 0] = paper
     return painted, cleanup.as_gray(others)
+
+
+class LinePieces(Sequence[GrayImage]):
+    """The pieces of a ``line`` image's ink left to right (:func:`line_pieces`): ``boxes[k]`` is piece
+    k's box, and ``pieces[k]`` its own ink (255) cut to that box, drawn when first asked for (the
+    reader looks at a line's two end pieces, seldom more)."""
+
+    def __init__(self, ink: GrayImage, boxes: list[Box], contours: list[list[NDArray[np.int32]]]) -> None:
+        self._ink, self.boxes, self._contours = ink, boxes, contours
+        self._masks: dict[int, GrayImage] = {}
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @overload
+    def __getitem__(self, k: int) -> GrayImage: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[GrayImage]: ...
+    def __getitem__(self, k: int | slice) -> GrayImage | list[GrayImage]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(len(self))[k]]
+        k = range(len(self))[k]  # negative indices, and IndexError past the end
+        if k not in self._masks:
+            box = self.boxes[k]
+            mask = np.zeros((box.h, box.w), np.uint8)
+            cv2.drawContours(mask, self._contours[k], -1, 255, thickness=cv2.FILLED, offset=(-box.x, -box.y))
+            self._masks[k] = cleanup.as_gray(cv2.bitwise_and(mask, self._ink[box.y : box.y2, box.x : box.x2]))
+        return self._masks[k]
+
+
+def line_pieces(ink: GrayImage, params: PageParams = PageParams()) -> LinePieces:
+    """The pieces of a ``line`` image's ink (:func:`line_ink`) left to right, each its box and its own
+    ink (255) cut to the box (:class:`LinePieces`): long horizontal rules taken out as
+    :func:`line_field` takes them (strokes crossing them stay), specks left out, and pieces
+    overlapping the one before in x by ``PIECE_OVERLAP_SHARE`` of the narrower joined (a ``$``'s
+    bar, an ``i``'s dot, a 5's loose top bar); none for an image of more than ``PRINTED_MAX_PIECES`` pieces.
+    """
+    h = ink.shape[0]
+    pieces, boxes, areas, contours = _pieces_without_rules(ink, params)
+    kept = np.flatnonzero(areas >= _line_speck_px(h, params))
+    if len(kept) > PRINTED_MAX_PIECES:
+        return LinePieces(pieces, [], [])
+    groups: list[list[int]] = []
+    spans: list[tuple[int, int]] = []
+    for k in kept[np.argsort(boxes[kept, 0], kind="stable")]:
+        x0, x1 = int(boxes[k, 0]), int(boxes[k, 0] + boxes[k, 2])
+        if spans:
+            g0, g1 = spans[-1]
+            if min(g1, x1) - max(g0, x0) >= PIECE_OVERLAP_SHARE * min(x1 - x0, g1 - g0):
+                groups[-1].append(int(k))
+                spans[-1] = (min(g0, x0), max(g1, x1))
+                continue
+        groups.append([int(k)])
+        spans.append((x0, x1))
+    group_boxes = []
+    for group in groups:
+        x0, y0 = int(boxes[group, 0].min()), int(boxes[group, 1].min())
+        x1, y1 = int((boxes[group, 0] + boxes[group, 2]).max()), int((boxes[group, 1] + boxes[group, 3]).max())
+        group_boxes.append(Box(x0, y0, x1 - x0, y1 - y0))
+    return LinePieces(pieces, group_boxes, [[contours[j] for j in group] for group in groups])
+
+
+def _pieces_without_rules(
+    ink: GrayImage, params: PageParams
+) -> tuple[GrayImage, NDArray[np.int64], NDArray[np.int64], list[NDArray[np.int32]]]:
+    """A ``line`` image's ink without its long horizontal rules, as :func:`line_field` removes them
+    (strokes crossing a rule stay whole), and its pieces (:func:`cleanup.component_boxes`)."""
+    pieces = ink
+    rules = _line_rules(ink, params)
+    if rules.any():
+        pieces = structure.remove_rules(
+            ink, rules, np.zeros_like(ink), stroke_px=_line_stroke_px(ink.shape[0], params)
+        )[0]
+    return pieces, *cleanup.component_boxes(pieces)
 
 
 def printed_row(ink: GrayImage, params: PageParams = PageParams()) -> GrayImage | None:
@@ -282,11 +368,7 @@ def printed_row(ink: GrayImage, params: PageParams = PageParams()) -> GrayImage 
     ``PRINTED_MAX_PIECES`` pieces is not searched.
     """
     h = ink.shape[0]
-    pieces = ink  # the ink without its rules, as line_field removes them: strokes crossing a rule stay whole
-    rules = _line_rules(ink, params)
-    if rules.any():
-        pieces = structure.remove_rules(ink, rules, np.zeros_like(ink), stroke_px=_line_stroke_px(h, params))[0]
-    boxes, areas, contours = cleanup.component_boxes(pieces)
+    _, boxes, areas, contours = _pieces_without_rules(ink, params)
     # Letters, not specks, nor the dashes a tilted rule leaves behind (its level runs taken out).
     kept = np.flatnonzero((areas >= _line_speck_px(h, params)) & (boxes[:, 2] <= PRINTED_MAX_FLATNESS * boxes[:, 3]))
     if not PRINTED_MIN_PIECES < len(kept) <= PRINTED_MAX_PIECES:

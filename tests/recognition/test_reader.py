@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from recognition.mnist import load_split
 from recognition.reader import (
     SMALL_LINE_PX,
     ReadParams,
+    _without_printed_ends,
     digit_fields,
     looks_printed,
     read_fields,
@@ -26,6 +28,7 @@ from recognition.results import REVIEW_REASONS, FieldResult, PageResult
 from recognition.synthetic import tilted
 from segmentation.elements import Box, Field
 from segmentation.errors import InvalidInput
+from segmentation.fields import line_ink
 
 SCALE, THICK, BASE_Y = 1.3, 4, 48
 
@@ -859,3 +862,27 @@ def test_line_mode_reads_an_amount_on_a_whole_page_sent_as_a_line(classifier: Cl
     field = read_image(classifier, page, "line").fields[0]
     assert field.text == "40719"
     assert 280 <= field.box.x <= 320 and 1580 <= field.box.y <= 1620
+
+
+def _with_currency(prefix: str, amount: str = "4703") -> NDArray[np.uint8]:
+    """``prefix`` printed before ``amount`` (Hershey: the printed-letter network never saw its letters)."""
+    gaps = {i: 36 for i in range(len(prefix) - 1)} | {len(prefix) - 1: 50}
+    return on_paper(hershey(prefix + amount, gaps=gaps))
+
+
+@pytest.mark.parametrize("prefix", ["R$", "USD", "EUR"])
+def test_a_currency_printed_in_letters_before_the_amount_is_not_read(classifier: Classifier, prefix: str) -> None:
+    image = _with_currency(prefix)
+    assert read_image(classifier, image, "line").fields[0].text == "4703"
+    without = copy.copy(classifier)
+    without.printed = None
+    assert read_image(without, image, "line").fields[0].text != "4703"  # its letters read as digits
+    # Nor with the reader told not to look for it.
+    assert read_image(classifier, image, "line", ReadParams(printed_ends=False)).fields[0].text != "4703"
+
+
+def test_a_line_of_printed_letters_only_is_left_as_it_is(classifier: Classifier) -> None:
+    """Every piece printed: it is printed text, not a currency before handwriting, and nothing is painted."""
+    image = on_paper(hershey("RUSKE", gaps=dict.fromkeys(range(4), 36)))
+    ink = line_ink(image)
+    assert _without_printed_ends(classifier, image, ink, ReadParams())[1] is ink

@@ -16,6 +16,8 @@ from segmentation.fields import (
     find_fields,
     line_field,
     line_ink,
+    line_pieces,
+    painted_over,
     prepare_page,
     printed_row,
     without_printed_row,
@@ -434,3 +436,37 @@ def test_printed_row_is_not_searched_for_among_more_pieces_than_a_line_has() -> 
     ink = cv2.dilate(ink, np.ones((6, 6), np.uint8))  # 5 rows of 330 level dots, closely set ...
     cv2.putText(ink, "7", (100, 190), FONT, 4.0, 255, 14)  # ... above the writing
     assert printed_row(ink) is None
+
+
+def test_line_pieces_come_left_to_right_with_overlapping_ones_joined_and_specks_and_rules_left_out() -> None:
+    ink = np.zeros((120, 520), np.uint8)
+    cv2.putText(ink, "R", (10, 80), FONT, 1.6, 255, 4)
+    ink[20:95, 78:84] = 255  # a $'s bar ...
+    cv2.putText(ink, "S", (62, 80), FONT, 1.6, 255, 4)  # ... through its S: one piece
+    cv2.putText(ink, "4", (160, 80), FONT, 1.9, 255, 6)
+    ink[30:36, 232:256] = 255  # a 5's loose top bar over its body: one piece
+    cv2.putText(ink, "5", (230, 80), FONT, 1.9, 255, 6)
+    ink[100:102, 300:302] = 255  # a speck
+    ink[96:99, 5:515] = 255  # a guide line under it all, crossing no stroke: taken out
+    pieces = line_pieces(ink)
+    assert [box.x for box in pieces.boxes] == sorted(box.x for box in pieces.boxes) and len(pieces) == 4
+    r, dollar, four, five = pieces.boxes
+    assert r.x2 <= dollar.x < 78 and dollar.x2 >= 84 and dollar.h >= 75 and four.x >= 150 and five.x <= 232
+    assert pieces[1].shape == (dollar.h, dollar.w) and pieces[1][:, 78 - dollar.x].any()
+    assert pieces[-1] is pieces[3] and pieces[3][30 - five.y].any()  # the 5's top bar is in it
+    assert all(box.y2 <= 96 for box in pieces.boxes)  # no piece of the rule
+    # A piece's ink is its own: the R's box holds none of the $.
+    assert np.array_equal(pieces[0] > 0, ink[r.y : r.y2, r.x : r.x2] > 0)
+
+
+def test_painted_over_paints_the_ink_and_its_rim_with_the_paper_and_leaves_the_rest() -> None:
+    image = np.full((100, 300), 230, np.uint8)
+    cv2.putText(image, "R", (10, 70), FONT, 1.6, 25, 4, cv2.LINE_AA)
+    cv2.putText(image, "47", (120, 70), FONT, 1.9, 25, 6, cv2.LINE_AA)
+    ink = line_ink(image)
+    printed = ink.copy()
+    printed[:, 100:] = 0
+    gray, left = painted_over(image, ink, printed)
+    assert not left[:, :100].any() and np.array_equal(left[:, 100:], ink[:, 100:])
+    assert not line_ink(gray)[:, :100].any()  # nothing of the R to binarise again, rims included
+    assert np.array_equal(gray[:, 110:], image[:, 110:])

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from recognition.calibration import fit_temperature, softmax
 from recognition.mnist import sha256_of
-from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, inference_module
+from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, inference_module, save_network
 from recognition.normalise import normalise_digit
 from recognition.pairs import (
     DEFAULT_COMB_PAIR_WEIGHTS,
@@ -162,15 +162,7 @@ def prediction_from_probabilities(p: NDArray[np.float32]) -> DigitPrediction:
 
 def save_weights(path: Path, network: DigitNet, temperature: float) -> None:
     """Write the shipped weights file: state_dict plus what inference needs to rebuild it."""
-    payload = {
-        "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()},
-        "widths": list(network.widths),
-        "temperature": float(temperature),
-        "mean": MEAN,
-        "std": STD,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(payload, path)
+    save_network(path, network, temperature)
 
 
 def load_network(path: Path) -> tuple[DigitNet, float]:

@@ -10,6 +10,7 @@ merged pairs).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,21 @@ class DigitNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+def save_network(path: Path, network: nn.Module, temperature: float, **extra: Any) -> None:
+    """Write a network's weights file: its state_dict, its ``widths``, its calibration temperature, the
+    input normalisation (MNIST's mean and std) and ``extra`` (what else rebuilding it needs)."""
+    payload = {
+        "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()},
+        "widths": list(network.widths),  # type: ignore[arg-type]
+        "temperature": float(temperature),
+        "mean": MEAN,
+        "std": STD,
+        **extra,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
 
 
 def standardise(images: torch.Tensor) -> torch.Tensor:

@@ -36,7 +36,7 @@ from torch import nn
 
 from recognition.augment import distort_or_retry
 from recognition.mnist import DigitSet
-from recognition.model import MEAN, REJECT, STD, batched_logits, conv_features, inference_module
+from recognition.model import MEAN, REJECT, STD, batched_logits, conv_features, inference_module, save_network
 from recognition.nondigits import nondigit_crop
 from recognition.normalise import normalise_mask
 from segmentation.cleanup import as_gray
@@ -109,16 +109,7 @@ class PrintedClassifier:
 
 
 def save_printed_weights(path: Path, network: PrintedNet, temperature: float) -> None:
-    payload = {
-        "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()},
-        "widths": list(network.widths),
-        "temperature": float(temperature),
-        "mean": MEAN,
-        "std": STD,
-        "input": "normalise_mask",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(payload, path)
+    save_network(path, network, temperature, input="normalise_mask")
 
 
 def load_printed_classifier(path: Path = DEFAULT_PRINTED_WEIGHTS) -> PrintedClassifier:

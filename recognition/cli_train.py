@@ -1053,7 +1053,7 @@ def printed_card_markdown(card: dict[str, Any]) -> str:
             f"| set | called printed (p >= {card['threshold']}) |",
             "|---|---|",
             f"| held-out masks: printed letters and signs | {pct(card['val_printed_recall'])} |",
-            f"| held-out masks: the others (held-out MNIST digits, printed digits, marks) | {pct(card['val_others_called_printed'])} |",
+            f"| held-out masks: the others (held-out MNIST digits, alone and touching, the pieces of lines of them, printed digits, marks) | {pct(card['val_others_called_printed'])} |",
             f"| MNIST test digits, clean (10,000) | {pct(card['mnist_test_called_printed'])} |",
             f"| MNIST test digits, degraded (`augment.DEGRADED`, 10,000) | {pct(card['mnist_test_degraded_called_printed'])} |",
             f"| letters and ASCII signs in OpenCV's Hershey fonts, never seen (2,000) | {pct(card['hershey_letters_called_printed'])} |",

@@ -211,6 +211,34 @@ def printed_ends(
     return [] if len(chosen) >= len(masks) else sorted(chosen)
 
 
+# A free field of a page is printed text (a title, a label read as a field) when at least
+# PRINTED_TEXT_MIN_PIECES of its pieces, and at least PRINTED_TEXT_SHARE of them, are printed
+# letters or signs to the network; at most PRINTED_TEXT_MAX_PIECES of a field are asked about.
+PRINTED_TEXT_MIN_PIECES = 3
+PRINTED_TEXT_SHARE = 0.6
+PRINTED_TEXT_MAX_PIECES = 24
+
+
+def printed_texts(
+    model: PrintedClassifier, fields: Sequence[Sequence[GrayImage]], threshold: float = PRINTED_P
+) -> list[bool]:
+    """Which of a page's free fields (each its pieces' masks, left to right) are printed text: see
+    ``PRINTED_TEXT_SHARE``. One network call for the page."""
+    asked = [
+        list(pieces[:PRINTED_TEXT_MAX_PIECES]) if len(pieces) >= PRINTED_TEXT_MIN_PIECES else [] for pieces in fields
+    ]
+    images = [image for pieces in asked for image in _normalised(pieces)]
+    if not images:
+        return [False] * len(fields)
+    printed = model.probabilities(np.stack(images)) >= threshold
+    out, start = [], 0
+    for pieces in asked:
+        share = float(printed[start : start + len(pieces)].mean()) if pieces else 0.0
+        out.append(bool(pieces) and share >= PRINTED_TEXT_SHARE)
+        start += len(pieces)
+    return out
+
+
 # --- training data ---------------------------------------------------------------------
 
 
@@ -328,7 +356,7 @@ def line_piece_masks(rng: np.random.Generator, digits: DigitSet, count: int) -> 
     out: list[NDArray[np.float32]] = []
     while len(out) < count:
         gray, _ = (make_line if rng.random() < 0.75 else make_cents_line)(rng, digits)
-        for _, mask in line_pieces(line_ink(gray)):
+        for mask in line_pieces(line_ink(gray)):
             try:
                 out.append(normalise_mask(mask))
             except InvalidInput:

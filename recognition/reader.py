@@ -31,7 +31,7 @@ from recognition.decoding import (
 )
 from recognition.model import REJECT
 from recognition.normalise import normalise_mask
-from recognition.printed import printed_ends
+from recognition.printed import printed_ends, printed_texts
 from recognition.results import (
     LINE_NETWORK_DOUBT,
     LOW_CONFIDENCE,
@@ -178,6 +178,8 @@ class ReadParams:
     line_weight: float = LINE_WEIGHT
     # Line mode: paint over printed letters and signs at the line's ends, if the model has the network for them.
     printed_ends: bool = True
+    # Page mode: leave out free fields that are printed text to that network (a title read as a string).
+    printed_text: bool = True
     # Page mode: a page read badly is read turned too (a sheet fed upside down or sideways): see TURN_BELOW.
     turn_pages: bool = True
     # Read raised writing ending a free string (cents) as a string of its own, joined on: see read_string.
@@ -323,10 +325,23 @@ def _read_fields_of_page(
         if scale != 1.0:
             del prepared  # one prepared page at a time: peak memory is the budget
             prepared = prepare_page(_resized(gray, scale), params.page)
-    fields = digit_fields(read_fields(model, find_fields(prepared, params.page), params))
+    found = _without_printed_text(model, find_fields(prepared, params.page), params)
+    fields = digit_fields(read_fields(model, found, params))
     if scale != 1.0:
         fields = tuple(_unscaled(f, scale) for f in fields)
     return fields, prepared.skew_deg
+
+
+def _without_printed_text(model: ProbabilityModel, fields: list[Field], params: ReadParams) -> list[Field]:
+    """A page's fields without the free ones that are printed text (a form's title or a label found as
+    a string: :func:`recognition.printed.printed_texts`), if the model has the printed-letter network."""
+    network = getattr(model, "printed", None)
+    if network is None or not params.printed_text:
+        return fields
+    free = [k for k, f in enumerate(fields) if f.kind == "free"]
+    pieces = [line_pieces(fields[k].ink, params.page, rules=False) for k in free]
+    dropped = {k for k, printed in zip(free, printed_texts(network, pieces), strict=True) if printed}
+    return [f for k, f in enumerate(fields) if k not in dropped]
 
 
 def _reading_score(fields: tuple[FieldResult, ...]) -> float | None:

@@ -312,15 +312,18 @@ class LinePieces(Sequence[GrayImage]):
         return self._masks[k]
 
 
-def line_pieces(ink: GrayImage, params: PageParams = PageParams()) -> LinePieces:
+def line_pieces(ink: GrayImage, params: PageParams = PageParams(), *, rules: bool = True) -> LinePieces:
     """The pieces of a ``line`` image's ink (:func:`line_ink`) left to right, each its box and its own
     ink (255) cut to the box (:class:`LinePieces`): long horizontal rules taken out as
-    :func:`line_field` takes them (strokes crossing them stay), specks left out, and pieces
-    overlapping the one before in x by ``PIECE_OVERLAP_SHARE`` of the narrower joined (a ``$``'s
-    bar, an ``i``'s dot, a 5's loose top bar); none for an image of more than ``PRINTED_MAX_PIECES`` pieces.
+    :func:`line_field` takes them (strokes crossing them stay; not looked for with ``rules`` False,
+    for a field's ink that has none left), specks left out, and pieces overlapping the one before
+    in x by ``PIECE_OVERLAP_SHARE`` of the narrower joined (a ``$``'s bar, an ``i``'s dot, a 5's
+    loose top bar); none for an image of more than ``PRINTED_MAX_PIECES`` pieces.
     """
     h = ink.shape[0]
-    pieces, boxes, areas, contours = _pieces_without_rules(ink, params)
+    pieces, boxes, areas, contours = (
+        _pieces_without_rules(ink, params) if rules else (ink, *cleanup.component_boxes(ink))
+    )
     kept = np.flatnonzero(areas >= _line_speck_px(h, params))
     if len(kept) > PRINTED_MAX_PIECES:
         return LinePieces(pieces, [], [])

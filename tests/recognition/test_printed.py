@@ -17,6 +17,7 @@ from recognition.printed import (
     PrintedNet,
     load_printed_classifier,
     printed_ends,
+    printed_texts,
     render_text,
     save_printed_weights,
 )
@@ -127,3 +128,55 @@ def test_render_text_prints_ink_about_the_middle() -> None:
     rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
     assert rows.size and cols.size
     assert abs((rows[0] + rows[-1]) / 2 - image.shape[0] / 2) < image.shape[0] / 4
+
+
+def test_a_field_is_printed_text_when_enough_of_its_pieces_are_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import recognition.printed as printed_module
+
+    monkeypatch.setattr(
+        printed_module,
+        "_normalised",
+        lambda masks: [np.full((28, 28), float(mask.max()) / 100, np.float32) for mask in masks],
+    )
+
+    def field(count: int) -> list[NDArray[np.uint8]]:
+        return [np.full((4, 4), k, np.uint8) for k in range(count)]
+
+    model = ByPiece({0, 1, 2, 3, 4, 5})
+    # 6 of 10 printed: text; 3 of 3: text; 2 of 2: too few pieces to tell; 6 of 11: handwriting with a label.
+    assert printed_texts(model, [field(10), field(3), field(2), field(11)]) == [  # type: ignore[arg-type]
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert printed_texts(model, []) == []  # type: ignore[arg-type]
+
+
+def test_a_printed_title_found_as_a_free_field_is_left_out_and_handwriting_kept(classifier) -> None:  # type: ignore[no-untyped-def]
+    from recognition.reader import ReadParams, _without_printed_text
+    from segmentation.elements import Box, Field
+
+    def free(text: str, face: int) -> Field:
+        canvas = np.zeros((70, 40 + 34 * len(text)), np.uint8)
+        cv2.putText(canvas, text, (10, 55), face, 1.4, 255, 3)
+        return Field("field-1", "free", Box(0, 0, canvas.shape[1], canvas.shape[0]), canvas)
+
+    title, digits = free("SURVEY", cv2.FONT_HERSHEY_SIMPLEX), free("47031", cv2.FONT_HERSHEY_SCRIPT_SIMPLEX)
+    assert _without_printed_text(classifier, [title, digits], ReadParams()) == [digits]
+    assert _without_printed_text(classifier, [title, digits], ReadParams(printed_text=False)) == [title, digits]
+
+
+def test_training_sets_hold_every_kind_of_sample_with_their_labels() -> None:
+    from recognition.mnist import DigitSet
+    from recognition.printed import SHARES, line_piece_masks, printed_set
+    from tests.recognition.test_pairs import drawn_digits
+
+    images, labels = drawn_digits(60)
+    digits = DigitSet(images, labels, Path("drawn"), Path("drawn"))
+    pieces = line_piece_masks(np.random.default_rng(0), digits, 12)
+    assert len(pieces) == 12 and all(p.shape == (28, 28) and p.max() > 0.5 for p in pieces)
+    masks, printed = printed_set(np.random.default_rng(1), 200, digits, [])
+    assert masks.shape == (200, 28, 28) and masks.dtype == np.uint8 and (masks.reshape(200, -1).max(axis=1) > 127).all()
+    share = SHARES["letter"] + SHARES["run"]
+    assert abs(float(printed.mean()) - share) < 0.12

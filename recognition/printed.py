@@ -3,14 +3,16 @@
 A cheque prints its currency before the amount box ("R$", "U$S", "USD"), and a crop of the amount
 often catches it. The digit networks never learnt letters, so they read "R$" as 12 and "U$S" as
 055. This small network (:class:`PrintedNet`, one logit) answers one question about a piece of
-ink: is it a printed letter or sign? The reader asks it about the pieces at the two ends of a
-``line`` image only, and paints a run of printed pieces there over before reading
-(:func:`printed_ends`).
+ink: is it a printed letter or sign? In ``line`` mode the reader asks it about the pieces at
+the two ends of the line, and paints a run of printed pieces there over before reading
+(:func:`printed_ends`); in ``page`` mode it leaves out a free string most of whose pieces are
+printed (:func:`printed_texts`: a form's title found as a string).
 
 It learns from letters and signs rendered in the machine's TrueType fonts (DejaVu, Liberation)
 and Pillow's own typeface, against MNIST-train digits (the reader's held-out split left out),
-digits printed in the same fonts, and the hand-drawn non-digits the digit networks learn
-(dashes, commas, blobs, halves and pairs of digits, fences). Letters a digit can look like in
+alone and touching, the pieces of synthetic lines of them, digits printed in the same fonts,
+and the hand-drawn non-digits the digit networks learn (dashes, commas, blobs, halves and pairs
+of digits, fences). Letters a digit can look like in
 print (I, l, i, j like 1; O, o, Q like 0; Z, z like 2; b, G like 6; g, q like 9) are not taught:
 a piece shaped so is left to the digit networks. Every sample is a binary mask made by
 :func:`recognition.normalise.normalise_mask`, as the reader makes them of a line's pieces.
@@ -134,11 +136,12 @@ def load_printed_classifier(path: Path = DEFAULT_PRINTED_WEIGHTS) -> PrintedClas
 # --- the reader's use ------------------------------------------------------------------
 
 # A piece is printed when the network gives it at least this; a run of them at either end of a line
-# is painted over, at most PRINTED_END_PIECES a side. Held out (bench_reader.py --source val), at
-# 0.95 two touching digits at a line's end were taken for a letter now and then (4 of 1,800 hard
-# lines changed, 3 for the worse); at 0.98 two changed, one for the worse, and the prefixes R$,
-# U$S and USD were all still painted over (hard lines by the digits 269 / 270 / 270 of 300, 269
-# without a prefix); at 0.99 U$S fell to 236 (its S is less sure).
+# is painted over, at most PRINTED_END_PIECES a side. Held out (bench_reader.py --source val), the
+# network shipped read the prefixes R$, U$S and USD alike at 0.95 and 0.98 (hard lines by the
+# digits 268 of 300 each, 269 without a prefix), and at 0.95 changed more lines without one
+# (touching digits at an end taken for a letter: hard lines 2 against 1 of 900, tilted 7 against 3
+# of 300, redrawn with a 3 px pen 2 against 0; measured with the check still made at the writing's
+# own scale). The network before it lost U$S at 0.99 (236 of 300: its S is less sure).
 PRINTED_P = 0.98
 PRINTED_END_PIECES = 4
 # A piece the digit classifier calls no digit at least so surely may lie inside a printed run.
@@ -214,6 +217,10 @@ def printed_ends(
 # A free field of a page is printed text (a title, a label read as a field) when at least
 # PRINTED_TEXT_MIN_PIECES of its pieces, and at least PRINTED_TEXT_SHARE of them, are printed
 # letters or signs to the network; at most PRINTED_TEXT_MAX_PIECES of a field are asked about.
+# The first values tried, measured on the held-out forms of bench_forms.py's rows (150 and 300 dpi,
+# coarser, on a scanner bed, light, a fax): printed text read as a field 77 -> 40, every field read
+# the same (docs/reading-history.md). A handwritten string with a printed label run into it ("Amount
+# 1234": at most 5 of its 10 pieces letters, o not taught) is under the share.
 PRINTED_TEXT_MIN_PIECES = 3
 PRINTED_TEXT_SHARE = 0.6
 PRINTED_TEXT_MAX_PIECES = 24

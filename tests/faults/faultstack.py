@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 import redis
 from conftest import ROOT, draw_digit_image, png_bytes, stop_process, wait_for
 
@@ -257,8 +258,12 @@ def submit(store: JobStore, files: list[tuple[str, bytes]], mode: str = "digit")
     return store.create_job(files, mode)
 
 
-def wait_finished(store: JobStore, job_ids: list[str], timeout_s: float) -> dict[str, dict[str, Any]]:
-    """Poll the store until every job is done or failed; returns the jobs by id."""
+def wait_finished(
+    store: JobStore, job_ids: list[str], timeout_s: float, logs: tuple[Path, ...] = ()
+) -> dict[str, dict[str, Any]]:
+    """Poll the store until every job is done or failed; returns the jobs by id. On a timeout the
+    failure shows each job's state and progress and the tail of each log in ``logs`` (a worker's):
+    what a rare failure in CI needs to be understood."""
 
     def all_finished() -> dict[str, dict[str, Any]] | None:
         jobs = {}
@@ -272,7 +277,18 @@ def wait_finished(store: JobStore, job_ids: list[str], timeout_s: float) -> dict
             jobs[job_id] = job
         return jobs
 
-    return wait_for(all_finished, timeout_s, f"{len(job_ids)} job(s) to finish", interval_s=0.2)  # type: ignore[no-any-return]
+    try:
+        return wait_for(all_finished, timeout_s, f"{len(job_ids)} job(s) to finish", interval_s=0.2)  # type: ignore[no-any-return]
+    except pytest.fail.Exception as exc:
+        states = []
+        for job_id in job_ids:
+            try:
+                job = store.get_job(job_id)
+                states.append(f"{job_id}: {job['state']} {job.get('progress')}")
+            except Exception as error:  # a diagnosis: whatever it is, say so
+                states.append(f"{job_id}: unreadable ({error!r})")
+        tails = [f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}" for log in logs if log.exists()]
+        pytest.fail("\n".join([str(exc), *states, *tails]))
 
 
 def assert_each_page_once(store: JobStore, job: dict[str, Any]) -> None:

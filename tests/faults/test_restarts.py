@@ -78,13 +78,15 @@ def test_redis_restart_while_jobs_are_queued(tmp_path: Path, weights_path: Path)
         # The web process reconnects by itself.
         wait_until(lambda: http(f"{base}/api/v1/jobs/{job_ids[0]}")[0] == 200, 30, "the web app to recover")
         wait_until(lambda: http(f"{base}/healthz")[0] == 200, 60, "a healthy service (worker heartbeat)")
-        jobs = wait_finished(stack.store, job_ids, 120)
+        jobs = wait_finished(stack.store, job_ids, 120, logs=(worker.log_path,))
         for job in jobs.values():
             assert job["state"] == "done"
             assert_each_page_once(stack.store, job)
         assert worker.process.poll() is None
         # New work is accepted and read after the restart too.
-        (late,) = wait_finished(stack.store, [submit_http(base, digit_files("9"))], 60).values()
+        (late,) = wait_finished(
+            stack.store, [submit_http(base, digit_files("9"))], 60, logs=(worker.log_path,)
+        ).values()
         assert late["state"] == "done"
 
 

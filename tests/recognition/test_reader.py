@@ -14,6 +14,8 @@ from numpy.typing import NDArray
 from recognition.classifier import Classifier
 from recognition.decoding import digit_result
 from recognition.mnist import load_split
+from recognition.normalise import normalise_mask
+from recognition.printed import PRINTED_P
 from recognition.reader import (
     SMALL_LINE_PX,
     ReadParams,
@@ -28,7 +30,7 @@ from recognition.results import REVIEW_REASONS, FieldResult, PageResult
 from recognition.synthetic import tilted
 from segmentation.elements import Box, Field
 from segmentation.errors import InvalidInput
-from segmentation.fields import line_ink
+from segmentation.fields import line_ink, line_pieces
 
 SCALE, THICK, BASE_Y = 1.3, 4, 48
 
@@ -883,6 +885,13 @@ def test_a_currency_printed_in_letters_before_the_amount_is_not_read(classifier:
 
 def test_a_line_of_printed_letters_only_is_left_as_it_is(classifier: Classifier) -> None:
     """Every piece printed: it is printed text, not a currency before handwriting, and nothing is painted."""
-    image = on_paper(hershey("RUSKE", gaps=dict.fromkeys(range(4), 36)))
-    ink = line_ink(image)
-    assert _without_printed_ends(classifier, image, ink, ReadParams())[1] is ink
+    letters = on_paper(hershey("RUSK", gaps=dict.fromkeys(range(3), 36)))
+    ink = line_ink(letters)
+    pieces = line_pieces(ink)
+    assert len(pieces) == 4
+    # The network calls every piece printed ...
+    assert (classifier.printed.probabilities(np.stack([normalise_mask(p) for p in pieces])) >= PRINTED_P).all()
+    # ... and none is painted over,
+    assert _without_printed_ends(classifier, letters, ink, ReadParams())[1] is ink
+    # while the same letters before an amount are.
+    assert read_image(classifier, _with_currency("RUSK"), "line").fields[0].text == "4703"

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, TypeGuard
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
 from recognition.calibration import fit_temperature, softmax
 from recognition.mnist import sha256_of
-from recognition.model import MEAN, REJECT, STD, DigitNet, batched_logits, inference_module, save_network
+from recognition.model import REJECT, DigitNet, batched_logits, inference_module, load_network_file, save_network
 from recognition.normalise import normalise_digit
 from recognition.pairs import (
     DEFAULT_COMB_PAIR_WEIGHTS,
@@ -170,17 +168,8 @@ def load_network(path: Path) -> tuple[DigitNet, float]:
 
     Strict keys, CPU, weights only; ``ModelError`` for a missing, corrupt or mismatched file.
     """
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        network = DigitNet(widths=tuple(payload["widths"]))
-        network.load_state_dict(payload["state_dict"], strict=True)
-    except FileNotFoundError as exc:
-        raise ModelError(f"no model weights at {path}") from exc
-    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise ModelError(f"the model weights at {path} are corrupt or do not match the network: {exc}") from exc
-    if payload.get("mean") != MEAN or payload.get("std") != STD:
-        raise ModelError(f"{path} was trained with another input normalisation")
-    return network, float(payload["temperature"])
+    network, payload = load_network_file(path, lambda p: DigitNet(widths=tuple(p["widths"])))
+    return network, float(payload["temperature"])  # type: ignore[return-value]
 
 
 def fit_ensemble_temperature(combined: NDArray[np.float32], labels: NDArray[np.int64]) -> float:

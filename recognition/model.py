@@ -9,6 +9,7 @@ merged pairs).
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from segmentation.errors import ModelError
 
 NUM_CLASSES = 11
 REJECT = 10
@@ -74,6 +77,27 @@ def save_network(path: Path, network: nn.Module, temperature: float, **extra: An
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(payload, path)
+
+
+def load_network_file(
+    path: Path, build: Callable[[dict[str, Any]], nn.Module], what: str = "model"
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The network in a weights file written by :func:`save_network`, made by ``build`` from the file's
+    payload and given its weights (strict keys, CPU, weights only), and the payload. ``ModelError``
+    for a missing, corrupt or mismatched file, or one trained with another input normalisation
+    (``what`` names the network in the message)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        network = build(payload)
+        network.load_state_dict(payload["state_dict"], strict=True)
+        float(payload["temperature"])
+    except FileNotFoundError as exc:
+        raise ModelError(f"no {what} weights at {path}") from exc
+    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise ModelError(f"the {what} weights at {path} are corrupt or do not match the network: {exc}") from exc
+    if payload.get("mean") != MEAN or payload.get("std") != STD:
+        raise ModelError(f"{path} was trained with another input normalisation")
+    return network, payload
 
 
 def standardise(images: torch.Tensor) -> torch.Tensor:

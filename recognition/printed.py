@@ -21,7 +21,6 @@ a piece shaped so is left to the digit networks. Every sample is a binary mask m
 from __future__ import annotations
 
 import logging
-import pickle
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +37,16 @@ from torch import nn
 
 from recognition.augment import distort_or_retry
 from recognition.mnist import DigitSet
-from recognition.model import MEAN, REJECT, STD, batched_logits, conv_features, inference_module, save_network
+from recognition.model import (
+    MEAN,
+    REJECT,
+    STD,
+    batched_logits,
+    conv_features,
+    inference_module,
+    load_network_file,
+    save_network,
+)
 from recognition.nondigits import nondigit_crop
 from recognition.normalise import normalise_mask
 from segmentation.cleanup import as_gray
@@ -116,21 +124,11 @@ def save_printed_weights(path: Path, network: PrintedNet, temperature: float) ->
 
 def load_printed_classifier(path: Path = DEFAULT_PRINTED_WEIGHTS) -> PrintedClassifier:
     """The classifier in a file written by :func:`save_printed_weights`; ModelError if missing or corrupt."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        network = PrintedNet(widths=tuple(payload["widths"]))
-        network.load_state_dict(payload["state_dict"], strict=True)
-        temperature = float(payload["temperature"])
-    except FileNotFoundError as exc:
-        raise ModelError(f"no printed-letter model weights at {path}") from exc
-    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise ModelError(
-            f"the printed-letter weights at {path} are corrupt or do not match the network: {exc}"
-        ) from exc
-    if payload.get("mean") != MEAN or payload.get("std") != STD or payload.get("input") != "normalise_mask":
+    network, payload = load_network_file(path, lambda p: PrintedNet(widths=tuple(p["widths"])), "printed-letter model")
+    if payload.get("input") != "normalise_mask":
         raise ModelError(f"{path} was trained with another input normalisation")
     log.info("loaded printed-letter model from %s", path)
-    return PrintedClassifier(network, temperature)
+    return PrintedClassifier(network, float(payload["temperature"]))  # type: ignore[arg-type]
 
 
 # --- the reader's use ------------------------------------------------------------------
